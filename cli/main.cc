@@ -1,0 +1,66 @@
+// The `recbias` executable. The only place that catches errors and chooses an
+// exit code (see core/errors.h and README.md, "Exit codes").
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/commands.h"
+#include "core/errors.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+std::string subcommand_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+// The deepest subcommand that was selected, for "known subcommands" hints.
+const CLI::App& deepest_selected(const CLI::App& app) {
+  for (const auto* sub : app.get_subcommands())
+    if (sub->parsed()) return deepest_selected(*sub);
+  return app;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"recbias: audit LLM-based recommenders for position, popularity and fairness bias, and mitigate it"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+  recbias::cli::setup_datasets(app);
+
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      const auto& where = deepest_selected(app);
+      std::string hint;
+      if (dynamic_cast<const CLI::ExtrasError*>(&e) || dynamic_cast<const CLI::RequiredError*>(&e)) {
+        const auto known = subcommand_names(where);
+        if (!known.empty()) hint = fmt::format("; known subcommands of '{}': {}", where.get_name(), known);
+      }
+      std::cerr << fmt::format("recbias: error: {}{}\nRun '{} --help' for usage.\n", e.what(), hint,
+                               where.get_name().empty() ? "recbias" : "recbias ... " + where.get_name());
+      return static_cast<int>(recbias::ExitCode::kBadInput);
+    }
+  } catch (const recbias::Error& e) {
+    std::cerr << "recbias: error: " << e.what() << '\n';
+    return static_cast<int>(e.exit_code());
+  } catch (const std::exception& e) {
+    std::cerr << "recbias: internal error: " << e.what() << "\nThis is a bug in recbias; please report it.\n";
+    return static_cast<int>(recbias::ExitCode::kInternal);
+  }
+  return 0;
+}

@@ -1,0 +1,152 @@
+#include "core/bootstrap.h"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/rng.h"
+
+namespace recbias {
+namespace {
+constexpr double kScale = 0x1.0p48;     // fixed-point resolution 2^-48
+constexpr double kLimit = 0x1.0p62;     // |value| bound, leaves headroom for ~2^17 additions of the max
+}  // namespace
+
+void ExactSum::add(double value) { add_scaled(value, 1); }
+
+void ExactSum::add_scaled(double value, int weight) {
+  if (!std::isfinite(value) || std::abs(value) >= kLimit)
+    throw BadInput(fmt::format("cannot accumulate value {}: expected a finite number below 2^62 in magnitude", value));
+  RECBIAS_CHECK(weight >= 0, "ExactSum weight must be >= 0");
+  const double scaled = std::nearbyint(value * kScale);
+  total_ += static_cast<int128>(scaled) * weight;
+}
+
+double ExactSum::value() const { return static_cast<double>(total_) / kScale; }
+
+std::string ExactSum::to_string() const {
+  if (total_ == 0) return "0";
+  int128 v = total_;
+  const bool negative = v < 0;
+  std::string digits;
+  while (v != 0) {
+    const int digit = static_cast<int>(v % 10);
+    digits.push_back(static_cast<char>('0' + (negative ? -digit : digit)));
+    v /= 10;
+  }
+  if (negative) digits.push_back('-');
+  return {digits.rbegin(), digits.rend()};
+}
+
+ExactSum ExactSum::from_string(const std::string& text) {
+  ExactSum out;
+  std::size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) i = 1;
+  if (i >= text.size() || text.size() > 42)
+    throw BadInput(fmt::format("invalid exact sum \"{}\": expected a decimal integer", text));
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9')
+      throw BadInput(fmt::format("invalid exact sum \"{}\": expected a decimal integer", text));
+    out.total_ = out.total_ * 10 + (negative ? -(text[i] - '0') : (text[i] - '0'));
+  }
+  return out;
+}
+
+std::vector<int> poisson_weights(std::uint64_t seed, std::uint64_t unit_key, int replicates) {
+  Rng rng = Rng::stream(seed, unit_key);
+  std::vector<int> weights(static_cast<std::size_t>(replicates));
+  for (auto& w : weights) w = rng.poisson(1.0);
+  return weights;
+}
+
+BootstrapMean::BootstrapMean(int replicates, std::uint64_t seed)
+    : replicates_(replicates), seed_(seed),
+      weighted_sum_(static_cast<std::size_t>(replicates)),
+      weight_total_(static_cast<std::size_t>(replicates), 0) {
+  RECBIAS_CHECK(replicates >= 0, "BootstrapMean replicates must be >= 0");
+}
+
+void BootstrapMean::add(std::uint64_t unit_key, double value) {
+  add(poisson_weights(seed_, unit_key, replicates_), value);
+}
+
+void BootstrapMean::add(const std::vector<int>& weights, double value) {
+  RECBIAS_CHECK(weights.size() == static_cast<std::size_t>(replicates_), "weights size != replicates");
+  sum_.add(value);
+  ++n_;
+  for (std::size_t r = 0; r < weights.size(); ++r) {
+    if (weights[r] == 0) continue;
+    weighted_sum_[r].add_scaled(value, weights[r]);
+    weight_total_[r] += weights[r];
+  }
+}
+
+void BootstrapMean::merge(const BootstrapMean& other) {
+  RECBIAS_CHECK(other.replicates_ == replicates_ && other.seed_ == seed_,
+                fmt::format("cannot merge bootstrap accumulators with (replicates, seed) ({}, {}) and ({}, {})",
+                            replicates_, seed_, other.replicates_, other.seed_));
+  n_ += other.n_;
+  sum_.merge(other.sum_);
+  for (std::size_t r = 0; r < weighted_sum_.size(); ++r) {
+    weighted_sum_[r].merge(other.weighted_sum_[r]);
+    weight_total_[r] += other.weight_total_[r];
+  }
+}
+
+double BootstrapMean::mean() const {
+  if (n_ == 0) return std::numeric_limits<double>::quiet_NaN();
+  return sum_.value() / static_cast<double>(n_);
+}
+
+std::vector<double> BootstrapMean::replicate_means() const {
+  std::vector<double> means;
+  means.reserve(weighted_sum_.size());
+  for (std::size_t r = 0; r < weighted_sum_.size(); ++r)
+    if (weight_total_[r] > 0) means.push_back(weighted_sum_[r].value() / static_cast<double>(weight_total_[r]));
+  return means;
+}
+
+Interval BootstrapMean::interval(double confidence) const {
+  const auto means = replicate_means();
+  if (n_ == 0 || means.empty()) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  const double tail = (1 - confidence) / 2;
+  return {percentile(means, tail), percentile(means, 1 - tail)};
+}
+
+bool BootstrapMean::operator==(const BootstrapMean& other) const {
+  return replicates_ == other.replicates_ && seed_ == other.seed_ && n_ == other.n_ && sum_ == other.sum_ &&
+         weighted_sum_ == other.weighted_sum_ && weight_total_ == other.weight_total_;
+}
+
+nlohmann::json BootstrapMean::to_json() const {
+  nlohmann::json sums = nlohmann::json::array();
+  for (const auto& s : weighted_sum_) sums.push_back(s.to_string());
+  return {{"replicates", replicates_}, {"seed", seed_},          {"n", n_},
+          {"sum", sum_.to_string()},   {"weighted_sums", sums},  {"weight_totals", weight_total_}};
+}
+
+BootstrapMean BootstrapMean::from_json(const nlohmann::json& j) {
+  try {
+    BootstrapMean out(j.at("replicates").get<int>(), j.at("seed").get<std::uint64_t>());
+    out.n_ = j.at("n").get<std::int64_t>();
+    out.sum_ = ExactSum::from_string(j.at("sum").get<std::string>());
+    const auto& sums = j.at("weighted_sums");
+    const auto& totals = j.at("weight_totals");
+    if (sums.size() != out.weighted_sum_.size() || totals.size() != out.weight_total_.size())
+      throw BadInput(fmt::format("bootstrap state: expected {} replicates, found {} sums and {} totals",
+                                 out.replicates_, sums.size(), totals.size()));
+    for (std::size_t r = 0; r < sums.size(); ++r) {
+      out.weighted_sum_[r] = ExactSum::from_string(sums[r].get<std::string>());
+      out.weight_total_[r] = totals[r].get<std::int64_t>();
+    }
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(fmt::format("bootstrap state: {}", e.what()));
+  }
+}
+
+}  // namespace recbias

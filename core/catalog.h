@@ -1,0 +1,53 @@
+// The item catalog: every item a dataset knows, addressed by a dense
+// ItemIndex. Immutable once built; share it as std::shared_ptr<const Catalog>.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace recbias {
+
+// Dense 0-based index of an item in its Catalog. (The TorchScript contract
+// shifts it by one so that 0 can mean padding; that mapping lives in the
+// TorchScript adapter, nowhere else.)
+using ItemIndex = std::int32_t;
+
+struct Item {
+  std::string id;                        // external id as in the dataset ("242")
+  std::string title;                     // UTF-8 display title ("Kolya (1996)")
+  std::vector<std::string> categories;   // genres/tags, UTF-8, in dataset order
+  double popularity = 0;                 // training interactions of this item (set by the split)
+};
+
+class Catalog {
+ public:
+  Catalog() = default;
+
+  // Appends an item and returns its index. Throws BadInput when the id is
+  // already present (the message names the id).
+  ItemIndex add(Item item);
+
+  std::size_t size() const { return items_.size(); }
+  const Item& at(ItemIndex index) const;  // throws InternalError when out of range
+  const std::vector<Item>& items() const { return items_; }
+
+  // Index of an external id, or nullopt.
+  std::optional<ItemIndex> find(std::string_view id) const;
+
+  // Sets item popularity (one value per item, same order). Throws
+  // InternalError on a size mismatch.
+  void set_popularity(const std::vector<double>& popularity);
+
+  // Sorted union of every item's categories.
+  std::vector<std::string> category_names() const;
+
+ private:
+  std::vector<Item> items_;
+  std::unordered_map<std::string, ItemIndex> by_id_;
+};
+
+}  // namespace recbias

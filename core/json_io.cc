@@ -1,0 +1,146 @@
+#include "core/json_io.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+
+namespace recbias {
+namespace {
+
+using nlohmann::json;
+
+const json& require(const json& j, const char* field) {
+  if (!j.is_object())
+    throw BadInput(fmt::format("expected a JSON object with field \"{}\", found {}", field, json_type_name(j)));
+  auto it = j.find(field);
+  if (it == j.end()) throw BadInput(fmt::format("missing required field \"{}\"", field));
+  return *it;
+}
+
+// Reads j[field] as T, naming the field and both types on mismatch.
+template <typename T>
+T get_as(const json& value, const char* field, const char* expected) {
+  try {
+    return value.get<T>();
+  } catch (const BadInput& e) {
+    // A nested object failed: prefix the path ("field \"user\": missing required field \"id\"").
+    throw BadInput(fmt::format("field \"{}\": {}", field, e.what()));
+  } catch (const json::exception&) {
+    throw BadInput(fmt::format("field \"{}\": expected {}, found {} {}", field, expected,
+                               json_type_name(value), value.dump()));
+  }
+}
+
+template <typename T>
+T required(const json& j, const char* field, const char* expected) {
+  return get_as<T>(require(j, field), field, expected);
+}
+
+template <typename T>
+void optional_field(const json& j, const char* field, const char* expected, T& out) {
+  if (!j.is_object()) return;
+  auto it = j.find(field);
+  if (it != j.end() && !it->is_null()) out = get_as<T>(*it, field, expected);
+}
+
+}  // namespace
+
+std::string json_type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "object";
+    case json::value_t::array: return "array";
+    case json::value_t::string: return "string";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_float: return "number";
+    default: return "other";
+  }
+}
+
+json parse_json(const std::string& text, const std::string& where) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw BadInput(fmt::format("{}: invalid JSON at byte {}: {}", where, e.byte, e.what()));
+  }
+}
+
+void to_json(json& j, const Item& v) {
+  j = json{{"id", v.id}, {"title", v.title}, {"categories", v.categories}, {"popularity", v.popularity}};
+}
+void from_json(const json& j, Item& v) {
+  v.id = required<std::string>(j, "id", "a string");
+  optional_field(j, "title", "a string", v.title);
+  optional_field(j, "categories", "an array of strings", v.categories);
+  optional_field(j, "popularity", "a number", v.popularity);
+}
+
+void to_json(json& j, const UserContext& v) {
+  j = json{{"id", v.id}, {"history", v.history}, {"attributes", v.attributes}};
+}
+void from_json(const json& j, UserContext& v) {
+  v.id = required<std::string>(j, "id", "a string");
+  optional_field(j, "history", "an array of item indices", v.history);
+  optional_field(j, "attributes", "an object of string values", v.attributes);
+}
+
+void to_json(json& j, const RankRequest& v) {
+  j = json{{"id", v.id}, {"user", v.user}, {"candidates", v.candidates}, {"k", v.k}};
+}
+void from_json(const json& j, RankRequest& v) {
+  v.id = required<std::string>(j, "id", "a string");
+  v.user = required<UserContext>(j, "user", "a user object");
+  v.candidates = required<std::vector<ItemIndex>>(j, "candidates", "an array of item indices");
+  optional_field(j, "k", "an integer", v.k);
+}
+
+void to_json(json& j, const Usage& v) {
+  j = json{{"prompt_tokens", v.prompt_tokens}, {"completion_tokens", v.completion_tokens},
+           {"latency_ms", v.latency_ms}, {"calls", v.calls}};
+}
+void from_json(const json& j, Usage& v) {
+  optional_field(j, "prompt_tokens", "an integer", v.prompt_tokens);
+  optional_field(j, "completion_tokens", "an integer", v.completion_tokens);
+  optional_field(j, "latency_ms", "a number", v.latency_ms);
+  optional_field(j, "calls", "an integer", v.calls);
+}
+
+void to_json(json& j, const RankResponse& v) {
+  j = json{{"request_id", v.request_id},     {"ranking", v.ranking},
+           {"ungrounded", v.ungrounded},     {"duplicates", v.duplicates},
+           {"out_of_range", v.out_of_range}, {"parse_failures", v.parse_failures},
+           {"repaired", v.repaired},         {"truncated", v.truncated},
+           {"usage", v.usage}};
+  if (v.scores) j["scores"] = *v.scores;
+  if (v.error) j["error"] = *v.error;
+}
+void from_json(const json& j, RankResponse& v) {
+  v.request_id = required<std::string>(j, "request_id", "a string");
+  optional_field(j, "ranking", "an array of candidate positions", v.ranking);
+  std::vector<float> scores;
+  if (j.contains("scores") && !j.at("scores").is_null()) {
+    optional_field(j, "scores", "an array of numbers", scores);
+    v.scores = std::move(scores);
+  }
+  optional_field(j, "ungrounded", "an array of strings", v.ungrounded);
+  optional_field(j, "duplicates", "an integer", v.duplicates);
+  optional_field(j, "out_of_range", "an integer", v.out_of_range);
+  optional_field(j, "parse_failures", "an integer", v.parse_failures);
+  optional_field(j, "repaired", "an integer", v.repaired);
+  optional_field(j, "truncated", "a boolean", v.truncated);
+  optional_field(j, "usage", "a usage object", v.usage);
+  if (j.contains("error") && !j.at("error").is_null())
+    v.error = get_as<std::string>(j.at("error"), "error", "a string");
+}
+
+void to_json(json& j, const Catalog& v) { j = v.items(); }
+void from_json(const json& j, Catalog& v) {
+  if (!j.is_array()) throw BadInput(fmt::format("catalog: expected an array of items, found {}", json_type_name(j)));
+  v = Catalog();
+  for (const auto& item : j) v.add(item.get<Item>());
+}
+
+}  // namespace recbias

@@ -1,0 +1,60 @@
+// What a recommender is asked and what it answers. These travel through every
+// part: datasets build RankRequests, adapters answer RankResponses, audits
+// fold them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/catalog.h"
+
+namespace recbias {
+
+// A user as the model sees them.
+struct UserContext {
+  std::string id;                                  // external user id
+  std::vector<ItemIndex> history;                  // training items, oldest first
+  std::map<std::string, std::string> attributes;   // e.g. {"gender": "F", "age": "25-34"};
+                                                   // an absent key = not stated (neutral)
+};
+
+// One ranking request: rank `candidates` (in the order presented) for `user`
+// and return the best `k`.
+struct RankRequest {
+  std::string id;                     // unique within a plan; keys caches and error messages
+  UserContext user;
+  std::vector<ItemIndex> candidates;  // presented order; position 0 is shown first
+  int k = 10;                         // how many entries the answer should have (<= candidates)
+};
+
+// Tokens and time one request cost.
+struct Usage {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  double latency_ms = 0;   // wall time of the model call(s) answering this request
+  std::int64_t calls = 0;  // model calls spent (retries excluded; ensembles count each member)
+};
+
+// The model's answer to one RankRequest.
+struct RankResponse {
+  std::string request_id;
+  // Output ranking, best first, as indices into RankRequest::candidates
+  // (0 = the candidate presented first). Grounded, de-duplicated entries only.
+  std::vector<int> ranking;
+  // One score per presented candidate (higher is better), when the backend has scores.
+  std::optional<std::vector<float>> scores;
+  // Output entries that matched no candidate (hallucinated titles), verbatim.
+  std::vector<std::string> ungrounded;
+  int duplicates = 0;      // entries naming a candidate already ranked
+  int out_of_range = 0;    // "[i]" references outside 1..K
+  int parse_failures = 0;  // output lines that could not be parsed as an entry
+  int repaired = 0;        // candidates appended by optional repair (not by the model)
+  bool truncated = false;  // the output was cut short (e.g. max_tokens reached)
+  Usage usage;
+  std::optional<std::string> error;  // set when the request failed; ranking is then empty
+};
+
+}  // namespace recbias

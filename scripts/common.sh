@@ -1,0 +1,40 @@
+# Shared by scripts/main.sh and scripts/test.sh: install what is missing
+# (Debian 12, as root or with sudo), then configure and build.
+set -euo pipefail
+
+RECBIAS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${RECBIAS_BUILD_DIR:-$RECBIAS_ROOT/build}"
+JOBS="${RECBIAS_JOBS:-$(nproc)}"
+
+# Debian 12 packages recbias needs to build and test.
+RECBIAS_PACKAGES=(
+  cmake g++ make pkg-config
+  libtorch-dev libboost-math-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  catch2 libcurl4-openssl-dev libcpp-httplib-dev
+)
+
+install_missing() {
+  local missing=()
+  for pkg in "${RECBIAS_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "== dependencies: all installed"
+    return
+  fi
+  echo "== installing: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "error: need root (or sudo) to install: ${missing[*]}" >&2; exit 2; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  echo "== configuring in $BUILD_DIR"
+  cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON "$@" >/dev/null
+  echo "== building with $JOBS jobs"
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}

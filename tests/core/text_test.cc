@@ -1,0 +1,32 @@
+#include <catch2/catch.hpp>
+
+#include "core/text.h"
+
+using namespace recbias;
+
+TEST_CASE("Latin-1 converts to UTF-8 byte for byte", "[text]") {
+  CHECK(latin1_to_utf8("Caf\xe9") == "Caf\xc3\xa9");
+  CHECK(latin1_to_utf8("plain") == "plain");
+  CHECK_FALSE(find_invalid_utf8(latin1_to_utf8("\xff\x80 \xe9")).has_value());
+}
+
+TEST_CASE("invalid UTF-8 is located", "[text]") {
+  CHECK_FALSE(find_invalid_utf8("ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80").has_value());
+  CHECK(find_invalid_utf8("ab\xe9z") == 2u);          // Latin-1 byte
+  CHECK(find_invalid_utf8("\xc0\xaf") == 0u);         // overlong '/'
+  CHECK(find_invalid_utf8("x\xed\xa0\x80") == 1u);    // surrogate
+  CHECK(find_invalid_utf8("\xe2\x82") == 0u);         // truncated
+}
+
+TEST_CASE("split, trim and number parsing are strict", "[text]") {
+  CHECK(split("a::b::", "::") == std::vector<std::string_view>{"a", "b", ""});
+  CHECK(trim("  x y \r\n") == "x y");
+  CHECK(parse_int("42") == 42);
+  CHECK(parse_int("-7") == -7);
+  CHECK_FALSE(parse_int("4x").has_value());
+  CHECK_FALSE(parse_int("").has_value());
+  CHECK_FALSE(parse_int("1.5").has_value());
+  CHECK(parse_double("2.5") == 2.5);
+  CHECK_FALSE(parse_double("inf").has_value());
+  CHECK(quote_for_message("a\tb\xe9") == "\"a\\x09b\\xE9\"");
+}

@@ -1,0 +1,85 @@
+#include "tests/test_support.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+namespace recbias::testing {
+
+namespace fs = std::filesystem;
+
+std::string datasets_dir() {
+  if (const char* env = std::getenv("RECBIAS_DATASETS"); env && *env) return env;
+  return RECBIAS_DATASETS_DIR;
+}
+
+std::string dataset_path(const std::string& name, const std::string& marker) {
+  const fs::path folder = fs::path(datasets_dir()) / name;
+  return fs::exists(folder / marker) ? folder.string() : std::string();
+}
+
+void skip_missing(const std::string& reason) {
+  std::cout << "SKIPPED: " << reason << std::endl;
+  WARN("SKIPPED: " << reason);
+  if (const char* code = std::getenv("RECBIAS_SKIP_EXIT_CODE"); code && *code) std::exit(std::atoi(code));
+}
+
+TempDir::TempDir() {
+  std::random_device device;
+  path_ = fs::temp_directory_path() / ("recbias-test-" + std::to_string(::getpid()) + "-" + std::to_string(device()));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+RunResult run_recbias(const std::vector<std::string>& args) {
+  TempDir dir;
+  const std::string out_path = dir / "stdout", err_path = dir / "stderr";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::FILE* out = std::freopen(out_path.c_str(), "w", stdout);
+    std::FILE* err = std::freopen(err_path.c_str(), "w", stderr);
+    if (!out || !err) _exit(127);
+    std::vector<char*> argv;
+    std::string binary = RECBIAS_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  return result;
+}
+
+}  // namespace recbias::testing
