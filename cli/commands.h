@@ -9,5 +9,6 @@
 namespace recbias::cli {
 
 void setup_datasets(CLI::App& app);
+void setup_rank(CLI::App& app);  // also adds `adapters`
 
 }  // namespace recbias::cli

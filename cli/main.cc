@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
   recbias::cli::setup_datasets(app);
+  recbias::cli::setup_rank(app);
 
   try {
     try {

@@ -88,24 +88,26 @@ void from_json(const json& j, UserContext& v) {
 }
 
 void to_json(json& j, const RankRequest& v) {
-  j = json{{"id", v.id}, {"user", v.user}, {"candidates", v.candidates}, {"k", v.k}};
+  j = json{{"id", v.id}, {"user", v.user}, {"candidates", v.candidates}, {"k", v.k}, {"sample", v.sample}};
 }
 void from_json(const json& j, RankRequest& v) {
   v.id = required<std::string>(j, "id", "a string");
   v.user = required<UserContext>(j, "user", "a user object");
   v.candidates = required<std::vector<ItemIndex>>(j, "candidates", "an array of item indices");
   optional_field(j, "k", "an integer", v.k);
+  optional_field(j, "sample", "a non-negative integer", v.sample);
 }
 
 void to_json(json& j, const Usage& v) {
   j = json{{"prompt_tokens", v.prompt_tokens}, {"completion_tokens", v.completion_tokens},
-           {"latency_ms", v.latency_ms}, {"calls", v.calls}};
+           {"latency_ms", v.latency_ms}, {"calls", v.calls}, {"retries", v.retries}};
 }
 void from_json(const json& j, Usage& v) {
   optional_field(j, "prompt_tokens", "an integer", v.prompt_tokens);
   optional_field(j, "completion_tokens", "an integer", v.completion_tokens);
   optional_field(j, "latency_ms", "a number", v.latency_ms);
   optional_field(j, "calls", "an integer", v.calls);
+  optional_field(j, "retries", "an integer", v.retries);
 }
 
 void to_json(json& j, const RankResponse& v) {

@@ -28,6 +28,10 @@ struct RankRequest {
   UserContext user;
   std::vector<ItemIndex> candidates;  // presented order; position 0 is shown first
   int k = 10;                         // how many entries the answer should have (<= candidates)
+  // Which draw of a stochastic model this is. Requests that differ only in
+  // `sample` ask for independent answers (noise floors); adapters fold it
+  // into their sampling seed. Part of every cache key. Default 0.
+  std::uint64_t sample = 0;
 };
 
 // Tokens and time one request cost.
@@ -35,7 +39,8 @@ struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   double latency_ms = 0;   // wall time of the model call(s) answering this request
-  std::int64_t calls = 0;  // model calls spent (retries excluded; ensembles count each member)
+  std::int64_t calls = 0;  // model calls that produced an answer (ensembles count each member)
+  std::int64_t retries = 0;  // extra attempts after 429/5xx/timeouts/connection errors
 };
 
 // The model's answer to one RankRequest.

@@ -12,6 +12,9 @@ RECBIAS_PACKAGES=(
   libtorch-dev libboost-math-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   catch2 libcurl4-openssl-dev libcpp-httplib-dev
 )
+# Only the test suite needs these: Python for the exec adapter's test
+# programs, python3-torch to script TorchScript fixtures.
+RECBIAS_TEST_PACKAGES=(python3 python3-torch)
 
 install_missing() {
   local missing=()

@@ -1,0 +1,150 @@
+#include "adapters/prompt_template.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/errors.h"
+#include "core/sha256.h"
+#include "core/text.h"
+
+namespace recbias {
+namespace {
+
+constexpr const char* kListwise = R"([system]
+You are a {{item}} recommender system. You rank candidate {{item}}s for a user.
+[user]
+{{user_profile}}I have watched these {{item}}s, oldest first:
+{{history}}
+
+Here are {{n}} candidate {{item}}s, numbered:
+{{candidates}}
+
+Rank all {{n}} candidates by how likely I am to watch each one next, best first.
+Answer only with the candidate numbers in brackets, separated by " > ", for example [3] > [1] > [2]. Do not explain.
+)";
+
+constexpr const char* kTitles = R"([user]
+{{user_profile}}I've watched the following {{item}}s in the past in order:
+{{history}}
+
+Now there are {{n}} candidate {{item}}s that I can watch next:
+{{candidate_titles}}
+Please rank these {{n}} {{item}}s by measuring the possibilities that I would like to watch next most, according to my watching history.
+Please show me your ranking results with order numbers, one {{item}} title per line. You MUST rank the given candidate {{item}}s. You can not generate {{item}}s that are not in the given candidate list.
+)";
+
+}  // namespace
+
+const std::vector<std::string>& PromptTemplate::placeholders() {
+  static const std::vector<std::string> names = {"user_profile", "history", "candidates", "candidate_titles",
+                                                 "n", "k", "item"};
+  return names;
+}
+
+std::vector<std::string> PromptTemplate::builtin_names() { return {"listwise", "titles"}; }
+
+PromptTemplate PromptTemplate::load(const std::string& name_or_path) {
+  if (name_or_path == "listwise") return from_text(kListwise, "listwise");
+  if (name_or_path == "titles") return from_text(kTitles, "titles");
+  std::ifstream in(name_or_path, std::ios::binary);
+  if (!in)
+    throw BadInput(fmt::format("template {}: not a built-in template ({}) and not a readable file", name_or_path,
+                               fmt::join(builtin_names(), ", ")));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return from_text(buffer.str(), name_or_path);
+}
+
+PromptTemplate PromptTemplate::from_text(const std::string& text, const std::string& origin) {
+  PromptTemplate t;
+  t.name_ = origin;
+  t.text_ = text;
+  if (auto bad = find_invalid_utf8(text)) throw BadInput(fmt::format("template {}: invalid UTF-8 at byte {}", origin, *bad + 1));
+  // Placeholders must be known.
+  int line = 1;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') ++line;
+    if (text.compare(i, 2, "{{") != 0) continue;
+    const auto close = text.find("}}", i);
+    if (close == std::string::npos) throw BadInput(fmt::format("template {}:{}: unclosed {{{{", origin, line));
+    const auto name = text.substr(i + 2, close - i - 2);
+    const auto& known = placeholders();
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      throw BadInput(fmt::format("template {}:{}: unknown placeholder {{{{{}}}}}; known placeholders: {}", origin, line,
+                                 name, fmt::join(known, ", ")));
+    i = close + 1;
+  }
+  // Split into messages.
+  ChatMessage current{"user", ""};
+  bool explicit_role = false;
+  for (auto raw : split(text, "\n")) {
+    const auto l = trim(raw);
+    if (l == "[system]" || l == "[user]") {
+      if (explicit_role || !trim(current.content).empty()) t.parts_.push_back(current);
+      current = {std::string(l.substr(1, l.size() - 2)), ""};
+      explicit_role = true;
+      continue;
+    }
+    current.content += std::string(raw) + "\n";
+  }
+  if (explicit_role || !trim(current.content).empty()) t.parts_.push_back(current);
+  for (auto& part : t.parts_) {
+    while (!part.content.empty() && (part.content.back() == '\n' || part.content.back() == ' ')) part.content.pop_back();
+  }
+  const bool has_user = std::any_of(t.parts_.begin(), t.parts_.end(), [](const auto& p) { return p.role == "user"; });
+  if (!has_user) throw BadInput(fmt::format("template {}: no [user] message", origin));
+  return t;
+}
+
+std::string PromptTemplate::sha256() const { return sha256_hex(text_); }
+
+std::vector<ChatMessage> PromptTemplate::render(const RankRequest& request, const Catalog& catalog, int max_history,
+                                                const std::string& item_kind) const {
+  std::string profile;
+  if (!request.user.attributes.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [name, value] : request.user.attributes) parts.push_back(fmt::format("{}: {}", name, value));
+    profile = fmt::format("User profile: {}.\n", fmt::join(parts, "; "));
+  }
+  std::string history;
+  const auto& h = request.user.history;
+  const std::size_t from = h.size() > static_cast<std::size_t>(max_history) ? h.size() - static_cast<std::size_t>(max_history) : 0;
+  for (std::size_t i = from; i < h.size(); ++i) history += fmt::format("{}. {}\n", i - from + 1, catalog.at(h[i]).title);
+  if (history.empty()) history = "(nothing yet)\n";
+  std::string numbered, plain;
+  for (std::size_t i = 0; i < request.candidates.size(); ++i) {
+    const auto& title = catalog.at(request.candidates[i]).title;
+    numbered += fmt::format("[{}] {}\n", i + 1, title);
+    plain += title + "\n";
+  }
+  history.pop_back();
+  if (!numbered.empty()) numbered.pop_back();
+  if (!plain.empty()) plain.pop_back();
+  const std::map<std::string, std::string> values = {
+      {"user_profile", profile}, {"history", history}, {"candidates", numbered}, {"candidate_titles", plain},
+      {"n", std::to_string(request.candidates.size())}, {"k", std::to_string(request.k)}, {"item", item_kind}};
+  // One pass over the template, so placeholder-like text inside titles is never expanded.
+  std::vector<ChatMessage> out;
+  for (const auto& part : parts_) {
+    std::string c;
+    const std::string& t = part.content;
+    for (std::size_t i = 0; i < t.size();) {
+      if (t.compare(i, 2, "{{") == 0) {
+        const auto close = t.find("}}", i);
+        c += values.at(t.substr(i + 2, close - i - 2));
+        i = close + 2;
+      } else {
+        c.push_back(t[i++]);
+      }
+    }
+    out.push_back({part.role, std::move(c)});
+  }
+  return out;
+}
+
+}  // namespace recbias

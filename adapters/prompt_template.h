@@ -1,0 +1,56 @@
+// Prompt templates: text with named placeholders, split into chat messages.
+//
+// A template file is plain UTF-8 text. A line "[system]" or "[user]" starts
+// that message; text before the first such line belongs to the user message.
+// Placeholders (unknown ones are rejected when the template is loaded):
+//
+//   {{user_profile}}     "User profile: age: 25-34; gender: F.\n", or "" when no attribute is stated
+//   {{history}}          the user's last max_history items, one per line: "1. Heat (1995)"
+//   {{candidates}}       numbered for index answers: "[1] Heat (1995)" per line
+//   {{candidate_titles}} a plain title list: "Heat (1995)" per line
+//   {{n}}                number of candidates      {{k}}  length of the answer asked for
+//   {{item}}             what the items are ("movie"; adapter option item=...)
+//
+// Built-in templates: "listwise" (answers "[3] > [1] > [2]") and "titles"
+// (LLMRank-style, answers with titles, one per line).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/catalog.h"
+#include "core/rank.h"
+
+namespace recbias {
+
+struct ChatMessage {
+  std::string role;     // "system" or "user"
+  std::string content;
+};
+
+class PromptTemplate {
+ public:
+  // A built-in template by name, or a template file when `name_or_path` is
+  // not a built-in name. Throws BadInput for an unreadable file, unknown
+  // placeholders (naming them and listing the known ones) or no user message.
+  static PromptTemplate load(const std::string& name_or_path);
+  static PromptTemplate from_text(const std::string& text, const std::string& origin);
+
+  const std::string& name() const { return name_; }
+  const std::string& text() const { return text_; }
+  std::string sha256() const;  // of the template text; part of the adapter id
+
+  // Renders the messages for one request.
+  std::vector<ChatMessage> render(const RankRequest& request, const Catalog& catalog, int max_history,
+                                  const std::string& item_kind) const;
+
+  static const std::vector<std::string>& placeholders();
+  static std::vector<std::string> builtin_names();
+
+ private:
+  std::string name_;
+  std::string text_;
+  std::vector<ChatMessage> parts_;  // unrendered
+};
+
+}  // namespace recbias

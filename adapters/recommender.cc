@@ -1,0 +1,28 @@
+#include "adapters/recommender.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace recbias {
+
+void report_all(const std::vector<RankResponse>& responses, const ResponseCallback& on_response) {
+  if (!on_response) return;
+  for (std::size_t i = 0; i < responses.size(); ++i) on_response(i, responses[i]);
+}
+
+std::vector<int> top_k_by_score(std::span<const float> scores, std::span<const ItemIndex> candidates, int k) {
+  std::vector<int> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  const auto n = std::min<std::size_t>(order.size(), static_cast<std::size_t>(std::max(k, 0)));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(), [&](int a, int b) {
+    const auto sa = scores[static_cast<std::size_t>(a)], sb = scores[static_cast<std::size_t>(b)];
+    if (sa != sb) return sa > sb;
+    const auto ia = candidates[static_cast<std::size_t>(a)], ib = candidates[static_cast<std::size_t>(b)];
+    if (ia != ib) return ia < ib;
+    return a < b;
+  });
+  order.resize(n);
+  return order;
+}
+
+}  // namespace recbias

@@ -1,0 +1,87 @@
+// The one interface every model sits behind. Audits, mitigations, the cache
+// and the CLI only ever see a Recommender.
+//
+// Contract (in the style of leveldb's Env):
+// - rank(requests, on_response) returns exactly one RankResponse per request,
+//   in the same order, with request_id set. A request the backend could not
+//   answer (after the implementation's own retries) is NOT an exception: its
+//   response has `error` set and an empty ranking, so one bad request never
+//   loses a batch. rank() throws only for failures that make the whole backend
+//   unusable (BackendFailure: cannot start the subprocess, cannot load the
+//   model) or for requests that cannot be encoded at all (BadInput: an item
+//   the model's vocabulary lacks).
+// - on_response, when given, is called once per request as soon as its
+//   response is final, in completion order, never concurrently with itself
+//   (implementations that work in parallel serialise the calls). The response
+//   cache relies on it to persist each answer the moment it exists.
+// - Thread rules: rank() must not be called concurrently on one object unless
+//   capabilities().thread_safe. Implementations parallelise internally.
+// - Recommenders are heavyweight: not copyable, owned through unique_ptr, and
+//   wrappers (mitigations, the cache) own the recommender they wrap.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/catalog.h"
+#include "core/rank.h"
+
+namespace recbias {
+
+struct Capabilities {
+  bool scores = false;         // responses carry one score per candidate
+  bool deterministic = true;   // the same request always gets the same answer
+  bool thread_safe = false;    // rank() may be called from several threads at once
+  bool remote = false;         // calls cost money or a network round trip (worth caching)
+};
+
+using ResponseCallback = std::function<void(std::size_t index, const RankResponse& response)>;
+
+class Recommender {
+ public:
+  Recommender() = default;
+  Recommender(const Recommender&) = delete;
+  Recommender& operator=(const Recommender&) = delete;
+  virtual ~Recommender() = default;
+
+  // A stable description written into reports and cache keys: the adapter
+  // name and every setting that changes answers (model, sampling parameters,
+  // template hash, ...). Never contains secrets such as API keys.
+  virtual std::string id() const = 0;
+
+  virtual Capabilities capabilities() const = 0;
+
+  // See the contract above.
+  std::vector<RankResponse> rank(std::span<const RankRequest> requests, const ResponseCallback& on_response = {}) {
+    return rank_batch(requests, on_response);
+  }
+
+ protected:
+  // Implementations override this (non-virtual interface: default arguments
+  // live on rank() only).
+  virtual std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests,
+                                               const ResponseCallback& on_response) = 0;
+};
+
+// What an adapter may need from the data: titles for prompts, popularity and
+// training histories for the non-LLM baselines.
+struct AdapterContext {
+  std::shared_ptr<const Catalog> catalog;
+  // Training histories of every user (oldest first), for itemknn. May be empty.
+  std::shared_ptr<const std::vector<std::vector<ItemIndex>>> training;
+};
+
+// Calls on_response (if set) for each response in order; for adapters that
+// compute a whole batch at once.
+void report_all(const std::vector<RankResponse>& responses, const ResponseCallback& on_response);
+
+// The top `k` candidate positions by descending score. Ties are broken by
+// item index (not by presented position, which would itself be a position
+// bias), then by position for repeated items.
+std::vector<int> top_k_by_score(std::span<const float> scores, std::span<const ItemIndex> candidates, int k);
+
+}  // namespace recbias

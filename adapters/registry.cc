@@ -1,0 +1,211 @@
+#include "adapters/registry.h"
+
+#include <mutex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "adapters/exec_recommender.h"
+#include "adapters/itemknn_recommender.h"
+#include "adapters/openai_recommender.h"
+#include "adapters/popularity_recommender.h"
+#include "adapters/random_recommender.h"
+#include "adapters/simulated_recommender.h"
+#include "adapters/torchscript_factory.h"
+#include "core/errors.h"
+#include "core/text.h"
+
+namespace recbias {
+namespace {
+
+GroundingOptions grounding_from(const AdapterSpec& spec) {
+  GroundingOptions g;
+  g.fuzzy_threshold = spec.get_double("fuzzy_threshold", g.fuzzy_threshold, 0.0, 1.0);
+  g.repair = spec.get_bool("repair", g.repair);
+  return g;
+}
+
+const std::vector<AdapterKey> kGroundingKeys = {
+    {"fuzzy_threshold", "0.9", "minimum longest-common-subsequence ratio for a fuzzy title match"},
+    {"repair", "false", "append candidates the answer left out (counted; creates position bias)"},
+};
+
+std::vector<AdapterKey> with_grounding(std::vector<AdapterKey> keys) {
+  keys.insert(keys.end(), kGroundingKeys.begin(), kGroundingKeys.end());
+  return keys;
+}
+
+std::unique_ptr<Recommender> openai_factory(const AdapterSpec& spec, const AdapterContext& context) {
+  OpenAiOptions o;
+  o.base_url = spec.get_string("base_url", o.base_url);
+  o.model = spec.get_string("model", o.model);
+  o.api_key_env = spec.get_string("api_key_env", o.api_key_env);
+  o.temperature = spec.get_double("temperature", o.temperature, 0.0, 2.0);
+  o.top_p = spec.get_double("top_p", o.top_p, 0.0, 1.0);
+  o.seed = spec.get_int("seed", o.seed, 0, std::int64_t{1} << 53);
+  o.max_tokens = static_cast<int>(spec.get_int("max_tokens", o.max_tokens, 1, 1 << 20));
+  o.prompt_template = spec.get_string("template", o.prompt_template);
+  o.max_history = static_cast<int>(spec.get_int("max_history", o.max_history, 0, 10000));
+  o.item = spec.get_string("item", o.item);
+  o.in_flight = static_cast<int>(spec.get_int("in_flight", o.in_flight, 1, 4096));
+  o.timeout_ms = static_cast<int>(spec.get_int("timeout_ms", o.timeout_ms, 1, 3'600'000));
+  o.connect_timeout_ms = static_cast<int>(spec.get_int("connect_timeout_ms", o.connect_timeout_ms, 1, 600'000));
+  o.max_retries = static_cast<int>(spec.get_int("max_retries", o.max_retries, 0, 100));
+  o.backoff_ms = static_cast<int>(spec.get_int("backoff_ms", o.backoff_ms, 0, 600'000));
+  o.max_backoff_ms = static_cast<int>(spec.get_int("max_backoff_ms", o.max_backoff_ms, 0, 3'600'000));
+  o.grounding = grounding_from(spec);
+  return make_openai_recommender(context.catalog, std::move(o));
+}
+
+std::unique_ptr<Recommender> exec_factory(const AdapterSpec& spec, const AdapterContext& context) {
+  ExecOptions o;
+  const auto command = spec.get_string("command", "");
+  for (auto part : split(command, " "))
+    if (!part.empty()) o.argv.emplace_back(part);
+  o.timeout_ms = static_cast<int>(spec.get_int("timeout_ms", o.timeout_ms, 1, 3'600'000));
+  o.max_restarts = static_cast<int>(spec.get_int("max_restarts", o.max_restarts, 0, 1000));
+  o.restart_backoff_ms = static_cast<int>(spec.get_int("restart_backoff_ms", o.restart_backoff_ms, 0, 60'000));
+  o.max_history = static_cast<int>(spec.get_int("max_history", o.max_history, 0, 100000));
+  o.scores = spec.get_bool("scores", o.scores);
+  o.grounding = grounding_from(spec);
+  return make_exec_recommender(context.catalog, std::move(o));
+}
+
+std::unique_ptr<Recommender> torchscript_factory(const AdapterSpec& spec, const AdapterContext& context) {
+  TorchScriptOptions o;
+  o.path = spec.get_string("path", o.path);
+  o.device = spec.get_string("device", o.device);
+  o.batch_size = static_cast<int>(spec.get_int("batch_size", o.batch_size, 1, 1 << 20));
+  return make_torchscript_recommender(context.catalog, std::move(o));
+}
+
+std::unique_ptr<Recommender> simulated_factory(const AdapterSpec& spec, const AdapterContext& context) {
+  SimulatedOptions o;
+  o.relevance = spec.get_string("relevance", context.training && !context.training->empty() ? "itemknn" : "popularity");
+  o.relevance_weight = spec.get_double("relevance_weight", o.relevance_weight, -100, 100);
+  o.popularity_tilt = spec.get_double("popularity_tilt", o.popularity_tilt, -100, 100);
+  o.position = spec.get_string("position", o.position);
+  o.position_strength = spec.get_double("position_strength", o.position_strength, -100, 100);
+  o.noise = spec.get_double("noise", o.noise, 0, 100);
+  o.hallucination_rate = spec.get_double("hallucination_rate", 0, 0, 1);
+  o.duplicate_rate = spec.get_double("duplicate_rate", 0, 0, 1);
+  o.parse_failure_rate = spec.get_double("parse_failure_rate", 0, 0, 1);
+  o.latency_ms = spec.get_double("latency_ms", 0, 0, 3.6e6);
+  o.sleep = spec.get_bool("sleep", false);
+  o.scores = spec.get_bool("scores", true);
+  o.seed = static_cast<std::uint64_t>(spec.get_int("seed", 0, 0, INT64_MAX));
+  for (const auto& key : spec.keys_with_prefix("shift.")) {
+    // shift.<attribute>.<value>; the value may itself contain dots.
+    const auto rest = key.substr(6);
+    const auto dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == rest.size())
+      throw BadInput(fmt::format("adapter simulated: key {}: expected shift.<attribute>.<value>=<logit shift>", key));
+    o.shifts[{rest.substr(0, dot), rest.substr(dot + 1)}] = spec.get_double(key, 0, -100, 100);
+  }
+  return make_simulated_recommender(context, std::move(o));
+}
+
+std::vector<AdapterInfo> build_registry() {
+  return {
+      {"openai", "OpenAI-compatible /v1/chat/completions server (vLLM, Ollama, llama.cpp server, TGI, OpenAI)",
+       with_grounding({
+           {"model", "", "model name the server serves (required)"},
+           {"base_url", "http://127.0.0.1:8000/v1", "server root; /chat/completions is appended"},
+           {"api_key_env", "", "environment variable holding the API key (the key itself is never written anywhere)"},
+           {"temperature", "0", "sampling temperature, always sent"},
+           {"top_p", "1", "nucleus sampling, always sent"},
+           {"seed", "0", "sampling seed, always sent (plus the request's sample number)"},
+           {"max_tokens", "512", "completion token limit, always sent"},
+           {"template", "listwise", "prompt template: listwise, titles, or a template file"},
+           {"max_history", "20", "history items shown in the prompt"},
+           {"item", "movie", "what the items are called in prompts"},
+           {"in_flight", "8", "concurrent requests"},
+           {"timeout_ms", "120000", "per-attempt timeout"},
+           {"connect_timeout_ms", "10000", "connection timeout"},
+           {"max_retries", "6", "retries on 429/5xx/timeouts/connection errors/malformed JSON"},
+           {"backoff_ms", "500", "first retry delay (doubles, with jitter; at least Retry-After)"},
+           {"max_backoff_ms", "30000", "retry delay cap"},
+       }),
+       openai_factory},
+      {"torchscript", "TorchScript module in-process on CPU or CUDA (contract in DESIGN.md)",
+       {
+           {"path", "", "the .pt module; the side-car is the same path with .json (required)"},
+           {"device", "cpu", "cpu, cuda or cuda:N"},
+           {"batch_size", "256", "requests per forward"},
+       },
+       torchscript_factory},
+      {"exec", "any program speaking JSON Lines on stdin/stdout (protocol in README)",
+       with_grounding({
+           {"command", "", "program and arguments, split on spaces, no shell (required)"},
+           {"timeout_ms", "60000", "per-request timeout before the program is restarted"},
+           {"max_restarts", "5", "consecutive failures before giving up"},
+           {"restart_backoff_ms", "100", "first restart delay (doubles)"},
+           {"max_history", "50", "history items sent"},
+           {"scores", "false", "the program returns scores"},
+       }),
+       exec_factory},
+      {"popularity", "most popular first (training interactions); non-personalised baseline", {},
+       [](const AdapterSpec&, const AdapterContext& c) { return make_popularity_recommender(c.catalog); }},
+      {"itemknn", "item-item cosine collaborative filtering over training interactions", {},
+       [](const AdapterSpec&, const AdapterContext& c) { return make_itemknn_recommender(c.catalog, c.training); }},
+      {"random", "uniform random scores per (user, item, sample); independent of presented order",
+       {{"seed", "0", "random seed"}},
+       [](const AdapterSpec& s, const AdapterContext& c) {
+         return make_random_recommender(c.catalog, static_cast<std::uint64_t>(s.get_int("seed", 0, 0, INT64_MAX)));
+       }},
+      {"simulated", "recommender with known, configurable biases, for validating audits",
+       {
+           {"relevance", "itemknn", "relevance signal: itemknn, popularity or none"},
+           {"relevance_weight", "1", "weight of the standardised relevance"},
+           {"popularity_tilt", "0", "weight of standardised log(1 + popularity)"},
+           {"position", "none", "position bias: none, primacy, recency, llmrank, or logits b0;b1;..."},
+           {"position_strength", "1", "multiplies the position curve"},
+           {"noise", "1", "Gumbel noise scale (temperature); 0 = deterministic"},
+           {"shift.*", "", "shift.<attribute>.<value>=s: logit shift s times a fixed item taste when the profile states it"},
+           {"hallucination_rate", "0", "share of responses with one hallucinated title"},
+           {"duplicate_rate", "0", "share of responses with one duplicate entry"},
+           {"parse_failure_rate", "0", "share of responses that cannot be parsed"},
+           {"latency_ms", "0", "latency recorded per call"},
+           {"sleep", "false", "actually wait latency_ms per call"},
+           {"scores", "true", "expose scores (false: rank-only, like an LLM)"},
+           {"seed", "0", "noise seed"},
+       },
+       simulated_factory},
+  };
+}
+
+}  // namespace
+
+const std::vector<AdapterInfo>& adapter_registry() {
+  static std::once_flag once;
+  static std::vector<AdapterInfo> registry;
+  std::call_once(once, [] { registry = build_registry(); });
+  return registry;
+}
+
+std::string adapter_names() {
+  std::vector<std::string> names;
+  for (const auto& a : adapter_registry()) names.push_back(a.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::unique_ptr<Recommender> make_recommender(const AdapterSpec& spec, const AdapterContext& context) {
+  for (const auto& info : adapter_registry()) {
+    if (info.name != spec.name()) continue;
+    for (const auto& [key, value] : spec.values()) {
+      bool known = false;
+      for (const auto& k : info.keys)
+        known = known || k.name == key || (k.name.ends_with(".*") && key.starts_with(k.name.substr(0, k.name.size() - 1)));
+      if (!known) {
+        std::vector<std::string> names;
+        for (const auto& k : info.keys) names.push_back(k.name);
+        throw BadInput(fmt::format("adapter {}: unknown key \"{}\"; known keys: {}", info.name, key,
+                                   names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "))));
+      }
+    }
+    return info.factory(spec, context);
+  }
+  throw BadInput(fmt::format("unknown adapter \"{}\"; known adapters: {}", spec.name(), adapter_names()));
+}
+
+}  // namespace recbias

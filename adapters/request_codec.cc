@@ -1,0 +1,173 @@
+#include "adapters/request_codec.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/errors.h"
+#include "core/json_io.h"
+
+namespace recbias {
+namespace {
+
+using nlohmann::json;
+
+json item_json(const Item& item, bool with_categories) {
+  json j{{"id", item.id}, {"title", item.title}};
+  if (with_categories) j["categories"] = item.categories;
+  return j;
+}
+
+ItemIndex item_ref(const json& v, const Catalog& catalog, const std::string& where, const char* field) {
+  const json* id = &v;
+  if (v.is_object()) {
+    auto it = v.find("id");
+    if (it == v.end()) throw BadInput(fmt::format("{}: field {}: item object without \"id\"", where, field));
+    id = &*it;
+  }
+  if (!id->is_string())
+    throw BadInput(fmt::format("{}: field {}: found {} {}, expected an item id string", where, field, json_type_name(*id), id->dump()));
+  auto index = catalog.find(id->get<std::string>());
+  if (!index) throw BadInput(fmt::format("{}: field {}: item id \"{}\" is not in the dataset's catalog", where, field, id->get<std::string>()));
+  return *index;
+}
+
+}  // namespace
+
+json encode_request(const RankRequest& request, const Catalog& catalog, int max_history) {
+  json history = json::array();
+  const auto& h = request.user.history;
+  const std::size_t from = max_history >= 0 && h.size() > static_cast<std::size_t>(max_history) ? h.size() - static_cast<std::size_t>(max_history) : 0;
+  for (std::size_t i = from; i < h.size(); ++i) history.push_back(item_json(catalog.at(h[i]), false));
+  json candidates = json::array();
+  for (auto item : request.candidates) candidates.push_back(item_json(catalog.at(item), true));
+  return json{{"id", request.id},
+              {"k", request.k},
+              {"sample", request.sample},
+              {"user", {{"id", request.user.id}, {"attributes", request.user.attributes}, {"history", history}}},
+              {"candidates", candidates}};
+}
+
+RankRequest decode_request(const json& j, const Catalog& catalog, const std::string& where) {
+  if (!j.is_object()) throw BadInput(fmt::format("{}: found a JSON {}, expected a request object", where, json_type_name(j)));
+  RankRequest r;
+  auto id = j.find("id");
+  if (id == j.end() || !id->is_string()) throw BadInput(fmt::format("{}: field id: expected a string", where));
+  r.id = *id;
+  if (auto k = j.find("k"); k != j.end()) {
+    if (!k->is_number_integer() || k->get<int>() < 1) throw BadInput(fmt::format("{}: field k: found {}, expected an integer >= 1", where, k->dump()));
+    r.k = *k;
+  }
+  if (auto s = j.find("sample"); s != j.end()) {
+    if (!s->is_number_unsigned()) throw BadInput(fmt::format("{}: field sample: found {}, expected a non-negative integer", where, s->dump()));
+    r.sample = *s;
+  }
+  auto user = j.find("user");
+  if (user != j.end()) {
+    if (!user->is_object()) throw BadInput(fmt::format("{}: field user: expected an object", where));
+    r.user.id = user->value("id", std::string());
+    if (auto a = user->find("attributes"); a != user->end() && !a->is_null()) {
+      if (!a->is_object()) throw BadInput(fmt::format("{}: field user.attributes: expected an object of strings", where));
+      for (const auto& [name, value] : a->items()) {
+        if (!value.is_string()) throw BadInput(fmt::format("{}: field user.attributes.{}: found {}, expected a string", where, name, value.dump()));
+        r.user.attributes[name] = value;
+      }
+    }
+    if (auto h = user->find("history"); h != user->end() && !h->is_null()) {
+      if (!h->is_array()) throw BadInput(fmt::format("{}: field user.history: expected an array of item ids", where));
+      for (const auto& v : *h) r.user.history.push_back(item_ref(v, catalog, where, "user.history"));
+    }
+  }
+  auto c = j.find("candidates");
+  if (c == j.end() || !c->is_array() || c->empty())
+    throw BadInput(fmt::format("{}: field candidates: expected a non-empty array of item ids", where));
+  for (const auto& v : *c) r.candidates.push_back(item_ref(v, catalog, where, "candidates"));
+  r.k = std::min<int>(r.k, static_cast<int>(r.candidates.size()));
+  return r;
+}
+
+void decode_answer(const json& answer, const RankRequest& request, const Catalog& catalog,
+                   const GroundingOptions& grounding, RankResponse& response) {
+  const int k = static_cast<int>(request.candidates.size());
+  if (!answer.is_object()) throw BadInput(fmt::format("answer for {}: expected a JSON object", request.id));
+  if (auto e = answer.find("error"); e != answer.end() && !e->is_null()) {
+    response.error = e->is_string() ? e->get<std::string>() : e->dump();
+    return;
+  }
+  std::vector<char> taken(request.candidates.size(), 0);
+  auto take = [&](int position) {
+    if (taken[static_cast<std::size_t>(position)]) ++response.duplicates;
+    else {
+      taken[static_cast<std::size_t>(position)] = 1;
+      response.ranking.push_back(position);
+    }
+  };
+  if (auto ranking = answer.find("ranking"); ranking != answer.end()) {
+    if (!ranking->is_array()) throw BadInput(fmt::format("answer for {}: field ranking: expected an array of candidate ids", request.id));
+    for (const auto& v : *ranking) {
+      if (!v.is_string()) throw BadInput(fmt::format("answer for {}: field ranking: found {}, expected id strings", request.id, v.dump()));
+      const auto id = v.get<std::string>();
+      int position = -1;
+      for (int i = 0; i < k; ++i)
+        if (catalog.at(request.candidates[static_cast<std::size_t>(i)]).id == id) position = i;
+      if (position < 0) response.ungrounded.push_back(id);
+      else take(position);
+    }
+  } else if (auto positions = answer.find("positions"); positions != answer.end()) {
+    if (!positions->is_array()) throw BadInput(fmt::format("answer for {}: field positions: expected an array of integers", request.id));
+    for (const auto& v : *positions) {
+      if (!v.is_number_integer()) throw BadInput(fmt::format("answer for {}: field positions: found {}, expected integers", request.id, v.dump()));
+      const auto p = v.get<long long>();
+      if (p < 0 || p >= k) ++response.out_of_range;
+      else take(static_cast<int>(p));
+    }
+  } else if (auto text = answer.find("text"); text != answer.end()) {
+    if (!text->is_string()) throw BadInput(fmt::format("answer for {}: field text: expected a string", request.id));
+    std::vector<std::string> titles;
+    for (auto item : request.candidates) titles.push_back(catalog.at(item).title);
+    ground_answer(text->get<std::string>(), titles, grounding, response);
+  } else {
+    throw BadInput(fmt::format("answer for {}: expected one of the fields ranking, positions or text", request.id));
+  }
+  if (auto scores = answer.find("scores"); scores != answer.end() && !scores->is_null()) {
+    if (!scores->is_array() || scores->size() != request.candidates.size())
+      throw BadInput(fmt::format("answer for {}: field scores: expected {} numbers (one per candidate)", request.id, k));
+    std::vector<float> s;
+    for (const auto& v : *scores) {
+      if (!v.is_number()) throw BadInput(fmt::format("answer for {}: field scores: found {}, expected numbers", request.id, v.dump()));
+      s.push_back(v.get<float>());
+    }
+    response.scores = std::move(s);
+  }
+  if (auto usage = answer.find("usage"); usage != answer.end() && usage->is_object()) {
+    response.usage.prompt_tokens = usage->value("prompt_tokens", std::int64_t{0});
+    response.usage.completion_tokens = usage->value("completion_tokens", std::int64_t{0});
+  }
+  if (grounding.repair) {
+    for (int i = 0; i < k; ++i)
+      if (!taken[static_cast<std::size_t>(i)] && std::find(response.ranking.begin(), response.ranking.end(), i) == response.ranking.end()) {
+        response.ranking.push_back(i);
+        ++response.repaired;
+      }
+  }
+}
+
+json encode_response(const RankResponse& response, const RankRequest& request, const Catalog& catalog) {
+  json ranking = json::array();
+  for (int p : response.ranking) ranking.push_back(catalog.at(request.candidates[static_cast<std::size_t>(p)]).id);
+  json j{{"id", response.request_id},
+         {"ranking", ranking},
+         {"positions", response.ranking},
+         {"ungrounded", response.ungrounded},
+         {"duplicates", response.duplicates},
+         {"out_of_range", response.out_of_range},
+         {"parse_failures", response.parse_failures},
+         {"repaired", response.repaired},
+         {"truncated", response.truncated},
+         {"usage", response.usage}};
+  if (response.scores) j["scores"] = *response.scores;
+  if (response.error) j["error"] = *response.error;
+  return j;
+}
+
+}  // namespace recbias

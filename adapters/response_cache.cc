@@ -1,0 +1,116 @@
+#include "adapters/response_cache.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "adapters/request_codec.h"
+#include "core/errors.h"
+#include "core/json_io.h"
+#include "core/sha256.h"
+
+namespace recbias {
+
+namespace fs = std::filesystem;
+
+ResponseCache::ResponseCache(std::string dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec || !fs::is_directory(dir_)) throw BadInput(fmt::format("cannot create cache directory {}: {}", dir_, ec.message()));
+}
+
+std::string ResponseCache::key(const std::string& recommender_id, const RankRequest& request, const Catalog& catalog) {
+  auto material = encode_request(request, catalog);
+  material.erase("id");  // the request id names a variant, not what the model sees
+  return sha256_hex(recommender_id + "\n" + material.dump());
+}
+
+std::string ResponseCache::path_of(const std::string& key) const {
+  return (fs::path(dir_) / key.substr(0, 2) / (key + ".json")).string();
+}
+
+std::optional<RankResponse> ResponseCache::get(const std::string& key) const {
+  std::ifstream in(path_of(key), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    const auto j = nlohmann::json::parse(buffer.str());
+    if (j.value("key", std::string()) != key) return std::nullopt;
+    return j.at("response").get<RankResponse>();
+  } catch (const std::exception&) {
+    return std::nullopt;  // unreadable entries are misses; the next put replaces them
+  }
+}
+
+bool ResponseCache::put(const std::string& key, const RankResponse& response) const {
+  if (response.error || (response.ranking.empty() && response.parse_failures > 0)) return false;
+  const auto path = path_of(key);
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  static std::atomic<std::uint64_t> counter{0};
+  const auto tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw BadInput(fmt::format("cannot write cache entry {} (is the cache directory writable?)", tmp));
+    out << nlohmann::json{{"key", key}, {"response", response}}.dump();
+    out.flush();
+    if (!out) throw BadInput(fmt::format("cannot write cache entry {} (disk full?)", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw BadInput(fmt::format("cannot move cache entry into place at {}", path));
+  }
+  return true;
+}
+
+CachedRecommender::CachedRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const ResponseCache> cache,
+                                     std::shared_ptr<const Catalog> catalog)
+    : inner_(std::move(inner)), cache_(std::move(cache)), catalog_(std::move(catalog)) {}
+
+std::vector<RankResponse> CachedRecommender::rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) {
+  std::vector<RankResponse> out(requests.size());
+  const auto id = inner_->id();
+  std::vector<std::string> keys(requests.size());
+  std::unordered_map<std::string, std::vector<std::size_t>> waiting;  // key -> requests that share it
+  std::vector<RankRequest> to_send;
+  std::vector<std::string> sent_keys;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    keys[i] = ResponseCache::key(id, requests[i], *catalog_);
+    if (auto hit = cache_->get(keys[i])) {
+      out[i] = std::move(*hit);
+      out[i].request_id = requests[i].id;
+      ++stats_.hits;
+      if (on_response) on_response(i, out[i]);
+      continue;
+    }
+    auto& group = waiting[keys[i]];
+    if (group.empty()) {
+      to_send.push_back(requests[i]);
+      sent_keys.push_back(keys[i]);
+      ++stats_.misses;
+    } else {
+      ++stats_.deduplicated;
+    }
+    group.push_back(i);
+  }
+  if (to_send.empty()) return out;
+  inner_->rank(to_send, [&](std::size_t j, const RankResponse& response) {
+    if (cache_->put(sent_keys[j], response)) ++stats_.writes;
+    for (auto i : waiting[sent_keys[j]]) {
+      out[i] = response;
+      out[i].request_id = requests[i].id;
+      if (on_response) on_response(i, out[i]);
+    }
+  });
+  return out;
+}
+
+}  // namespace recbias

@@ -1,0 +1,72 @@
+// A crash-safe on-disk cache of model answers, and the Recommender wrapper
+// that uses it.
+//
+// Key: SHA-256 of the wrapped recommender's id() (adapter, model, sampling
+// parameters, template hash) and the full request as the model sees it —
+// user id, attributes, history and candidates as external ids and titles, k
+// and sample. Entries are files <dir>/<key[0:2]>/<key>.json written to a
+// temporary file and renamed into place, so a killed run never leaves a
+// corrupt entry; a re-run finds every answer that completed and sends only
+// the rest. Errors and unparseable answers (no ranking and a parse failure)
+// are not cached. API keys are never part of ids, keys or entries.
+//
+// Thread rules: ResponseCache may be used from several threads; distinct
+// keys never collide on disk and the same key is written atomically.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "adapters/recommender.h"
+
+namespace recbias {
+
+class ResponseCache {
+ public:
+  // Creates `dir` if missing (BadInput when that fails).
+  explicit ResponseCache(std::string dir);
+
+  const std::string& dir() const { return dir_; }
+
+  static std::string key(const std::string& recommender_id, const RankRequest& request, const Catalog& catalog);
+
+  // The cached answer (request_id as stored); nullopt when absent or unreadable.
+  std::optional<RankResponse> get(const std::string& key) const;
+  // Writes atomically; returns false (and stores nothing) for errors and unparseable answers.
+  bool put(const std::string& key, const RankResponse& response) const;
+
+ private:
+  std::string path_of(const std::string& key) const;
+  std::string dir_;
+};
+
+struct CacheStats {
+  std::int64_t hits = 0;     // answered from disk
+  std::int64_t misses = 0;   // sent to the model (after de-duplication)
+  std::int64_t deduplicated = 0;  // identical requests within one rank() call answered by one model call
+  std::int64_t writes = 0;   // entries stored
+};
+
+// Wraps a recommender with the cache. id() and capabilities() are the
+// wrapped recommender's: caching never changes answers.
+class CachedRecommender final : public Recommender {
+ public:
+  CachedRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const ResponseCache> cache,
+                    std::shared_ptr<const Catalog> catalog);
+
+  std::string id() const override { return inner_->id(); }
+  Capabilities capabilities() const override { return inner_->capabilities(); }
+  std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override;
+
+  CacheStats stats() const { return stats_; }
+
+ private:
+  std::unique_ptr<Recommender> inner_;
+  std::shared_ptr<const ResponseCache> cache_;
+  std::shared_ptr<const Catalog> catalog_;
+  CacheStats stats_;
+};
+
+}  // namespace recbias

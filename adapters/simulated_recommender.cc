@@ -1,0 +1,164 @@
+#include "adapters/simulated_recommender.h"
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "adapters/itemknn_recommender.h"
+#include "core/errors.h"
+#include "core/rng.h"
+#include "core/text.h"
+
+namespace recbias {
+
+std::vector<double> position_bias_curve(const std::string& position, double strength, int k) {
+  std::vector<double> b(static_cast<std::size_t>(k), 0.0);
+  const double last = std::max(1, k - 1);
+  if (position == "none") return b;
+  for (int j = 0; j < k; ++j) {
+    auto& v = b[static_cast<std::size_t>(j)];
+    if (position == "primacy") v = strength * (1.0 - j / last);
+    else if (position == "recency") v = strength * (j / last);
+    else if (position == "llmrank") v = strength * (std::exp(-j / 3.0) + 0.5 * std::exp(-(k - 1 - j) / 3.0));
+    else break;
+  }
+  if (position == "primacy" || position == "recency" || position == "llmrank") return b;
+  // Explicit logits "b0;b1;...": positions beyond the list get 0.
+  const auto parts = split(position, ";");
+  for (std::size_t j = 0; j < parts.size(); ++j) {
+    auto value = parse_double(trim(parts[j]));
+    if (!value)
+      throw BadInput(fmt::format("adapter simulated: position={}: expected none, primacy, recency, llmrank "
+                                 "or logits separated by ';' (e.g. 1;0.5;0)", position));
+    if (j < b.size()) b[j] = strength * *value;
+  }
+  return b;
+}
+
+namespace {
+
+// Standardises `v` in place (mean 0, sd 1); a constant vector becomes zeros.
+void standardise(std::vector<double>& v) {
+  if (v.empty()) return;
+  double mean = 0, var = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  for (double x : v) var += (x - mean) * (x - mean);
+  var /= static_cast<double>(v.size());
+  const double sd = std::sqrt(var);
+  for (double& x : v) x = sd > 0 ? (x - mean) / sd : 0.0;
+}
+
+class SimulatedRecommender final : public Recommender {
+ public:
+  SimulatedRecommender(const AdapterContext& context, SimulatedOptions options)
+      : catalog_(context.catalog), options_(std::move(options)) {
+    if (options_.relevance == "itemknn") {
+      if (!context.training || context.training->empty())
+        throw BadInput("adapter simulated: relevance=itemknn needs training interactions (--dataset), or use relevance=popularity|none");
+      similarity_ = std::make_unique<ItemSimilarity>(catalog_->size(), *context.training);
+    } else if (options_.relevance != "popularity" && options_.relevance != "none") {
+      throw BadInput(fmt::format("adapter simulated: relevance={}: expected itemknn, popularity or none", options_.relevance));
+    }
+    position_bias_curve(options_.position, options_.position_strength, 2);  // validates the curve early
+  }
+
+  std::string id() const override {
+    std::string shifts;
+    for (const auto& [key, s] : options_.shifts) shifts += fmt::format(",shift.{}.{}={}", key.first, key.second, s);
+    return fmt::format(
+        "simulated:relevance={},relevance_weight={},popularity_tilt={},position={},position_strength={},noise={}{},"
+        "hallucination_rate={},duplicate_rate={},parse_failure_rate={},seed={}",
+        options_.relevance, options_.relevance_weight, options_.popularity_tilt, options_.position,
+        options_.position_strength, options_.noise, shifts, options_.hallucination_rate, options_.duplicate_rate,
+        options_.parse_failure_rate, options_.seed);
+  }
+
+  Capabilities capabilities() const override {
+    return {.scores = options_.scores, .deterministic = true, .thread_safe = true};
+  }
+
+  std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
+    std::vector<RankResponse> out(requests.size());
+    std::vector<char> in_history(catalog_->size(), 0);
+    for (std::size_t r = 0; r < requests.size(); ++r) {
+      out[r] = answer(requests[r], in_history);
+      if (options_.sleep && options_.latency_ms > 0)
+        std::this_thread::sleep_for(std::chrono::microseconds(static_cast<std::int64_t>(options_.latency_ms * 1000)));
+      if (on_response) on_response(r, out[r]);
+    }
+    return out;
+  }
+
+ private:
+  RankResponse answer(const RankRequest& request, std::vector<char>& in_history) const {
+    const auto& c = request.candidates;
+    const int k = static_cast<int>(c.size());
+    std::vector<double> relevance(c.size(), 0.0), popularity(c.size(), 0.0);
+    if (similarity_) for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 1;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const auto& item = catalog_->at(c[i]);
+      popularity[i] = std::log1p(item.popularity);
+      if (similarity_) relevance[i] = similarity_->score(c[i], in_history);
+      else if (options_.relevance == "popularity") relevance[i] = popularity[i];
+    }
+    if (similarity_) for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 0;
+    standardise(relevance);
+    standardise(popularity);
+    const auto bias = position_bias_curve(options_.position, options_.position_strength, k);
+
+    // The noise stream depends only on what the model is shown (and `sample`).
+    std::string content = fmt::format("{}|{}|", request.user.id, request.sample);
+    for (const auto& [a, v] : request.user.attributes) content += a + "=" + v + ";";
+    for (auto item : c) content += catalog_->at(item).id + ",";
+    Rng rng = Rng::stream(options_.seed, content);
+
+    std::vector<float> logits(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      double l = options_.relevance_weight * relevance[i] + options_.popularity_tilt * popularity[i] + bias[i];
+      for (const auto& [attribute, value] : request.user.attributes) {
+        auto s = options_.shifts.find({attribute, value});
+        if (s == options_.shifts.end()) continue;
+        // taste in [-sqrt(3), sqrt(3)): uniform with mean 0 and variance 1, fixed per (a, v, item).
+        const auto h = stable_hash(fmt::format("taste/{}/{}/{}", attribute, value, catalog_->at(c[i]).id));
+        l += s->second * ((static_cast<double>(h >> 11) * 0x1.0p-53) - 0.5) * std::sqrt(12.0);
+      }
+      if (options_.noise > 0) {
+        double u = rng.uniform01();
+        while (u == 0) u = rng.uniform01();
+        l += options_.noise * -std::log(-std::log(u));
+      }
+      logits[i] = static_cast<float>(l);
+    }
+
+    RankResponse response;
+    response.request_id = request.id;
+    response.usage = {.prompt_tokens = 0, .completion_tokens = 0, .latency_ms = options_.latency_ms, .calls = 1};
+    if (rng.uniform01() < options_.parse_failure_rate) {
+      response.parse_failures = 1;
+      return response;
+    }
+    response.ranking = top_k_by_score(logits, c, request.k);
+    if (rng.uniform01() < options_.hallucination_rate && !response.ranking.empty()) {
+      response.ranking.pop_back();
+      response.ungrounded.push_back(fmt::format("Imaginary Title #{} (2031)", rng.uniform_int(1000000)));
+    }
+    if (rng.uniform01() < options_.duplicate_rate && !response.ranking.empty()) response.duplicates = 1;
+    if (options_.scores) response.scores = std::move(logits);
+    return response;
+  }
+
+  std::shared_ptr<const Catalog> catalog_;
+  SimulatedOptions options_;
+  std::unique_ptr<ItemSimilarity> similarity_;
+};
+
+}  // namespace
+
+std::unique_ptr<Recommender> make_simulated_recommender(const AdapterContext& context, SimulatedOptions options) {
+  return std::make_unique<SimulatedRecommender>(context, std::move(options));
+}
+
+}  // namespace recbias

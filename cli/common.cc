@@ -1,0 +1,81 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "adapters/adapter_spec.h"
+#include "adapters/registry.h"
+#include "adapters/response_cache.h"
+#include "core/errors.h"
+#include "datasets/loader.h"
+
+namespace recbias::cli {
+
+namespace fs = std::filesystem;
+
+void add_data_options(CLI::App& app, DataOptions& options, bool required) {
+  auto* opt = app.add_option("--dataset", options.path,
+                             "Dataset folder (MovieLens 100K/1M or JSON Lines); gives titles, popularity and training data");
+  if (required) opt->required();
+  app.add_option("--format", options.format,
+                 fmt::format("Dataset format: auto, {} (default: auto)", dataset_format_names()));
+}
+
+void add_adapter_options(CLI::App& app, AdapterOptions& options) {
+  app.add_option("--adapter", options.spec,
+                 fmt::format("Adapter spec NAME[:key=value,...] or a JSON config file (@file or file.json); adapters: {}",
+                             adapter_names()))
+      ->required();
+  app.add_option("--cache-dir", options.cache_dir,
+                 "Response cache folder for remote adapters (default: $XDG_CACHE_HOME/recbias or ~/.cache/recbias)");
+  app.add_flag("--no-cache", options.no_cache, "Do not read or write the response cache (default: cache remote adapters)");
+}
+
+LoadedData load_data(const DataOptions& options) {
+  LoadedData data;
+  data.dataset = load_dataset(options.path, options.format);
+  data.workload = split_leave_one_out(data.dataset);
+  auto training = std::make_shared<std::vector<std::vector<ItemIndex>>>();
+  for (const auto& user : data.workload.users) training->push_back(user.history);
+  data.context = {data.workload.catalog, std::move(training)};
+  return data;
+}
+
+std::string default_cache_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return (fs::path(xdg) / "recbias").string();
+  if (const char* home = std::getenv("HOME"); home && *home) return (fs::path(home) / ".cache" / "recbias").string();
+  return ".recbias-cache";
+}
+
+std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context) {
+  auto recommender = make_recommender(AdapterSpec::parse(options.spec), context);
+  if (options.no_cache || !recommender->capabilities().remote) return recommender;
+  auto cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
+  return std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog);
+}
+
+void write_output_file(const std::string& path, const std::string& content, bool overwrite) {
+  if (!overwrite && fs::exists(path))
+    throw BadInput(fmt::format("{} already exists; refusing to overwrite it (pass --force to replace it)", path));
+  const auto parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  const auto tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw BadInput(fmt::format("cannot write {}", path));
+    out << content;
+    if (!out.flush()) throw BadInput(fmt::format("cannot write {} (disk full?)", path));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw BadInput(fmt::format("cannot move {} into place", path));
+  }
+}
+
+}  // namespace recbias::cli

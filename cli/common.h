@@ -1,0 +1,48 @@
+// Pieces several subcommands share: loading a dataset for adapters, building
+// an adapter (with the response cache), and writing output files safely.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "adapters/recommender.h"
+#include "datasets/dataset.h"
+#include "datasets/workload.h"
+
+namespace recbias::cli {
+
+struct DataOptions {
+  std::string path;             // --dataset
+  std::string format = "auto";  // --format
+};
+
+struct AdapterOptions {
+  std::string spec;             // --adapter
+  std::string cache_dir;        // --cache-dir (default: $XDG_CACHE_HOME/recbias or ~/.cache/recbias)
+  bool no_cache = false;        // --no-cache
+};
+
+void add_data_options(CLI::App& app, DataOptions& options, bool required);
+void add_adapter_options(CLI::App& app, AdapterOptions& options);
+
+struct LoadedData {
+  Dataset dataset;
+  Workload workload;
+  AdapterContext context;
+};
+
+LoadedData load_data(const DataOptions& options);
+
+// Builds the adapter; remote adapters (openai, exec) are wrapped in the
+// response cache unless --no-cache.
+std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context);
+
+// Writes `content` to `path` through a temporary file and a rename. Refuses
+// (BadInput) to replace an existing file unless `overwrite`.
+void write_output_file(const std::string& path, const std::string& content, bool overwrite);
+
+std::string default_cache_dir();
+
+}  // namespace recbias::cli

@@ -1,0 +1,107 @@
+#include <catch2/catch.hpp>
+
+#include "adapters/grounding.h"
+
+using namespace recbias;
+
+namespace {
+
+const std::vector<std::string> kTitles = {
+    "Toy Story (1995)", "Usual Suspects, The (1995)", "Shanghai Triad (Yao a yao yao dao waipo qiao) (1995)",
+    "Star Wars (1977)", "Heat (1995)"};
+
+RankResponse ground(const std::string& text, GroundingOptions options = {}) {
+  RankResponse r;
+  ground_answer(text, kTitles, options, r);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("answers in many shapes ground to the same candidates", "[grounding]") {
+  struct Case {
+    const char* name;
+    const char* text;
+    std::vector<int> ranking;
+  };
+  const Case cases[] = {
+      {"bracket chain", "[4] > [1] > [2]", {3, 0, 1}},
+      {"brackets with spaces and prose", "Sure! My ranking is: [ 4 ] > [1] > [2]. Enjoy.", {3, 0, 1}},
+      {"one bracket per line", "[5]\n[3]\n", {4, 2}},
+      {"numbered titles", "1. Star Wars (1977)\n2. Toy Story (1995)\n3. Heat (1995)", {3, 0, 4}},
+      {"numbered with parenthesis", "1) Heat\n2) Toy Story", {4, 0}},
+      {"markdown bullets and bold", "- **Star Wars**\n* *Heat (1995)*\n\xe2\x80\xa2 Toy Story", {3, 4, 0}},
+      {"prose before and after the list",
+       "Sure! Based on your history, here are my picks:\n\n1. Heat\n2. Star Wars\n\nI hope you enjoy these movies!",
+       {4, 3}},
+      {"think block removed", "<think>The user likes [1] and [2]... maybe [3]</think>\n[5] > [4]", {4, 3}},
+      {"titles without year and with leading article", "1. The Usual Suspects\n2. toy story", {1, 0}},
+      {"alternate title in parentheses dropped", "1. Shanghai Triad\n2. Heat", {2, 4}},
+      {"description after the title", "1. Heat (1995) - a crime epic\n2. Star Wars: a space opera", {4, 3}},
+      {"arrow chain of titles", "Heat > Toy Story > Star Wars", {4, 0, 3}},
+      {"fuzzy: a typo in a long title", "1. Shanghai Triadd\n2. Usual Suspect", {2, 1}},
+      {"curly quotes", "1. \xe2\x80\x9cHeat\xe2\x80\x9d", {4}},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      const auto r = ground(c.text);
+      CHECK(r.ranking == c.ranking);
+      CHECK(r.ungrounded.empty());
+      CHECK(r.parse_failures == 0);
+    }
+  }
+}
+
+TEST_CASE("hallucinations, duplicates, out-of-range indices and unparseable answers are counted", "[grounding]") {
+  SECTION("hallucinated titles are kept verbatim") {
+    const auto r = ground("1. Heat\n2. The Matrix (1999)\n3. Star Wars");
+    CHECK(r.ranking == std::vector<int>{4, 3});
+    CHECK(r.ungrounded == std::vector<std::string>{"The Matrix (1999)"});
+  }
+  SECTION("duplicates") {
+    const auto r = ground("[2] > [2] > [1] > [1]");
+    CHECK(r.ranking == std::vector<int>{1, 0});
+    CHECK(r.duplicates == 2);
+  }
+  SECTION("out of range") {
+    const auto r = ground("[9] > [0] > [3]");
+    CHECK(r.ranking == std::vector<int>{2});
+    CHECK(r.out_of_range == 2);
+  }
+  SECTION("prose only is a parse failure") {
+    const auto r = ground("I'm sorry, but I cannot help with ranking these movies without more information.");
+    CHECK(r.ranking.empty());
+    CHECK(r.parse_failures == 1);
+  }
+  SECTION("empty answer is a parse failure") {
+    CHECK(ground("").parse_failures == 1);
+    CHECK(ground("<think>still thinking when cut off").parse_failures == 1);
+  }
+  SECTION("a fuzzy match needs the threshold") {
+    GroundingOptions strict;
+    strict.fuzzy_threshold = 0.99;
+    const auto r = ground("1. Star Wras (1977)", strict);
+    CHECK(r.ranking.empty());
+    CHECK(r.ungrounded.size() == 1);
+  }
+}
+
+TEST_CASE("repair appends missing candidates in presented order and counts them; it is off by default", "[grounding]") {
+  CHECK(ground("[3] > [1]").repaired == 0);
+  GroundingOptions repair;
+  repair.repair = true;
+  const auto r = ground("[3] > [1]", repair);
+  CHECK(r.ranking == std::vector<int>{2, 0, 1, 3, 4});
+  CHECK(r.repaired == 3);
+}
+
+TEST_CASE("title normalisation and the LCS ratio", "[grounding]") {
+  CHECK(normalize_title("Usual Suspects, The (1995)") == "usual suspects");
+  CHECK(normalize_title("The Usual Suspects") == "usual suspects");
+  CHECK(normalize_title("Heat (1995)") == "heat");
+  CHECK(normalize_title("Tom & Jerry") == "tom and jerry");
+  CHECK(lcs_ratio("abcd", "abcd") == 1.0);
+  CHECK(lcs_ratio("abcd", "abed") == Approx(0.75));  // LCS "abd": 2*3/8
+  CHECK(lcs_ratio("", "") == 1.0);
+  CHECK(strip_think_blocks("a<THINK>x</think>b<think>y") == "ab");
+}
