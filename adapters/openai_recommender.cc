@@ -61,7 +61,13 @@ class OpenAiRecommender final : public Recommender {
     global_curl_init();
     multi_ = curl_multi_init();
     if (!multi_) throw BackendFailure("adapter openai: curl_multi_init failed");
+    // Keep exactly `in_flight` connections open and reuse them: servers with a
+    // fixed pool of keep-alive workers stall when a client opens more.
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.in_flight));
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(options_.in_flight));
     headers_ = curl_slist_append(nullptr, "Content-Type: application/json");
+    // No "Expect: 100-continue" round trip before large prompt bodies.
+    headers_ = curl_slist_append(headers_, "Expect:");
     if (!api_key_.empty()) headers_ = curl_slist_append(headers_, ("Authorization: Bearer " + api_key_).c_str());
   }
 
@@ -87,7 +93,6 @@ class OpenAiRecommender final : public Recommender {
     for (std::size_t i = 0; i < requests.size(); ++i) {
       out[i].request_id = requests[i].id;
       transfers[i].index = i;
-      transfers[i].body = request_body(requests[i]);
     }
     Rng jitter(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
     std::deque<std::size_t> ready;
@@ -103,15 +108,20 @@ class OpenAiRecommender final : public Recommender {
         delayed.pop();
       }
       while (active < static_cast<std::size_t>(std::max(1, options_.in_flight)) && !ready.empty()) {
-        start(transfers[ready.front()]);
+        // Bodies are rendered when first sent, so rendering overlaps waiting for the server.
+        auto& transfer = transfers[ready.front()];
+        if (transfer.body.empty()) transfer.body = request_body(requests[transfer.index]);
+        start(transfer);
         ready.pop_front();
         ++active;
       }
       int running = 0;
       curl_multi_perform(multi_, &running);
       int pending = 0;
+      bool any_done = false;
       while (CURLMsg* msg = curl_multi_info_read(multi_, &pending)) {
         if (msg->msg != CURLMSG_DONE) continue;
+        any_done = true;
         Transfer* t = nullptr;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
         --active;
@@ -134,6 +144,7 @@ class OpenAiRecommender final : public Recommender {
         if (on_response) on_response(t->index, out[t->index]);
       }
       if (finished == requests.size()) break;
+      if (any_done && !ready.empty()) continue;  // refill the freed slots before waiting
       int wait_ms = 100;
       if (!delayed.empty()) {
         const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(delayed.top().first - Clock::now()).count();

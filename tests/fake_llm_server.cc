@@ -39,6 +39,10 @@ std::vector<std::string> parse_candidates(const std::string& text) {
 FakeLlmServer::FakeLlmServer(Behaviour behaviour, int threads) : impl_(std::make_unique<Impl>()) {
   impl_->behaviour = std::move(behaviour);
   impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+  impl_->server.set_keep_alive_max_count(100000);
+  // Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus
+  // the client's delayed ACK adds 40 ms to every keep-alive response.
+  impl_->server.set_tcp_nodelay(true);
   impl_->server.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
     ++hits_;
     Prompt prompt;

@@ -65,3 +65,14 @@ TEST_CASE("recbias adapters lists every adapter with its keys and defaults", "[c
   CHECK_THAT(r.out, Contains("temperature          (default 0)"));
   CHECK_THAT(r.out, Contains("simulated"));
 }
+
+TEST_CASE("the README's exec example program works with recbias rank", "[cli][rank][exec]") {
+  TempDir dir;
+  write_tiny_jsonl(dir);
+  write_file(dir / "requests.jsonl", "{\"id\": \"r1\", \"k\": 2, \"user\": {\"id\": \"u1\"}, \"candidates\": [\"c\", \"b\", \"a\"]}\n");
+  const auto r = run_recbias({"rank", "--adapter", "exec:command=python3 " RECBIAS_SOURCE_DIR "/examples/exec/alphabetical_model.py",
+                              "--dataset", dir.path().string(), "--requests", dir / "requests.jsonl", "--no-cache"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("\"ranking\":[\"a\",\"b\"]"));  // titles Alpha < Beta < Gamma
+}
