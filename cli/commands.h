@@ -9,6 +9,7 @@
 namespace recbias::cli {
 
 void setup_datasets(CLI::App& app);
-void setup_rank(CLI::App& app);  // also adds `adapters`
+void setup_rank(CLI::App& app);   // also adds `adapters`
+void setup_audit(CLI::App& app);  // also adds `merge`
 
 }  // namespace recbias::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   recbias::cli::setup_datasets(app);
   recbias::cli::setup_rank(app);
+  recbias::cli::setup_audit(app);
 
   try {
     try {

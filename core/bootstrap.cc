@@ -22,14 +22,13 @@ void ExactSum::add_scaled(double value, int weight) {
     throw BadInput(fmt::format("cannot accumulate value {}: expected a finite number below 2^62 in magnitude", value));
   RECBIAS_CHECK(weight >= 0, "ExactSum weight must be >= 0");
   const double scaled = std::nearbyint(value * kScale);
-  total_ += static_cast<int128>(scaled) * weight;
+  total_ += static_cast<Int128>(scaled) * weight;
 }
 
 double ExactSum::value() const { return static_cast<double>(total_) / kScale; }
 
-std::string ExactSum::to_string() const {
-  if (total_ == 0) return "0";
-  int128 v = total_;
+std::string int128_to_decimal(Int128 v) {
+  if (v == 0) return "0";
   const bool negative = v < 0;
   std::string digits;
   while (v != 0) {
@@ -41,18 +40,25 @@ std::string ExactSum::to_string() const {
   return {digits.rbegin(), digits.rend()};
 }
 
-ExactSum ExactSum::from_string(const std::string& text) {
-  ExactSum out;
+Int128 int128_from_decimal(const std::string& text) {
+  Int128 out = 0;
   std::size_t i = 0;
   const bool negative = !text.empty() && text[0] == '-';
   if (negative) i = 1;
-  if (i >= text.size() || text.size() > 42)
+  if (i >= text.size() || text.size() - i > 40)
     throw BadInput(fmt::format("invalid exact sum \"{}\": expected a decimal integer", text));
   for (; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9')
-      throw BadInput(fmt::format("invalid exact sum \"{}\": expected a decimal integer", text));
-    out.total_ = out.total_ * 10 + (negative ? -(text[i] - '0') : (text[i] - '0'));
+    if (text[i] < '0' || text[i] > '9') throw BadInput(fmt::format("invalid exact sum \"{}\": expected a decimal integer", text));
+    out = out * 10 + (negative ? -(text[i] - '0') : (text[i] - '0'));
   }
+  return out;
+}
+
+std::string ExactSum::to_string() const { return int128_to_decimal(total_); }
+
+ExactSum ExactSum::from_string(const std::string& text) {
+  ExactSum out;
+  out.total_ = int128_from_decimal(text);
   return out;
 }
 

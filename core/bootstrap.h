@@ -26,6 +26,12 @@
 
 namespace recbias {
 
+// Lossless decimal text of a 128-bit integer, and back (BadInput on
+// anything but an optional '-' and at most 40 digits).
+__extension__ using Int128 = __int128;
+std::string int128_to_decimal(Int128 value);
+Int128 int128_from_decimal(const std::string& text);
+
 // Order-independent sum of doubles. Each value is rounded once to a multiple
 // of 2^-48; |value| must stay below 2^62 (throws BadInput otherwise, and for
 // NaN/inf).
@@ -42,8 +48,7 @@ class ExactSum {
   static ExactSum from_string(const std::string& text);  // throws BadInput
 
  private:
-  __extension__ using int128 = __int128;
-  int128 total_ = 0;
+  Int128 total_ = 0;
 };
 
 // Poisson(1) weights of one resampling unit (usually a base request) for

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include <boost/math/distributions/chi_squared.hpp>
+#include <boost/math/distributions/non_central_chi_squared.hpp>
 #include <boost/math/distributions/normal.hpp>
 #include <fmt/format.h>
 
@@ -79,6 +80,47 @@ TestResult g_test(std::span<const double> observed, std::span<const double> expe
   g *= 2;
   const double df = static_cast<double>(e.size() - 1);
   return {"G-test", g, df, chi2_upper_tail(g, df)};
+}
+
+TestResult chi_square_independence(const std::vector<std::vector<double>>& input) {
+  // Drop empty rows and columns: they carry no information and would divide by zero.
+  std::vector<std::vector<double>> table;
+  for (const auto& row : input) {
+    double sum = 0;
+    for (double v : row) sum += v;
+    if (sum > 0) table.push_back(row);
+  }
+  if (table.size() < 2) return {"chi-square independence", 0, 0, 1.0};
+  const std::size_t cols = table[0].size();
+  std::vector<std::size_t> keep;
+  for (std::size_t c = 0; c < cols; ++c) {
+    double sum = 0;
+    for (const auto& row : table) sum += row.at(c);
+    if (sum > 0) keep.push_back(c);
+  }
+  if (keep.size() < 2) return {"chi-square independence", 0, 0, 1.0};
+  std::vector<double> row_sum(table.size(), 0), col_sum(keep.size(), 0);
+  double total = 0;
+  for (std::size_t r = 0; r < table.size(); ++r)
+    for (std::size_t c = 0; c < keep.size(); ++c) {
+      row_sum[r] += table[r][keep[c]];
+      col_sum[c] += table[r][keep[c]];
+      total += table[r][keep[c]];
+    }
+  double x2 = 0;
+  for (std::size_t r = 0; r < table.size(); ++r)
+    for (std::size_t c = 0; c < keep.size(); ++c) {
+      const double e = row_sum[r] * col_sum[c] / total;
+      x2 += (table[r][keep[c]] - e) * (table[r][keep[c]] - e) / e;
+    }
+  const double df = static_cast<double>((table.size() - 1) * (keep.size() - 1));
+  return {"chi-square independence", x2, df, chi2_upper_tail(x2, df)};
+}
+
+double chi_square_power(double df, double lambda, double alpha) {
+  const double critical = boost::math::quantile(boost::math::complement(boost::math::chi_squared(df), alpha));
+  if (lambda <= 0) return alpha;
+  return boost::math::cdf(boost::math::complement(boost::math::non_central_chi_squared(df, lambda), critical));
 }
 
 double kendall_tau_b(std::span<const double> x, std::span<const double> y) {

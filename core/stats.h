@@ -42,6 +42,16 @@ TestResult chi_square_gof(std::span<const double> observed, std::span<const doub
 // scipy.stats.power_divergence(observed, f_exp, lambda_="log-likelihood").
 TestResult g_test(std::span<const double> observed, std::span<const double> expected);
 
+// Pearson's chi-square test of independence of an r x c contingency table
+// (rows of equal length; rows or columns summing to 0 are dropped), df =
+// (r-1)(c-1). Matches scipy.stats.chi2_contingency(table, correction=False).
+TestResult chi_square_independence(const std::vector<std::vector<double>>& table);
+
+// Power of a chi-square test with `df` degrees of freedom at level `alpha`
+// against an alternative with noncentrality `lambda` (Boost.Math's
+// non-central chi-square): P(X >= crit) with X ~ chi2'(df, lambda).
+double chi_square_power(double df, double lambda, double alpha);
+
 // Kendall's tau-b with ties: (n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2))
 // (Kendall 1945). O(n^2), meant for ranked lists (n <= a few hundred).
 // NaN when either input is constant. Matches scipy.stats.kendalltau.

@@ -215,3 +215,17 @@ TEST_CASE("percentile interpolates linearly like numpy.percentile", "[stats]") {
   CHECK(near(percentile(v, 0.25), 1.75));               // np.percentile(v, 25)
   CHECK(near(percentile(v, 0.975), 8.475000000000001));  // np.percentile(v, 97.5)
 }
+
+TEST_CASE("chi-square independence and power match scipy", "[stats]") {
+  // st.chi2_contingency([[10,20,30],[20,15,5]], correction=False) -> (18.650793650793652, 8.913158246593224e-05)
+  auto r = chi_square_independence({{10, 20, 30}, {20, 15, 5}});
+  CHECK(near(r.statistic, 18.650793650793652));
+  CHECK(r.df == 2);
+  CHECK(near_rel(r.p_value, 8.913158246593224e-05, 1e-8));
+  // An empty column is dropped: same as the 2 x 2 table without it.
+  auto dropped = chi_square_independence({{10, 0, 30}, {20, 0, 5}});
+  CHECK(dropped.df == 1);
+  // ncx2.sf(chi2.ppf(0.95, 19), 19, 12.5) -> 0.5215843609125359
+  CHECK(near(chi_square_power(19, 12.5, 0.05), 0.5215843609125359, 1e-7));
+  CHECK(near(chi_square_power(19, 0, 0.05), 0.05));
+}

@@ -1,0 +1,35 @@
+// What an audit run measures and how. Plain struct; the CLI binds flags to it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "datasets/dataset.h"
+
+namespace recbias {
+
+enum class PermutationDesign {
+  kCyclic,  // shift s puts base candidate (j + s) mod K at position j; P = K visits every position once
+  kLatin,   // P rows of a random Latin square: no candidate repeats a position (P <= K)
+  kRandom,  // P independent uniform permutations
+};
+
+struct AuditOptions {
+  std::vector<std::string> audits = {"position", "popularity", "fairness", "grounding", "accuracy"};
+  int permutations = 0;                  // P per request; 0 = K (default); cyclic spreads P shifts evenly
+  PermutationDesign design = PermutationDesign::kCyclic;  // default cyclic
+  std::uint64_t seed = 0;                // permutations and bootstrap weights; default 0
+  int bootstrap_replicates = 200;        // Poisson bootstrap replicates; default 200
+  double confidence = 0.95;              // interval level; default 0.95
+  double alpha = 0.05;                   // test level after correction; default 0.05
+  std::string correction = "holm";      // holm | bh, across every test in one report
+  std::vector<AttributeSet> attributes;  // fairness: the sensitive attributes and their values
+  bool intersections = false;            // fairness: also state pairs of attributes
+  bool fairllm_compat = false;           // fairness: FaiRLLM's published SERP* instead of the normalised one
+  std::string fairness_test_metric = "serp";  // jaccard | serp | prag | rbo: tested against the noise floor
+  double short_head_share = 0.8;         // popularity: the short head makes up this share of training interactions
+  std::size_t chunk_bases = 256;         // base requests per batch sent to the adapter (memory stays flat)
+};
+
+}  // namespace recbias

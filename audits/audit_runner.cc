@@ -1,0 +1,306 @@
+#include "audits/audit_runner.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/bootstrap.h"
+#include "core/errors.h"
+#include "core/rng.h"
+
+namespace recbias {
+namespace {
+
+// Bootstrap weights use their own stream family so they never correlate with permutations.
+constexpr std::uint64_t kBootstrapSalt = 0x626f6f7473747261ULL;  // "bootstra"
+
+std::vector<Profile> profiles_for(const AuditOptions& options) {
+  // The same expansion as the plan's (single attributes, then pairs).
+  std::vector<Profile> profiles;
+  for (const auto& set : options.attributes)
+    for (const auto& value : set.values) profiles.push_back({{set.name, value}});
+  if (options.intersections)
+    for (std::size_t a = 0; a < options.attributes.size(); ++a)
+      for (std::size_t b = a + 1; b < options.attributes.size(); ++b)
+        for (const auto& va : options.attributes[a].values)
+          for (const auto& vb : options.attributes[b].values) {
+            Profile p = {{options.attributes[a].name, va}, {options.attributes[b].name, vb}};
+            std::sort(p.begin(), p.end());
+            profiles.push_back(std::move(p));
+          }
+  return profiles;
+}
+
+std::string design_name(PermutationDesign d) {
+  switch (d) {
+    case PermutationDesign::kCyclic: return "cyclic";
+    case PermutationDesign::kLatin: return "latin";
+    case PermutationDesign::kRandom: return "random";
+  }
+  return "cyclic";
+}
+
+}  // namespace
+
+bool in_shard(const std::string& request_id, const ShardSpec& shard) {
+  return shard.count <= 1 || stable_hash(request_id) % static_cast<std::uint64_t>(shard.count) == static_cast<std::uint64_t>(shard.index);
+}
+
+AuditState::AuditState(const AuditOptions& options, std::shared_ptr<const PopularityContext> popularity)
+    : options_(options), position_(options.bootstrap_replicates), accuracy_(options.bootstrap_replicates) {
+  if (audit_enabled(options, "popularity")) popularity_ = std::make_unique<PopularityAccumulator>(std::move(popularity), options.bootstrap_replicates);
+  if (audit_enabled(options, "fairness")) fairness_ = std::make_unique<FairnessAccumulator>(options, profiles_for(options));
+}
+
+void AuditState::add(const BaseOutcome& o) {
+  ++base_requests;
+  if (usable(o.response(o.plan->identity))) ++usable_identity;
+  if (audit_enabled(options_, "position")) position_.add(o);
+  if (popularity_) popularity_->add(o);
+  if (fairness_) fairness_->add(o);
+  grounding_.add(o);
+  accuracy_.add(o);
+}
+
+void AuditState::merge(const AuditState& other) {
+  base_requests += other.base_requests;
+  variants += other.variants;
+  calls += other.calls;
+  failed_calls += other.failed_calls;
+  usable_identity += other.usable_identity;
+  position_.merge(other.position_);
+  if (popularity_ && other.popularity_) popularity_->merge(*other.popularity_);
+  if (fairness_ && other.fairness_) fairness_->merge(*other.fairness_);
+  grounding_.merge(other.grounding_);
+  accuracy_.merge(other.accuracy_);
+}
+
+bool AuditState::operator==(const AuditState& o) const {
+  return base_requests == o.base_requests && variants == o.variants && calls == o.calls && failed_calls == o.failed_calls &&
+         position_ == o.position_ && (!popularity_ || *popularity_ == *o.popularity_) &&
+         (!fairness_ || *fairness_ == *o.fairness_) && grounding_ == o.grounding_ && accuracy_ == o.accuracy_;
+}
+
+nlohmann::ordered_json AuditState::metrics(nlohmann::ordered_json& tests) const {
+  // The family of tests in this report, corrected together.
+  std::vector<NamedTest> family;
+  if (audit_enabled(options_, "position")) {
+    const double p = position_.p_value();
+    if (std::isfinite(p)) family.push_back({"position.chi_square", {"chi-square GOF", 0, 0, p}, 0});
+  }
+  if (fairness_)
+    for (auto& t : fairness_->tests()) family.push_back(std::move(t));
+  std::vector<double> ps;
+  for (const auto& t : family) ps.push_back(t.result.p_value);
+  const auto adjusted = options_.correction == "bh" ? benjamini_hochberg_adjust(ps) : holm_adjust(ps);
+  std::map<std::string, double> by_name;
+  tests = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < family.size(); ++i) {
+    by_name[family[i].name] = adjusted[i];
+    tests.push_back({{"name", family[i].name}, {"test", family[i].result.test}, {"p_value", family[i].result.p_value},
+                     {"p_adjusted", adjusted[i]}, {"significant", adjusted[i] < options_.alpha}});
+  }
+  nlohmann::ordered_json m;
+  if (audit_enabled(options_, "position")) {
+    auto pos = position_.result(options_.confidence, options_.alpha);
+    if (pos.contains("chi_square")) {
+      const double adj = by_name.count("position.chi_square") ? by_name["position.chi_square"] : 1.0;
+      pos["chi_square"]["p_adjusted"] = adj;
+      const auto n = pos["usable_responses"].get<std::int64_t>();
+      pos["verdict"] = adj < options_.alpha
+                           ? fmt::format("position bias detected: TVD {:.3f} (p_adj = {:.2g}, N = {})",
+                                         pos["tvd"]["value"].get<double>(), adj, n)
+                           : fmt::format("not detected at N = {} responses (p_adj = {:.2g}); power against a TVD of 0.05 was {:.2f}",
+                                         n, adj, pos["power_tvd_0_05"].get<double>());
+    }
+    m["position"] = pos;
+  }
+  if (popularity_) m["popularity"] = popularity_->result(options_.confidence);
+  if (fairness_) m["fairness"] = fairness_->result(options_.confidence, by_name, options_.alpha);
+  if (audit_enabled(options_, "grounding")) m["grounding"] = grounding_.result(options_.confidence);
+  if (audit_enabled(options_, "accuracy")) m["accuracy"] = accuracy_.accuracy(options_.confidence);
+  m["cost"] = accuracy_.cost(options_.confidence);
+  return m;
+}
+
+nlohmann::json AuditState::state() const {
+  nlohmann::json j = {{"base_requests", base_requests}, {"variants", variants}, {"calls", calls},
+                      {"failed_calls", failed_calls}, {"usable_identity", usable_identity},
+                      {"position", position_.state()}, {"grounding", grounding_.state()}, {"accuracy_cost", accuracy_.state()}};
+  if (popularity_) j["popularity"] = popularity_->state();
+  if (fairness_) j["fairness"] = fairness_->state();
+  return j;
+}
+
+void AuditState::load_state(const nlohmann::json& j) {
+  try {
+    base_requests = j.at("base_requests");
+    variants = j.at("variants");
+    calls = j.at("calls");
+    failed_calls = j.at("failed_calls");
+    usable_identity = j.at("usable_identity");
+    position_ = PositionAccumulator::from_state(j.at("position"));
+    grounding_.load_state(j.at("grounding"));
+    accuracy_.load_state(j.at("accuracy_cost"));
+    if (popularity_) popularity_->load_state(j.at("popularity"));
+    if (fairness_) fairness_->load_state(j.at("fairness"));
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(fmt::format("report state: {}", e.what()));
+  }
+}
+
+nlohmann::ordered_json config_json(const AuditOptions& o) {
+  nlohmann::ordered_json attributes = nlohmann::ordered_json::array();
+  for (const auto& set : o.attributes) attributes.push_back({{"name", set.name}, {"values", set.values}});
+  return {{"audits", o.audits}, {"permutations", o.permutations}, {"design", design_name(o.design)}, {"seed", o.seed},
+          {"bootstrap_replicates", o.bootstrap_replicates}, {"confidence", o.confidence}, {"alpha", o.alpha},
+          {"correction", o.correction}, {"attributes", attributes}, {"intersections", o.intersections},
+          {"fairllm_compat", o.fairllm_compat}, {"fairness_test_metric", o.fairness_test_metric},
+          {"short_head_share", o.short_head_share}};
+}
+
+AuditOptions options_from_config(const nlohmann::json& c) {
+  try {
+    AuditOptions o;
+    o.audits = c.at("audits").get<std::vector<std::string>>();
+    o.permutations = c.at("permutations");
+    const auto design = c.at("design").get<std::string>();
+    o.design = design == "latin" ? PermutationDesign::kLatin : design == "random" ? PermutationDesign::kRandom : PermutationDesign::kCyclic;
+    o.seed = c.at("seed");
+    o.bootstrap_replicates = c.at("bootstrap_replicates");
+    o.confidence = c.at("confidence");
+    o.alpha = c.at("alpha");
+    o.correction = c.at("correction");
+    o.attributes.clear();
+    for (const auto& a : c.at("attributes")) o.attributes.push_back({a.at("name"), a.at("values").get<std::vector<std::string>>()});
+    o.intersections = c.at("intersections");
+    o.fairllm_compat = c.at("fairllm_compat");
+    o.fairness_test_metric = c.at("fairness_test_metric");
+    o.short_head_share = c.at("short_head_share");
+    return o;
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(fmt::format("report config: {}", e.what()));
+  }
+}
+
+nlohmann::ordered_json make_report(const AuditState& state, const AuditOptions& options, const nlohmann::ordered_json& provenance) {
+  nlohmann::ordered_json report;
+  report["schema"] = "recbias.report/1";
+  report["provenance"] = provenance;
+  report["config"] = config_json(options);
+  report["counts"] = {{"base_requests", state.base_requests}, {"variants", state.variants}, {"calls", state.calls},
+                      {"failed_calls", state.failed_calls}, {"usable_identity_responses", state.usable_identity}};
+  nlohmann::ordered_json tests;
+  report["metrics"] = state.metrics(tests);
+  report["tests"] = tests;
+  report["state"] = state.state();
+  return report;
+}
+
+AuditRun run_audit(Recommender& recommender, const Workload& workload, const RequestSet& requests, const AuditOptions& options,
+                   const ShardSpec& shard, const nlohmann::ordered_json& provenance, const ProgressFn& progress) {
+  for (const auto& name : options.audits) {
+    static const std::set<std::string> known = {"position", "popularity", "fairness", "grounding", "accuracy"};
+    if (!known.count(name))
+      throw BadInput(fmt::format("unknown audit \"{}\"; known audits: position, popularity, fairness, grounding, accuracy", name));
+  }
+  auto popularity = std::make_shared<const PopularityContext>(make_popularity_context(workload, options.short_head_share));
+  AuditRun run{AuditState(options, popularity), {}};
+  // Base requests: this shard's, with neutral profiles; real attributes kept aside.
+  std::vector<EvalRequest> bases;
+  std::vector<std::map<std::string, std::string>> real;
+  for (const auto& r : requests.requests) {
+    if (!in_shard(r.request.id, shard)) continue;
+    bases.push_back(r);
+    real.push_back(r.request.user.attributes);
+    bases.back().request.user.attributes.clear();
+  }
+  const auto started = std::chrono::steady_clock::now();
+  AuditProgress status;
+  // Estimate the total from the first base's plan (every base has the same variants).
+  const std::size_t chunk = std::max<std::size_t>(1, options.chunk_bases);
+  for (std::size_t begin = 0; begin < bases.size(); begin += chunk) {
+    const std::size_t end = std::min(bases.size(), begin + chunk);
+    std::vector<EvalRequest> slice(bases.begin() + static_cast<std::ptrdiff_t>(begin), bases.begin() + static_cast<std::ptrdiff_t>(end));
+    const Plan plan = build_plan(slice, options);
+    // Every base has the same variants, so the first chunk tells the total.
+    if (begin == 0) status.total = plan.calls.size() * bases.size() / slice.size();
+    run.state.variants += static_cast<std::int64_t>(plan.variants);
+    run.state.calls += static_cast<std::int64_t>(plan.calls.size());
+    const auto responses = recommender.rank(plan.calls, [&](std::size_t, const RankResponse& r) {
+      ++status.done;
+      if (r.error) ++status.failed;
+      status.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (progress) progress(status);
+    });
+    if (responses.size() != plan.calls.size()) throw InternalError("recommender returned a different number of responses");
+    for (const auto& r : responses) run.state.failed_calls += r.error.has_value();
+    for (std::size_t b = 0; b < slice.size(); ++b) {
+      const auto weights = poisson_weights(options.seed ^ kBootstrapSalt, stable_hash(slice[b].request.id), options.bootstrap_replicates);
+      BaseOutcome outcome;
+      outcome.base = &slice[b];
+      outcome.plan = &plan.bases[b];
+      outcome.responses = &responses;
+      outcome.call_offset = 0;
+      outcome.weights = &weights;
+      outcome.real_attributes = &real[begin + b];
+      run.state.add(outcome);
+    }
+  }
+  run.report = make_report(run.state, options, provenance);
+  return run;
+}
+
+std::string report_to_text(const nlohmann::ordered_json& report) {
+  auto readable = report;
+  readable.erase("state");
+  std::string text = readable.dump(2);
+  if (report.contains("state")) {
+    text.pop_back();  // the closing brace
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    text += ",\n  \"state\": " + report["state"].dump() + "\n}";
+  }
+  return text + "\n";
+}
+
+nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports) {
+  if (reports.empty()) throw BadInput("merge: no reports given");
+  for (const auto& r : reports)
+    if (r.value("schema", std::string()) != "recbias.report/1")
+      throw BadInput(fmt::format("merge: expected reports with \"schema\": \"recbias.report/1\", found {}", r.value("schema", std::string("(none)"))));
+  const auto& first = reports[0];
+  const auto options = options_from_config(first.at("config"));
+  std::set<int> shards_seen;
+  int shard_count = 0;
+  auto empty_context = std::make_shared<const PopularityContext>();
+  AuditState merged(options, empty_context);
+  bool initialised = false;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& r = reports[i];
+    if (r.at("config") != first.at("config"))
+      throw BadInput(fmt::format("merge: report {} was made with a different configuration than report 1", i + 1));
+    const auto& p = r.at("provenance");
+    if (p.value("adapter", std::string()) != first.at("provenance").value("adapter", std::string()))
+      throw BadInput(fmt::format("merge: report {} audited adapter \"{}\", report 1 \"{}\"", i + 1, p.value("adapter", std::string()),
+                                 first.at("provenance").value("adapter", std::string())));
+    const int index = p.at("shard").at("index");
+    shard_count = p.at("shard").at("count");
+    if (!shards_seen.insert(index).second) throw BadInput(fmt::format("merge: shard {} appears twice", index));
+    AuditState part(options, empty_context);
+    part.load_state(r.at("state"));
+    if (!initialised) {
+      merged.load_state(r.at("state"));
+      initialised = true;
+    } else {
+      merged.merge(part);
+    }
+  }
+  auto provenance = first.at("provenance").get<nlohmann::ordered_json>();
+  provenance["shard"] = {{"index", 0}, {"count", 1}, {"merged_from", shard_count}};
+  if (static_cast<int>(shards_seen.size()) != shard_count)
+    provenance["warning"] = fmt::format("merged {} of {} shards", shards_seen.size(), shard_count);
+  return make_report(merged, options, provenance);
+}
+
+}  // namespace recbias

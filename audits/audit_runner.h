@@ -1,0 +1,99 @@
+// Runs the audits: builds the plan, sends it to the recommender in chunks of
+// base requests (memory stays flat in the number of users), folds every
+// response into the accumulators, and writes the report. Shards of a run
+// (--shard i/n) merge to exactly the single run's report (merge_reports).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/recommender.h"
+#include "audits/audit_options.h"
+#include "audits/fairness_audit.h"
+#include "audits/popularity_audit.h"
+#include "audits/position_audit.h"
+#include "audits/quality_audit.h"
+#include "datasets/workload.h"
+
+namespace recbias {
+
+struct ShardSpec {
+  int index = 0;  // 0-based
+  int count = 1;
+};
+
+// Base requests of shard `shard`: those whose stable_hash(id) % count == index.
+bool in_shard(const std::string& request_id, const ShardSpec& shard);
+
+struct AuditProgress {
+  std::size_t done = 0;     // calls answered
+  std::size_t total = 0;    // calls planned (known after planning; grows per chunk estimate)
+  std::size_t failed = 0;   // calls that failed
+  double elapsed_s = 0;
+};
+using ProgressFn = std::function<void(const AuditProgress&)>;
+
+// Everything the audits accumulate; mergeable and serialisable.
+class AuditState {
+ public:
+  AuditState(const AuditOptions& options, std::shared_ptr<const PopularityContext> popularity);
+
+  void add(const BaseOutcome& outcome);
+  void merge(const AuditState& other);
+  bool operator==(const AuditState& other) const;
+
+  nlohmann::ordered_json metrics(nlohmann::ordered_json& tests) const;  // fills `tests` with the corrected family
+  nlohmann::json state() const;
+  void load_state(const nlohmann::json& j);
+
+  std::int64_t base_requests = 0;
+  std::int64_t variants = 0;
+  std::int64_t calls = 0;
+  std::int64_t failed_calls = 0;
+  std::int64_t usable_identity = 0;
+
+ private:
+  AuditOptions options_;
+  PositionAccumulator position_;
+  std::unique_ptr<PopularityAccumulator> popularity_;
+  std::unique_ptr<FairnessAccumulator> fairness_;
+  GroundingAccumulator grounding_;
+  AccuracyCostAccumulator accuracy_;
+};
+
+struct AuditRun {
+  AuditState state;
+  nlohmann::ordered_json report;
+};
+
+// Runs every enabled audit over `requests` (restricted to `shard`). The
+// recommender sees neutral profiles (attributes removed) except where the
+// fairness audit states them. `provenance` is copied into the report.
+AuditRun run_audit(Recommender& recommender, const Workload& workload, const RequestSet& requests,
+                   const AuditOptions& options, const ShardSpec& shard, const nlohmann::ordered_json& provenance,
+                   const ProgressFn& progress = {});
+
+// Report JSON from a state (used by run_audit and merge_reports).
+nlohmann::ordered_json make_report(const AuditState& state, const AuditOptions& options, const nlohmann::ordered_json& provenance);
+
+// AuditOptions from a report's "config" (for merging); BadInput when malformed.
+AuditOptions options_from_config(const nlohmann::json& config);
+nlohmann::ordered_json config_json(const AuditOptions& options);
+
+// The report as text: indented for reading, except the machine-only "state"
+// section, which is written on one line (it holds thousands of numbers).
+std::string report_to_text(const nlohmann::ordered_json& report);
+
+// Merges shard reports of one audit configuration into one report equal to
+// the single run's (metrics, tests and state identical). BadInput when the
+// reports' configurations differ or a shard is repeated.
+nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports);
+
+}  // namespace recbias

@@ -1,0 +1,38 @@
+// Similarity of two recommendation lists (ids, best first), as used by the
+// fairness audit (FaiRLLM, Zhang et al. RecSys 2023) and the position audit.
+#pragma once
+
+#include <span>
+#include <vector>
+
+namespace recbias {
+
+// |A ∩ B| / |A ∪ B| of the lists as sets; two empty lists give 1.
+double jaccard(std::span<const int> a, std::span<const int> b);
+
+// SERP*@K of a reference list x (the neutral answer) and a list y.
+//
+// Normalised (default): sum over x_i found in y of (K - i), i = 0-based rank
+// in x, divided by K(K+1)/2 with K = |x|, so identical lists give 1.
+//
+// fairllm_compat: FaiRLLM's published calc_serp_ms exactly:
+//   sum over matches of (len(x) - i + 1), times 0.5 / ((len(y) + 1) len(y)),
+// whose weight is off by one and whose normaliser is four times too large:
+// identical lists of K = 20 give 230 * 0.5 / 420 = 0.2738. An empty y gives 0.
+double serp_star(std::span<const int> x, std::span<const int> y, bool fairllm_compat = false);
+
+// PRAG*@K: over all pairs (i < j) of x, the share whose order y keeps — x_i
+// must be in y, and x_j either missing from y or ranked after x_i. FaiRLLM's
+// calc_prag computes exactly this share (its denominator counts the pairs),
+// so the normalised and compat forms coincide. |x| = 1: 1 if x == y else 0;
+// either list empty: 0.
+double prag_star(std::span<const int> x, std::span<const int> y);
+
+// Extrapolated RBO with persistence 0.9 (core/stats.h, rbo_ext).
+double rbo(std::span<const int> a, std::span<const int> b);
+
+// Kendall's tau-b between two top-k lists over a universe of `n` ids
+// (0..n-1): ids missing from a list are tied below its last entry.
+double topk_kendall_tau(std::span<const int> a, std::span<const int> b, int n);
+
+}  // namespace recbias

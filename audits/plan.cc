@@ -1,0 +1,139 @@
+#include "audits/plan.h"
+
+#include <algorithm>
+#include <numeric>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "core/errors.h"
+#include "core/rng.h"
+
+namespace recbias {
+
+bool audit_enabled(const AuditOptions& options, const std::string& name) {
+  return std::find(options.audits.begin(), options.audits.end(), name) != options.audits.end();
+}
+
+std::vector<std::vector<int>> make_permutations(PermutationDesign design, int k, int p, std::uint64_t seed,
+                                                const std::string& request_id) {
+  RECBIAS_CHECK(k >= 1 && p >= 1, "make_permutations needs k >= 1 and p >= 1");
+  std::vector<std::vector<int>> out;
+  Rng rng = Rng::stream(seed, "permutations/" + request_id);
+  switch (design) {
+    case PermutationDesign::kCyclic:
+      for (int s = 0; s < p; ++s) {
+        // P shifts spread evenly over K (all K when P = K); shift 0 is the identity.
+        const int shift = static_cast<int>((static_cast<long long>(s) * k) / p);
+        std::vector<int> order(static_cast<std::size_t>(k));
+        for (int j = 0; j < k; ++j) order[static_cast<std::size_t>(j)] = (j + shift) % k;
+        out.push_back(std::move(order));
+      }
+      break;
+    case PermutationDesign::kLatin: {
+      if (p > k) throw BadInput(fmt::format("--design latin needs --permutations <= K ({} > {})", p, k));
+      // A cyclic Latin square with its rows, columns and symbols shuffled is a
+      // random Latin square (not uniform over all squares, but every candidate
+      // still meets every position at most once across the P rows).
+      const auto rows = rng.permutation(k), cols = rng.permutation(k), symbols = rng.permutation(k);
+      for (int s = 0; s < p; ++s) {
+        std::vector<int> order(static_cast<std::size_t>(k));
+        for (int j = 0; j < k; ++j)
+          order[static_cast<std::size_t>(j)] =
+              symbols[static_cast<std::size_t>((rows[static_cast<std::size_t>(s)] + cols[static_cast<std::size_t>(j)]) % k)];
+        out.push_back(std::move(order));
+      }
+      break;
+    }
+    case PermutationDesign::kRandom:
+      for (int s = 0; s < p; ++s) out.push_back(rng.permutation(k));
+      break;
+  }
+  return out;
+}
+
+namespace {
+
+// Content key of a call: what the model sees (not the request id).
+std::string content_key(const RankRequest& r) {
+  std::string key = fmt::format("{}|{}|{}|", r.user.id, r.k, r.sample);
+  for (const auto& [a, v] : r.user.attributes) key += a + "=" + v + ";";
+  key += "|";
+  for (auto c : r.candidates) key += std::to_string(c) + ",";
+  return key;
+}
+
+std::vector<Profile> fairness_profiles(const AuditOptions& options) {
+  std::vector<Profile> profiles;
+  for (const auto& set : options.attributes)
+    for (const auto& value : set.values) profiles.push_back({{set.name, value}});
+  if (options.intersections)
+    for (std::size_t a = 0; a < options.attributes.size(); ++a)
+      for (std::size_t b = a + 1; b < options.attributes.size(); ++b)
+        for (const auto& va : options.attributes[a].values)
+          for (const auto& vb : options.attributes[b].values) {
+            Profile p = {{options.attributes[a].name, va}, {options.attributes[b].name, vb}};
+            std::sort(p.begin(), p.end());
+            profiles.push_back(std::move(p));
+          }
+  return profiles;
+}
+
+}  // namespace
+
+Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& options) {
+  Plan plan;
+  const bool position = audit_enabled(options, "position");
+  const bool fairness = audit_enabled(options, "fairness");
+  if (fairness && options.attributes.empty())
+    throw BadInput("the fairness audit needs attributes: pass --attributes dataset or --attributes fairllm");
+  const auto profiles = fairness ? fairness_profiles(options) : std::vector<Profile>{};
+  plan.bases.reserve(bases.size());
+  for (const auto& base : bases) {
+    std::unordered_map<std::string, std::size_t> seen;  // content key -> call index, within this base
+    BasePlan bp;
+    auto add = [&](RankRequest request, const std::string& suffix) {
+      ++plan.variants;
+      const auto key = content_key(request);
+      auto it = seen.find(key);
+      if (it != seen.end()) return it->second;
+      request.id = base.request.id + suffix;
+      plan.calls.push_back(std::move(request));
+      const std::size_t index = plan.calls.size() - 1;
+      seen.emplace(key, index);
+      bp.calls.push_back(index);
+      return index;
+    };
+    bp.identity = add(base.request, "");
+    const int k = static_cast<int>(base.request.candidates.size());
+    if (position) {
+      const int p = options.permutations > 0 ? options.permutations : k;
+      bp.orders = make_permutations(options.design, k, p, options.seed, base.request.id);
+      for (std::size_t s = 0; s < bp.orders.size(); ++s) {
+        RankRequest r = base.request;
+        for (int j = 0; j < k; ++j)
+          r.candidates[static_cast<std::size_t>(j)] = base.request.candidates[static_cast<std::size_t>(bp.orders[s][static_cast<std::size_t>(j)])];
+        bp.permuted.push_back(add(std::move(r), fmt::format("/perm{}", s)));
+      }
+    }
+    if (fairness) {
+      bp.profiles = profiles;
+      for (std::size_t i = 0; i < profiles.size(); ++i) {
+        RankRequest r = base.request;
+        std::string suffix = "/attr";
+        for (const auto& [a, v] : profiles[i]) {
+          r.user.attributes[a] = v;
+          suffix += ":" + a + "=" + v;
+        }
+        bp.counterfactual.push_back(add(std::move(r), suffix));
+      }
+      RankRequest noise = base.request;
+      noise.sample = base.request.sample + 1;
+      bp.noise = add(std::move(noise), "/noise");
+    }
+    plan.bases.push_back(std::move(bp));
+  }
+  return plan;
+}
+
+}  // namespace recbias

@@ -1,0 +1,55 @@
+// Probes expand each base request into variants; a plan holds the distinct
+// model calls they need.
+//
+// Base requests carry the neutral profile (no attributes) and the base
+// candidate order. Variants:
+//   identity         the base request itself (popularity, accuracy, fairness' neutral list)
+//   permutation s    the base candidates in order `order` (position)
+//   counterfactual   the base request stating some attributes (fairness)
+//   noise floor      the base request with sample = 1 (fairness)
+// Identical variants are one call: the identity is also cyclic shift 0 and
+// the fairness audit's neutral profile, so it is sent once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "audits/audit_options.h"
+#include "core/rank.h"
+#include "datasets/workload.h"
+
+namespace recbias {
+
+using Profile = std::vector<std::pair<std::string, std::string>>;  // stated attributes, sorted by name
+
+struct BasePlan {
+  std::size_t identity = 0;                      // call index of the identity variant
+  std::vector<std::vector<int>> orders;          // permutation s: order[j] = base candidate shown at position j
+  std::vector<std::size_t> permuted;             // call index of permutation s
+  std::vector<Profile> profiles;                 // counterfactual profiles
+  std::vector<std::size_t> counterfactual;       // call index of profile i
+  std::size_t noise = SIZE_MAX;                  // call index of the noise-floor variant (fairness only)
+  std::vector<std::size_t> calls;                // every distinct call of this base
+};
+
+struct Plan {
+  std::vector<RankRequest> calls;  // distinct model calls, in plan order
+  std::vector<BasePlan> bases;     // one per base request
+  std::size_t variants = 0;        // variants before de-duplication
+};
+
+// The permutations of one request (K candidates) under a design. Each request
+// gets its own (seeded by its id), never one permutation shared by copies.
+std::vector<std::vector<int>> make_permutations(PermutationDesign design, int k, int p, std::uint64_t seed,
+                                                const std::string& request_id);
+
+// Builds the plan for `bases` (neutral profiles). `audits` decides which
+// probes run.
+Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& options);
+
+bool audit_enabled(const AuditOptions& options, const std::string& name);
+
+}  // namespace recbias

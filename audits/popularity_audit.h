@@ -1,0 +1,72 @@
+// The popularity audit, on the identity variant (neutral profile, base order).
+// Item popularity is the number of training interactions (never the held-out ones).
+//
+// - ARP: mean over users of the mean popularity of the recommended items
+//   (Abdollahpouri et al. 2019).
+// - APLT: mean over users of the share of recommended items from the long
+//   tail; ACLT: mean count of long-tail items per list. The short head is the
+//   most popular items that make up `short_head_share` (0.8) of training
+//   interactions (Elliot's definition); everything else is the long tail.
+// - Gini of exposure over the whole catalog (how often each item is
+//   recommended) and catalog coverage (share of items recommended at least once).
+// - PopRSP and PopREO (Zhu, Wang & Caverlee 2021): relative standard
+//   deviation over {head, tail} of P(recommended | candidate in group) and of
+//   P(recommended | held-out positive in group).
+// - ΔGAP for niche / diverse / blockbuster users (the 20% / 60% / 20% of
+//   users by mean popularity of their training history; Abdollahpouri et al.
+//   2019): (GAP_rec - GAP_profile) / GAP_profile per group.
+// - mean popularity by output rank.
+// - within-list Spearman correlation between candidates' popularity and how
+//   high the model ranks them (unranked candidates tied last): the candidate
+//   set is fixed, so this isolates the model's preference. Beside it, the
+//   same correlation between popularity and being the held-out positive: a
+//   model that favours popularity more than the truth does is biased.
+// Every number has a Poisson-bootstrap interval over users.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audits/outcome.h"
+#include "core/catalog.h"
+#include "core/replicated_sums.h"
+
+namespace recbias {
+
+struct PopularityContext {
+  std::shared_ptr<const Catalog> catalog;  // null when only merging saved states
+  std::vector<char> in_head;                              // per catalog item
+  std::unordered_map<std::string, int> user_group;        // user id -> 0 niche, 1 diverse, 2 blockbuster
+  std::vector<double> group_thresholds;                   // mean-history-popularity cut points (20th, 80th percentile)
+};
+
+// Short head and user groups from the workload.
+PopularityContext make_popularity_context(const Workload& workload, double short_head_share);
+
+class PopularityAccumulator {
+ public:
+  PopularityAccumulator(std::shared_ptr<const PopularityContext> context, int replicates);
+
+  void add(const BaseOutcome& outcome);
+  void merge(const PopularityAccumulator& other);
+  bool operator==(const PopularityAccumulator& other) const;
+  nlohmann::ordered_json result(double confidence) const;
+  nlohmann::json state() const;
+  void load_state(const nlohmann::json& j);
+
+ private:
+  std::shared_ptr<const PopularityContext> context_;
+  int replicates_;
+  int k_ = 0;                                  // K (candidates per request), fixed by the first request
+  ReplicatedSums user_;       // arp, aplt, aclt, spearman_model, n_model, spearman_truth, n_truth, users
+  ReplicatedSums groups_;     // RSP/REO counts (8), then per user group: profile pop, rec pop, users (9)
+  ReplicatedSums by_rank_;    // per output rank r < K: popularity sum, count (sized at the first request)
+  std::vector<std::int64_t> exposure_;             // per catalog item
+  std::vector<std::int32_t> exposure_replicates_;  // replicates x items: weighted exposure
+};
+
+}  // namespace recbias

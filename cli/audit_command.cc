@@ -1,0 +1,259 @@
+// `recbias audit --adapter SPEC --dataset PATH [...] --out report.json`
+// `recbias merge part*.json -o all.json`
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "adapters/response_cache.h"
+#include "audits/audit_runner.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/progress.h"
+#include "core/errors.h"
+#include "core/json_io.h"
+#include "core/sha256.h"
+#include "core/text.h"
+#include "datasets/attributes.h"
+
+#ifndef RECBIAS_GIT_SHA
+#define RECBIAS_GIT_SHA ""
+#endif
+
+namespace recbias::cli {
+namespace {
+
+struct AuditCliOptions {
+  DataOptions data;
+  AdapterOptions adapter;
+  std::string audits = "position,popularity,fairness,grounding,accuracy";
+  int users = 0;
+  int candidates = 20;
+  int k = 10;
+  std::string sampling = "uniform";
+  int permutations = 0;
+  std::string design = "cyclic";
+  std::uint64_t seed = 0;
+  std::string attributes = "dataset";
+  std::string fairllm_path;
+  bool intersections = false;
+  bool fairllm_compat = false;
+  std::string fairness_metric = "serp";
+  int bootstrap = 200;
+  double confidence = 0.95;
+  double alpha = 0.05;
+  std::string correction = "holm";
+  std::string shard = "0/1";
+  std::string out = "report.json";
+  bool force = false;
+  std::size_t chunk = 256;
+};
+
+ShardSpec parse_shard(const std::string& text) {
+  std::string spec = text;
+  if (spec.starts_with("auto")) {
+    const char* index = std::getenv("JOB_COMPLETION_INDEX");
+    if (!index || !*index) index = std::getenv("SLURM_ARRAY_TASK_ID");
+    if (!index || !*index)
+      throw BadInput("--shard auto: neither JOB_COMPLETION_INDEX (Kubernetes indexed Job) nor SLURM_ARRAY_TASK_ID is set");
+    std::string count;
+    if (spec.size() > 5 && spec[4] == '/') count = spec.substr(5);
+    else if (const char* c = std::getenv("SLURM_ARRAY_TASK_COUNT"); c && *c) count = c;
+    else if (const char* c2 = std::getenv("RECBIAS_SHARD_COUNT"); c2 && *c2) count = c2;
+    else throw BadInput("--shard auto: give the shard count as --shard auto/N (or set SLURM_ARRAY_TASK_COUNT or RECBIAS_SHARD_COUNT)");
+    spec = std::string(index) + "/" + count;
+  }
+  const auto parts = split(spec, "/");
+  auto i = parts.size() == 2 ? parse_int(parts[0]) : std::nullopt;
+  auto n = parts.size() == 2 ? parse_int(parts[1]) : std::nullopt;
+  if (!i || !n || *n < 1 || *i < 0 || *i >= *n)
+    throw BadInput(fmt::format("--shard {}: expected i/n with 0 <= i < n (e.g. 0/4), or auto", text));
+  return {static_cast<int>(*i), static_cast<int>(*n)};
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buffer;
+}
+
+std::string fmt_metric(const nlohmann::ordered_json& m, int precision = 3) {
+  if (!m.is_object() || m["value"].is_null()) return "n/a";
+  const auto& ci = m["ci"];
+  auto f = [precision](const nlohmann::ordered_json& v) { return v.is_null() ? std::string("?") : fmt::format("{:.{}f}", v.get<double>(), precision); };
+  return fmt::format("{} [{}, {}]", f(m["value"]), f(ci[0]), f(ci[1]));
+}
+
+void print_summary(const nlohmann::ordered_json& report) {
+  const auto& m = report["metrics"];
+  const auto& c = report["counts"];
+  fmt::print("recbias audit of {}\n", report["provenance"]["adapter"].get<std::string>());
+  fmt::print("  {} users, {} variants, {} model calls, {} failed\n", c["base_requests"].get<std::int64_t>(),
+             c["variants"].get<std::int64_t>(), c["calls"].get<std::int64_t>(), c["failed_calls"].get<std::int64_t>());
+  fmt::print("  {:<34} {}\n", "metric", "value [95% interval]");
+  auto row = [](const std::string& name, const std::string& value) { fmt::print("  {:<34} {}\n", name, value); };
+  if (m.contains("position") && m["position"].contains("tvd")) {
+    const auto& p = m["position"];
+    row("position: TVD from uniform", fmt_metric(p["tvd"]));
+    row("position: top-1 at first position", fmt_metric(p["selection_rate"][0]));
+    row("position: top-1 consistency", fmt_metric(p["consistency"]));
+    row("position: Kendall tau across perms", fmt_metric(p["kendall_tau"]));
+    row("position: verdict", p["verdict"].get<std::string>());
+  }
+  if (m.contains("popularity") && m["popularity"].contains("arp")) {
+    const auto& p = m["popularity"];
+    row("popularity: ARP", fmt_metric(p["arp"], 1));
+    row("popularity: APLT", fmt_metric(p["aplt"]));
+    row("popularity: Gini of exposure", fmt_metric(p["gini_exposure"]));
+    row("popularity: Spearman(pop, model)", fmt_metric(p["spearman_popularity_model"]));
+    row("popularity: Spearman(pop, truth)", fmt_metric(p["spearman_popularity_truth"]));
+  }
+  if (m.contains("fairness")) {
+    const auto& f = m["fairness"];
+    const std::string metric = f["test_metric"];
+    row("fairness: noise floor " + metric, fmt_metric(f["noise_floor"][metric]));
+    for (const auto& [name, a] : f["attributes"].items()) row("fairness: SNSR " + metric + " " + name, fmt_metric(a["snsr"][metric]));
+  }
+  if (m.contains("grounding")) {
+    row("grounding: hallucination rate", fmt_metric(m["grounding"]["hallucination_rate"]));
+    row("grounding: parse failure rate", fmt_metric(m["grounding"]["parse_failure_rate"]));
+  }
+  if (m.contains("accuracy")) {
+    row("accuracy: HR@k", fmt_metric(m["accuracy"]["hit_rate"]));
+    row("accuracy: NDCG@k", fmt_metric(m["accuracy"]["ndcg"]));
+  }
+  row("cost: calls per recommendation", fmt_metric(m["cost"]["calls_per_delivered"], 2));
+}
+
+void run(const AuditCliOptions& o) {
+  const auto data = load_data(o.data);
+  auto recommender = build_adapter(o.adapter, data.context);
+  AuditOptions options;
+  options.audits.clear();
+  for (auto a : split(o.audits, ","))
+    if (!trim(a).empty()) options.audits.emplace_back(trim(a));
+  options.permutations = o.permutations;
+  if (o.design == "cyclic") options.design = PermutationDesign::kCyclic;
+  else if (o.design == "latin") options.design = PermutationDesign::kLatin;
+  else if (o.design == "random") options.design = PermutationDesign::kRandom;
+  else throw BadInput(fmt::format("--design {}: expected cyclic, latin or random", o.design));
+  options.seed = o.seed;
+  options.bootstrap_replicates = o.bootstrap;
+  options.confidence = o.confidence;
+  options.alpha = o.alpha;
+  options.correction = o.correction;
+  options.intersections = o.intersections;
+  options.fairllm_compat = o.fairllm_compat;
+  options.fairness_test_metric = o.fairness_metric;
+  options.chunk_bases = o.chunk;
+  if (audit_enabled(options, "fairness")) {
+    const auto fairllm = o.fairllm_path.empty() ? (std::filesystem::path(o.data.path).parent_path() / "FaiRLLM" / "sst_json.json").string()
+                                                : o.fairllm_path;
+    options.attributes = attribute_sets(o.attributes, data.dataset.attributes, fairllm);
+  }
+  CandidateOptions candidates;
+  candidates.negatives = o.candidates - 1;
+  candidates.k = o.k;
+  candidates.seed = o.seed;
+  candidates.max_users = o.users;
+  if (o.sampling == "popularity") candidates.sampling = NegativeSampling::kPopularity;
+  else if (o.sampling != "uniform") throw BadInput(fmt::format("--sampling {}: expected uniform or popularity", o.sampling));
+  const auto requests = build_requests(data.workload, candidates);
+  if (requests.requests.empty()) throw BadInput("no user has a held-out item and enough unseen items to build a request");
+  const auto shard = parse_shard(o.shard);
+  if (!o.force && std::filesystem::exists(o.out))
+    throw BadInput(fmt::format("{} already exists; refusing to overwrite it (pass --force to replace it)", o.out));
+
+  nlohmann::ordered_json fingerprint = nlohmann::ordered_json::object();
+  for (const auto& file : data.dataset.files) fingerprint[std::filesystem::path(file).filename().string()] = sha256_file(file);
+  nlohmann::ordered_json provenance = {
+      {"tool", "recbias"}, {"version", "0.1.0"}, {"git_sha", RECBIAS_GIT_SHA},
+      {"adapter", recommender->id()},
+      {"adapter_capabilities", {{"scores", recommender->capabilities().scores}, {"deterministic", recommender->capabilities().deterministic}}},
+      {"dataset", {{"name", data.dataset.name}, {"format", data.dataset.format}, {"path", data.dataset.path}, {"sha256", fingerprint}}},
+      {"workload", {{"users_requested", o.users}, {"candidates", o.candidates}, {"k", o.k}, {"sampling", o.sampling},
+                    {"seed", o.seed}, {"requests", requests.requests.size()}, {"skipped_users", requests.skipped_users}}},
+      {"shard", {{"index", shard.index}, {"count", shard.count}}},
+      {"started", utc_now()}};
+  ProgressBar bar;
+  auto result = run_audit(*recommender, data.workload, requests, options, shard, provenance, [&](const AuditProgress& p) { bar(p); });
+  bar.finish();
+  auto& report = result.report;
+  report["provenance"]["finished"] = utc_now();
+  if (auto* cached = dynamic_cast<CachedRecommender*>(recommender.get())) {
+    const auto s = cached->stats();
+    report["provenance"]["cache"] = {{"hits", s.hits}, {"sent", s.misses}, {"deduplicated", s.deduplicated}};
+  }
+  write_output_file(o.out, report_to_text(report), o.force);
+  print_summary(report);
+  fmt::print("report written to {}\n", o.out);
+  if (result.state.usable_identity == 0 && result.state.failed_calls > 0)
+    throw BackendFailure(fmt::format("every request failed ({} failed calls); see the adapter's errors", result.state.failed_calls));
+}
+
+struct MergeOptions {
+  std::vector<std::string> inputs;
+  std::string out;
+  bool force = false;
+};
+
+void run_merge(const MergeOptions& o) {
+  std::vector<nlohmann::json> reports;
+  for (const auto& path : o.inputs) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw BadInput(fmt::format("cannot open report {}", path));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    reports.push_back(parse_json(buffer.str(), path));
+  }
+  auto merged = merge_reports(reports);
+  write_output_file(o.out, report_to_text(merged), o.force);
+  print_summary(merged);
+  fmt::print("merged {} reports into {}\n", reports.size(), o.out);
+}
+
+}  // namespace
+
+void setup_audit(CLI::App& app) {
+  auto o = std::make_shared<AuditCliOptions>();
+  auto* audit = app.add_subcommand("audit", "Audit a recommender for position, popularity and fairness bias, grounding, accuracy and cost");
+  add_adapter_options(*audit, o->adapter);
+  add_data_options(*audit, o->data, true);
+  audit->add_option("--audits", o->audits, "Comma-separated audits (default: position,popularity,fairness,grounding,accuracy)");
+  audit->add_option("--users", o->users, "Users to sample; 0 = every user with a held-out item (default: 0)")->check(CLI::NonNegativeNumber);
+  audit->add_option("--candidates", o->candidates, "Candidates per request: 1 held-out positive + negatives (default: 20)")->check(CLI::Range(2, 1000));
+  audit->add_option("--k", o->k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities (default: 10)")->check(CLI::Range(1, 1000));
+  audit->add_option("--sampling", o->sampling, "Negative sampling: uniform or popularity (default: uniform)");
+  audit->add_option("--permutations", o->permutations, "Permutations per request for the position audit; 0 = K (default: 0)")->check(CLI::NonNegativeNumber);
+  audit->add_option("--design", o->design, "Permutation design: cyclic, latin or random (default: cyclic)");
+  audit->add_option("--seed", o->seed, "Seed for users, candidates, permutations and bootstrap (default: 0)");
+  audit->add_option("--attributes", o->attributes, "Fairness attributes: dataset or fairllm (default: dataset)");
+  audit->add_option("--fairllm", o->fairllm_path, "FaiRLLM's sst_json.json (default: ../FaiRLLM/sst_json.json next to the dataset)");
+  audit->add_flag("--intersections", o->intersections, "Fairness: also state pairs of attributes (default: off)");
+  audit->add_flag("--fairllm-compat", o->fairllm_compat, "Fairness: FaiRLLM's published SERP* (max 0.274 at K = 20) instead of the normalised one");
+  audit->add_option("--fairness-metric", o->fairness_metric, "Similarity tested against the noise floor: jaccard, serp, prag, rbo (default: serp)");
+  audit->add_option("--bootstrap", o->bootstrap, "Poisson bootstrap replicates (default: 200)")->check(CLI::Range(10, 100000));
+  audit->add_option("--confidence", o->confidence, "Interval level (default: 0.95)")->check(CLI::Range(0.5, 0.9999));
+  audit->add_option("--alpha", o->alpha, "Test level after correction (default: 0.05)")->check(CLI::Range(0.0001, 0.5));
+  audit->add_option("--correction", o->correction, "Multiple-testing correction: holm or bh (default: holm)")->check(CLI::IsMember({"holm", "bh"}));
+  audit->add_option("--shard", o->shard, "Run shard i of n (i/n), or auto from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID (default: 0/1)");
+  audit->add_option("--out", o->out, "Report file (default: report.json)");
+  audit->add_option("--chunk", o->chunk, "Users per batch sent to the adapter (default: 256)")->check(CLI::Range(1, 1000000));
+  audit->add_flag("--force", o->force, "Replace an existing report (default: refuse)");
+  audit->callback([o] { run(*o); });
+
+  auto m = std::make_shared<MergeOptions>();
+  auto* merge = app.add_subcommand("merge", "Merge shard reports of one audit into the single-run report");
+  merge->add_option("reports", m->inputs, "Shard reports (report.json files)")->required()->check(CLI::ExistingFile);
+  merge->add_option("-o,--out", m->out, "Merged report file")->required();
+  merge->add_flag("--force", m->force, "Replace an existing output (default: refuse)");
+  merge->callback([m] { run_merge(*m); });
+}
+
+}  // namespace recbias::cli

@@ -1,0 +1,114 @@
+#include "core/replicated_sums.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/bootstrap.h"
+#include "core/errors.h"
+
+namespace recbias {
+namespace {
+constexpr double kScale = 0x1.0p48;
+constexpr double kLimit = 0x1.0p62;
+
+}  // namespace
+
+ReplicatedSums::ReplicatedSums(std::size_t n_sums, int replicates)
+    : n_(n_sums), replicates_(replicates), totals_(n_sums, 0),
+      replicate_(n_sums * static_cast<std::size_t>(replicates), 0) {}
+
+ReplicatedSums::int128 ReplicatedSums::to_fixed(double value) {
+  if (!std::isfinite(value) || std::abs(value) >= kLimit)
+    throw InternalError(fmt::format("cannot accumulate value {}: expected a finite number below 2^62", value));
+  return static_cast<int128>(std::nearbyint(value * kScale));
+}
+
+void ReplicatedSums::add(std::span<const int> weights, std::span<const double> values) {
+  RECBIAS_CHECK(values.size() == n_ && weights.size() == static_cast<std::size_t>(replicates_), "ReplicatedSums::add shape");
+  std::vector<int128> fixed(n_);
+  for (std::size_t i = 0; i < n_; ++i) {
+    fixed[i] = to_fixed(values[i]);
+    totals_[i] += fixed[i];
+  }
+  for (std::size_t r = 0; r < weights.size(); ++r) {
+    const int w = weights[r];
+    if (w == 0) continue;
+    int128* row = replicate_.data() + r * n_;
+    for (std::size_t i = 0; i < n_; ++i) row[i] += fixed[i] * w;
+  }
+}
+
+void ReplicatedSums::add_at(std::span<const int> weights, std::size_t index, double value) {
+  RECBIAS_CHECK(index < n_ && weights.size() == static_cast<std::size_t>(replicates_), "ReplicatedSums::add_at shape");
+  const int128 fixed = to_fixed(value);
+  totals_[index] += fixed;
+  for (std::size_t r = 0; r < weights.size(); ++r)
+    if (weights[r] != 0) replicate_[r * n_ + index] += fixed * weights[r];
+}
+
+void ReplicatedSums::merge(const ReplicatedSums& other) {
+  RECBIAS_CHECK(other.n_ == n_ && other.replicates_ == replicates_,
+                fmt::format("cannot merge sums of shape ({}, {}) into ({}, {})", other.n_, other.replicates_, n_, replicates_));
+  for (std::size_t i = 0; i < totals_.size(); ++i) totals_[i] += other.totals_[i];
+  for (std::size_t i = 0; i < replicate_.size(); ++i) replicate_[i] += other.replicate_[i];
+}
+
+std::vector<double> ReplicatedSums::totals() const {
+  std::vector<double> out(n_);
+  for (std::size_t i = 0; i < n_; ++i) out[i] = static_cast<double>(totals_[i]) / kScale;
+  return out;
+}
+
+double ReplicatedSums::total(std::size_t index) const { return static_cast<double>(totals_.at(index)) / kScale; }
+
+std::vector<double> ReplicatedSums::replicate(int r) const {
+  std::vector<double> out(n_);
+  const int128* row = replicate_.data() + static_cast<std::size_t>(r) * n_;
+  for (std::size_t i = 0; i < n_; ++i) out[i] = static_cast<double>(row[i]) / kScale;
+  return out;
+}
+
+Estimate ReplicatedSums::estimate(const std::function<double(std::span<const double>)>& statistic, double confidence) const {
+  Estimate e;
+  e.value = statistic(totals());
+  std::vector<double> values;
+  values.reserve(static_cast<std::size_t>(replicates_));
+  for (int r = 0; r < replicates_; ++r) {
+    const double v = statistic(replicate(r));
+    if (std::isfinite(v)) values.push_back(v);
+  }
+  e.replicates_used = static_cast<int>(values.size());
+  if (values.empty()) {
+    e.ci = {std::nan(""), std::nan("")};
+    return e;
+  }
+  const double tail = (1 - confidence) / 2;
+  e.ci = {percentile(values, tail), percentile(values, 1 - tail)};
+  return e;
+}
+
+nlohmann::json ReplicatedSums::to_json() const {
+  nlohmann::json totals = nlohmann::json::array(), reps = nlohmann::json::array();
+  for (auto v : totals_) totals.push_back(int128_to_decimal(v));
+  for (auto v : replicate_) reps.push_back(int128_to_decimal(v));
+  return {{"n", n_}, {"replicates", replicates_}, {"totals", totals}, {"replicate_sums", reps}};
+}
+
+ReplicatedSums ReplicatedSums::from_json(const nlohmann::json& j) {
+  try {
+    ReplicatedSums out(j.at("n").get<std::size_t>(), j.at("replicates").get<int>());
+    const auto& totals = j.at("totals");
+    const auto& reps = j.at("replicate_sums");
+    if (totals.size() != out.totals_.size() || reps.size() != out.replicate_.size())
+      throw BadInput("replicated sums: array sizes do not match n and replicates");
+    for (std::size_t i = 0; i < totals.size(); ++i) out.totals_[i] = int128_from_decimal(totals[i].get<std::string>());
+    for (std::size_t i = 0; i < reps.size(); ++i) out.replicate_[i] = int128_from_decimal(reps[i].get<std::string>());
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(fmt::format("replicated sums state: {}", e.what()));
+  }
+}
+
+}  // namespace recbias
