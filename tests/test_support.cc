@@ -59,6 +59,8 @@ std::string read_file(const std::string& path) {
 RunResult run_recbias(const std::vector<std::string>& args) {
   TempDir dir;
   const std::string out_path = dir / "stdout", err_path = dir / "stderr";
+  std::fflush(stdout);  // or the child would write our buffered output a second time
+  std::fflush(stderr);
   const pid_t pid = fork();
   if (pid == 0) {
     std::FILE* out = std::freopen(out_path.c_str(), "w", stdout);

@@ -1,0 +1,68 @@
+// A synthetic workload built in memory for audit tests: `n_items` items with
+// Zipf-like popularity, `n_users` users with 6 interactions each and a gender.
+#pragma once
+
+#include <cmath>
+#include <string>
+
+#include "adapters/adapter_spec.h"
+#include "adapters/registry.h"
+#include "core/rng.h"
+#include "datasets/workload.h"
+
+namespace recbias::testing {
+
+inline Dataset synthetic_dataset(int n_users, int n_items, std::uint64_t seed) {
+  Dataset ds;
+  ds.name = "synthetic";
+  ds.format = "memory";
+  for (int i = 0; i < n_items; ++i)
+    ds.catalog.add({std::to_string(i + 1), "Item " + std::to_string(i + 1), {i % 3 ? "A" : "B"}, 0});
+  ds.attributes = {{"gender", {"F", "M"}}};
+  Rng rng(seed);
+  // Zipf(1) item draws by inversion over the cumulative weights 1/(i+1).
+  std::vector<double> cumulative;
+  double total = 0;
+  for (int i = 0; i < n_items; ++i) cumulative.push_back(total += 1.0 / (i + 1));
+  for (int u = 0; u < n_users; ++u) {
+    ds.users.push_back({std::to_string(u + 1), {{"gender", u % 3 ? "M" : "F"}}});
+    std::vector<int> seen;
+    for (int t = 0; t < 6; ++t) {
+      int item;
+      do {
+        const double x = rng.uniform01() * total;
+        item = static_cast<int>(std::lower_bound(cumulative.begin(), cumulative.end(), x) - cumulative.begin());
+      } while (std::find(seen.begin(), seen.end(), item) != seen.end());
+      seen.push_back(item);
+      ds.interactions.push_back({u, item, 1.0, t});
+    }
+  }
+  return ds;
+}
+
+struct SyntheticSetup {
+  Workload workload;
+  RequestSet requests;
+  AdapterContext context;
+};
+
+// k = the answer length asked for (0: half the candidates).
+inline SyntheticSetup synthetic_setup(int n_users, int n_items, int candidates, std::uint64_t seed, int k = 0) {
+  SyntheticSetup s;
+  s.workload = split_leave_one_out(synthetic_dataset(n_users, n_items, seed));
+  CandidateOptions options;
+  options.negatives = candidates - 1;
+  options.seed = seed;
+  options.k = k > 0 ? k : std::max(1, candidates / 2);
+  s.requests = build_requests(s.workload, options);
+  auto training = std::make_shared<std::vector<std::vector<ItemIndex>>>();
+  for (const auto& u : s.workload.users) training->push_back(u.history);
+  s.context = {s.workload.catalog, training};
+  return s;
+}
+
+inline std::unique_ptr<Recommender> simulated(const std::string& keys, const AdapterContext& context) {
+  return make_recommender(AdapterSpec::parse("simulated:" + keys), context);
+}
+
+}  // namespace recbias::testing

@@ -1,0 +1,55 @@
+#include <algorithm>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "audits/plan.h"
+#include "core/errors.h"
+#include "tests/audits/audit_fixtures.h"
+
+using namespace recbias;
+using namespace recbias::testing;
+using Catch::Matchers::Contains;
+
+TEST_CASE("cyclic design puts every candidate in every position once", "[plan][position]") {
+  const auto perms = make_permutations(PermutationDesign::kCyclic, 6, 6, 1, "r");
+  for (int candidate = 0; candidate < 6; ++candidate) {
+    std::set<int> positions;
+    for (const auto& order : perms) positions.insert(static_cast<int>(std::find(order.begin(), order.end(), candidate) - order.begin()));
+    CHECK(positions.size() == 6);
+  }
+  CHECK(perms[0] == std::vector<int>{0, 1, 2, 3, 4, 5});  // shift 0 is the identity
+}
+
+TEST_CASE("Latin rows never repeat a candidate in a position; random designs differ per request", "[plan][position]") {
+  const auto latin = make_permutations(PermutationDesign::kLatin, 8, 5, 3, "r");
+  for (int j = 0; j < 8; ++j) {
+    std::set<int> at_j;
+    for (const auto& row : latin) at_j.insert(row[static_cast<std::size_t>(j)]);
+    CHECK(at_j.size() == 5);
+  }
+  for (const auto& row : latin) CHECK(std::set<int>(row.begin(), row.end()).size() == 8);
+  const auto a = make_permutations(PermutationDesign::kRandom, 10, 4, 3, "r1");
+  const auto b = make_permutations(PermutationDesign::kRandom, 10, 4, 3, "r2");
+  CHECK(a != b);  // never one permutation reused across requests
+  CHECK(a[0] != a[1]);
+  CHECK_THROWS_WITH(make_permutations(PermutationDesign::kLatin, 4, 5, 0, "r"), Contains("--permutations <= K"));
+}
+
+TEST_CASE("identical variants across audits are sent once", "[plan]") {
+  auto s = synthetic_setup(20, 30, 5, 1);
+  AuditOptions options;
+  options.attributes = {{"gender", {"F", "M"}}};
+  std::vector<EvalRequest> bases(s.requests.requests.begin(), s.requests.requests.begin() + 2);
+  for (auto& b : bases) b.request.user.attributes.clear();  // base requests carry the neutral profile
+  const auto plan = build_plan(bases, options);
+  // Per base: identity + 5 cyclic shifts + 2 attribute variants + noise floor = 9 variants;
+  // shift 0 is the identity, so 8 calls.
+  CHECK(plan.variants == 18);
+  CHECK(plan.calls.size() == 16);
+  CHECK(plan.bases[0].permuted[0] == plan.bases[0].identity);
+  CHECK(plan.calls[plan.bases[0].counterfactual[1]].user.attributes.at("gender") == "M");
+  CHECK(plan.calls[plan.bases[0].noise].sample == 1);
+  AuditOptions no_attributes;
+  CHECK_THROWS_WITH(build_plan(bases, no_attributes), Contains("the fairness audit needs attributes"));
+}

@@ -1,0 +1,69 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/datasets/fixtures.h"
+
+using namespace recbias::testing;
+using Catch::Matchers::Contains;
+
+TEST_CASE("recbias audit writes a report, prints a summary, and sharded runs merge to it", "[cli][audit]") {
+  RECBIAS_REQUIRE_DATASET(folder, "ml-100k", "u.data");
+  TempDir dir;
+  const std::vector<std::string> common = {"audit", "--adapter", "simulated:position=primacy,popularity_tilt=0.5",
+                                           "--dataset", folder, "--users", "60", "--bootstrap", "50"};
+  auto args = common;
+  args.insert(args.end(), {"--out", dir / "full.json"});
+  const auto full = run_recbias(args);
+  INFO(full.err);
+  REQUIRE(full.exit_code == 0);
+  CHECK_THAT(full.out, Contains("position: TVD from uniform"));
+  CHECK_THAT(full.out, Contains("report written to"));
+  std::vector<std::string> parts;
+  for (int i = 0; i < 2; ++i) {
+    auto shard_args = common;
+    shard_args.insert(shard_args.end(), {"--shard", std::to_string(i) + "/2", "--out", dir / ("part" + std::to_string(i) + ".json")});
+    REQUIRE(run_recbias(shard_args).exit_code == 0);
+    parts.push_back(dir / ("part" + std::to_string(i) + ".json"));
+  }
+  const auto merged = run_recbias({"merge", parts[1], parts[0], "-o", dir / "merged.json"});
+  INFO(merged.err);
+  REQUIRE(merged.exit_code == 0);
+  const auto a = nlohmann::json::parse(read_file(dir / "full.json"));
+  const auto b = nlohmann::json::parse(read_file(dir / "merged.json"));
+  CHECK(a["metrics"] == b["metrics"]);
+  CHECK(a["state"] == b["state"]);
+  CHECK(a["schema"] == "recbias.report/1");
+  CHECK(a["provenance"]["dataset"]["sha256"]["u.data"] == "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490");
+  CHECK(a["provenance"]["adapter"].get<std::string>().rfind("simulated:", 0) == 0);
+  // The same report is never silently overwritten.
+  const auto again = run_recbias(args);
+  CHECK(again.exit_code == 2);
+  CHECK_THAT(again.err, Contains("already exists"));
+}
+
+TEST_CASE("recbias audit rejects bad options with exit code 2", "[cli][audit][bad-input]") {
+  TempDir dir;
+  write_tiny_jsonl(dir);
+  struct Case {
+    std::vector<std::string> extra;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{"--audits", "position,fairnes"}, "unknown audit \"fairnes\"; known audits: position, popularity, fairness, grounding, accuracy"},
+      {{"--shard", "3/2"}, "--shard 3/2: expected i/n with 0 <= i < n"},
+      {{"--design", "zigzag"}, "--design zigzag: expected cyclic, latin or random"},
+      {{"--attributes", "races"}, "unknown attribute set \"races\""},
+      {{"--fairness-metric", "cosine"}, "unknown fairness test metric \"cosine\""},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"audit", "--adapter", "popularity", "--dataset", dir.path().string(), "--candidates", "2",
+                                     "--out", dir / "r.json"};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    const auto r = run_recbias(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(c.message));
+  }
+  const auto merge = run_recbias({"merge", dir / "items.jsonl", "-o", dir / "m.json"});
+  CHECK(merge.exit_code == 2);
+}
