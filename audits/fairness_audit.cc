@@ -46,7 +46,7 @@ FairnessAccumulator::FairnessAccumulator(const AuditOptions& options, std::vecto
     slots += 3 * set.values.size();
   }
   similarity_ = ReplicatedSums((profiles_.size() + 1) * kSlots, replicates_);
-  swap_.assign(swap_pairs_.size() * (2 * kMetrics + 1), ExactSum());
+  swap_.assign(swap_pairs_.size() * kMetrics, MomentSums());
   utility_ = ReplicatedSums(slots, replicates_);
 }
 
@@ -88,12 +88,7 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
     if (!a || !b) continue;
     double sim[kSlots];
     similarities(a->ranking, b->ranking, sim);
-    ExactSum* slot = &swap_[s * (2 * kMetrics + 1)];
-    for (int m = 0; m < kMetrics; ++m) {
-      slot[m].add(sim[m]);
-      slot[kMetrics + m].add(sim[m] * sim[m]);
-    }
-    slot[2 * kMetrics].add(1);
+    for (int m = 0; m < kMetrics; ++m) swap_[s * kMetrics + static_cast<std::size_t>(m)].add(sim[m]);
   }
   // Utility with the user's real value stated.
   std::vector<double> utility(utility_.size(), 0.0);
@@ -230,14 +225,9 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
       const auto& [i, j] = swap_pairs_[s];
       if (profiles_[i][0].first != set.name) continue;
       nlohmann::ordered_json entry;
-      const ExactSum* slot = &swap_[s * (2 * kMetrics + 1)];
-      const double n = slot[2 * kMetrics].value();
-      const double z = normal_quantile(1 - (1 - confidence) / 2);
       for (int m = 0; m < kMetrics; ++m) {
-        const double mean = n > 0 ? slot[m].value() / n : std::nan("");
-        const double var = n > 1 ? std::max(0.0, (slot[kMetrics + m].value() - n * mean * mean) / (n - 1)) : std::nan("");
-        const double half = z * std::sqrt(var / n);
-        entry[metric_name(m)] = metric_json(mean, {mean - half, mean + half}, n);
+        const auto& sums = swap_[s * kMetrics + static_cast<std::size_t>(m)];
+        entry[metric_name(m)] = metric_json(sums.mean(), sums.interval(confidence), static_cast<double>(sums.n()));
       }
       swaps[profiles_[i][0].second + " vs " + profiles_[j][0].second] = entry;
     }
@@ -286,7 +276,7 @@ nlohmann::json FairnessAccumulator::state() const {
   std::sort(sorted.begin(), sorted.end());  // canonical order: a merged state equals the single run's
   for (const auto& [unit, profile, n, v] : sorted) paired.push_back({std::to_string(unit), profile, n, v});
   nlohmann::json swap = nlohmann::json::array();
-  for (const auto& e : swap_) swap.push_back(e.to_string());
+  for (const auto& e : swap_) swap.push_back(e.to_json());
   return {{"similarity", similarity_.to_json()}, {"swap", swap}, {"utility", utility_.to_json()}, {"paired", paired}};
 }
 
@@ -294,8 +284,8 @@ void FairnessAccumulator::load_state(const nlohmann::json& j) {
   try {
     similarity_ = ReplicatedSums::from_json(j.at("similarity"));
     swap_.clear();
-    for (const auto& e : j.at("swap")) swap_.push_back(ExactSum::from_string(e.get<std::string>()));
-    if (swap_.size() != swap_pairs_.size() * (2 * kMetrics + 1)) throw BadInput("fairness state: swap sums do not match the attributes");
+    for (const auto& e : j.at("swap")) swap_.push_back(MomentSums::from_json(e));
+    if (swap_.size() != swap_pairs_.size() * kMetrics) throw BadInput("fairness state: swap sums do not match the attributes");
     utility_ = ReplicatedSums::from_json(j.at("utility"));
     paired_.clear();
     for (const auto& p : j.at("paired"))

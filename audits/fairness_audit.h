@@ -72,7 +72,7 @@ class FairnessAccumulator {
   // Swap pairs x (4 metric sums, 4 sums of squares, count), no replicates: an
   // attribute with many values has many pairs (21 occupations: 210), so
   // these means get a normal-approximation interval instead of a bootstrap.
-  std::vector<ExactSum> swap_;
+  std::vector<MomentSums> swap_;  // swap pair x metric
   ReplicatedSums utility_;     // per attribute value: ndcg, hit, count
   std::vector<std::tuple<std::uint64_t, std::uint32_t, double, double>> paired_;  // unit, profile, noise sim, value sim
 };

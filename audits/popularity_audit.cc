@@ -56,26 +56,21 @@ void PopularityAccumulator::add(const BaseOutcome& o) {
   const int k = static_cast<int>(candidates.size());
   if (k_ == 0) {
     k_ = k;
-    by_rank_ = ReplicatedSums(static_cast<std::size_t>(2 * k), replicates_);
+    by_rank_.assign(static_cast<std::size_t>(k), MomentSums());
   }
   if (k != k_)
     throw BadInput(fmt::format("popularity audit: request {} has {} candidates, others have {}", o.base->request.id, k, k_));
 
   double sum_pop = 0, tail = 0;
-  std::vector<double> ranks(static_cast<std::size_t>(2 * k), 0.0);
   for (std::size_t rank = 0; rank < list.size(); ++rank) {
     const ItemIndex item = candidates[static_cast<std::size_t>(list[rank])];
     sum_pop += pop(item);
     tail += context_->in_head[static_cast<std::size_t>(item)] ? 0 : 1;
-    if (rank < static_cast<std::size_t>(k)) {
-      ranks[2 * rank] += pop(item);
-      ranks[2 * rank + 1] += 1;
-    }
+    if (rank < static_cast<std::size_t>(k)) by_rank_[rank].add(pop(item));
     exposure_[static_cast<std::size_t>(item)] += 1;
     for (std::size_t rep = 0; rep < weights.size(); ++rep)
       exposure_replicates_[rep * exposure_.size() + static_cast<std::size_t>(item)] += weights[rep];
   }
-  by_rank_.add(weights, ranks);
   const double len = static_cast<double>(list.size());
 
   // Spearman: model preference (higher = ranked earlier, unranked tied last) and truth.
@@ -124,7 +119,7 @@ void PopularityAccumulator::merge(const PopularityAccumulator& other) {
       by_rank_ = other.by_rank_;
     } else {
       if (other.k_ != k_) throw BadInput(fmt::format("cannot merge popularity audits with K = {} and K = {}", k_, other.k_));
-      by_rank_.merge(other.by_rank_);
+      for (std::size_t r = 0; r < by_rank_.size(); ++r) by_rank_[r].merge(other.by_rank_[r]);
     }
   }
   user_.merge(other.user_);
@@ -205,11 +200,7 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
   }
   out["delta_gap"] = gap;
   nlohmann::ordered_json ranks = nlohmann::ordered_json::array();
-  for (int r = 0; r < k_; ++r) {
-    const auto i = static_cast<std::size_t>(2 * r);
-    const auto e = by_rank_.estimate([i](std::span<const double> s) { return s[i + 1] > 0 ? s[i] / s[i + 1] : std::nan(""); }, confidence);
-    ranks.push_back(metric_json(e.value, e.ci, by_rank_.total(i + 1)));
-  }
+  for (const auto& rank : by_rank_) ranks.push_back(metric_json(rank.mean(), rank.interval(confidence), static_cast<double>(rank.n())));
   out["popularity_by_rank"] = ranks;
   out["spearman_popularity_model"] = mean_of(3, 4);
   out["spearman_popularity_truth"] = mean_of(5, 6);
@@ -217,7 +208,11 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
 }
 
 nlohmann::json PopularityAccumulator::state() const {
-  return {{"k", k_}, {"user", user_.to_json()}, {"groups", groups_.to_json()}, {"by_rank", k_ ? by_rank_.to_json() : nlohmann::json()},
+  return {{"k", k_}, {"user", user_.to_json()}, {"groups", groups_.to_json()}, {"by_rank", [&] {
+            nlohmann::json a = nlohmann::json::array();
+            for (const auto& m : by_rank_) a.push_back(m.to_json());
+            return a;
+          }()},
           {"exposure", exposure_}, {"exposure_replicates", exposure_replicates_}};
 }
 
@@ -226,7 +221,8 @@ void PopularityAccumulator::load_state(const nlohmann::json& j) {
     k_ = j.at("k");
     user_ = ReplicatedSums::from_json(j.at("user"));
     groups_ = ReplicatedSums::from_json(j.at("groups"));
-    if (k_ != 0) by_rank_ = ReplicatedSums::from_json(j.at("by_rank"));
+    by_rank_.clear();
+    for (const auto& m : j.at("by_rank")) by_rank_.push_back(MomentSums::from_json(m));
     exposure_ = j.at("exposure").get<std::vector<std::int64_t>>();
     exposure_replicates_ = j.at("exposure_replicates").get<std::vector<std::int32_t>>();
     if (exposure_replicates_.size() != exposure_.size() * static_cast<std::size_t>(replicates_))

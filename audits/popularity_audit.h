@@ -15,7 +15,7 @@
 // - ΔGAP for niche / diverse / blockbuster users (the 20% / 60% / 20% of
 //   users by mean popularity of their training history; Abdollahpouri et al.
 //   2019): (GAP_rec - GAP_profile) / GAP_profile per group.
-// - mean popularity by output rank.
+// - mean popularity by output rank (normal-approximation intervals).
 // - within-list Spearman correlation between candidates' popularity and how
 //   high the model ranks them (unranked candidates tied last): the candidate
 //   set is fixed, so this isolates the model's preference. Beside it, the
@@ -33,6 +33,7 @@
 
 #include "audits/outcome.h"
 #include "core/catalog.h"
+#include "core/bootstrap.h"
 #include "core/replicated_sums.h"
 
 namespace recbias {
@@ -64,7 +65,7 @@ class PopularityAccumulator {
   int k_ = 0;                                  // K (candidates per request), fixed by the first request
   ReplicatedSums user_;       // arp, aplt, aclt, spearman_model, n_model, spearman_truth, n_truth, users
   ReplicatedSums groups_;     // RSP/REO counts (8), then per user group: profile pop, rec pop, users (9)
-  ReplicatedSums by_rank_;    // per output rank r < K: popularity sum, count (sized at the first request)
+  std::vector<MomentSums> by_rank_;  // per output rank r < K: popularity (normal approximation)
   std::vector<std::int64_t> exposure_;             // per catalog item
   std::vector<std::int32_t> exposure_replicates_;  // replicates x items: weighted exposure
 };

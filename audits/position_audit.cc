@@ -39,21 +39,25 @@ double rbo_equal_length(const std::vector<int>& a, const std::vector<int>& b, st
 double mean_pairwise_tau_equal_length(const std::vector<std::vector<int>>& lists, int k) {
   const std::size_t m = lists.size();
   const std::size_t l = lists[0].size();
-  std::vector<int> sign_sum(static_cast<std::size_t>(k * k), 0), nonzero(static_cast<std::size_t>(k * k), 0);
+  // Pairs of ids laid out row by row (a < b), branch-free so the loop vectorises.
+  const std::size_t n_pairs = static_cast<std::size_t>(k) * static_cast<std::size_t>(k - 1) / 2;
+  std::vector<int> sign_sum(n_pairs, 0), nonzero(n_pairs, 0);
   std::vector<int> rank(static_cast<std::size_t>(k));
   for (const auto& list : lists) {
     std::fill(rank.begin(), rank.end(), static_cast<int>(l));
     for (std::size_t i = 0; i < l; ++i) rank[static_cast<std::size_t>(list[i])] = static_cast<int>(i);
-    for (int a = 0; a < k; ++a)
-      for (int b = a + 1; b < k; ++b) {
-        const int d = rank[static_cast<std::size_t>(a)] - rank[static_cast<std::size_t>(b)];
-        if (d == 0) continue;
-        sign_sum[static_cast<std::size_t>(a * k + b)] += d > 0 ? 1 : -1;
-        nonzero[static_cast<std::size_t>(a * k + b)] += 1;
+    std::size_t pair = 0;
+    for (int a = 0; a < k; ++a) {
+      const int ra = rank[static_cast<std::size_t>(a)];
+      for (int b = a + 1; b < k; ++b, ++pair) {
+        const int d = ra - rank[static_cast<std::size_t>(b)];
+        sign_sum[pair] += (d > 0) - (d < 0);
+        nonzero[pair] += d != 0;
       }
+    }
   }
   double numerator = 0;
-  for (std::size_t i = 0; i < sign_sum.size(); ++i)
+  for (std::size_t i = 0; i < n_pairs; ++i)
     numerator += (static_cast<double>(sign_sum[i]) * sign_sum[i] - nonzero[i]) / 2.0;
   const double n0 = static_cast<double>(k) * (k - 1) / 2.0;
   const double tied = static_cast<double>(k - static_cast<int>(l)) * (k - static_cast<int>(l) - 1) / 2.0;
@@ -68,7 +72,8 @@ void PositionAccumulator::init(int k) {
   k_ = k;
   top1_ = ReplicatedSums(static_cast<std::size_t>(k), replicates_);
   agreement_ = ReplicatedSums(3, replicates_);
-  positive_ = ReplicatedSums(static_cast<std::size_t>(3 * k), replicates_);
+  positive_hits_.assign(static_cast<std::size_t>(k), 0);
+  positive_ndcg_.assign(static_cast<std::size_t>(k), MomentSums());
   transition_.assign(static_cast<std::size_t>(k * k), 0);
 }
 
@@ -80,7 +85,7 @@ void PositionAccumulator::add(const BaseOutcome& o) {
                                o.base->request.id, k, k_));
   ++requests_;
   const auto& weights = *o.weights;
-  std::vector<double> top1(static_cast<std::size_t>(k), 0.0), positive(static_cast<std::size_t>(3 * k), 0.0);
+  std::vector<double> top1(static_cast<std::size_t>(k), 0.0);
   std::vector<std::vector<int>> lists;
   bool complete = true;
   std::vector<int> first_items;
@@ -102,13 +107,12 @@ void PositionAccumulator::add(const BaseOutcome& o) {
     auto list = depermute(r, order);
     first_items.push_back(list[0]);
     const int rank = rank_of(list, positive_base);
-    positive[static_cast<std::size_t>(3 * q)] += rank > 0 ? 1.0 : 0.0;
-    positive[static_cast<std::size_t>(3 * q + 1)] += rank > 0 ? 1.0 / std::log2(rank + 1.0) : 0.0;
-    positive[static_cast<std::size_t>(3 * q + 2)] += 1;
+    const bool hit = rank > 0 && rank <= o.base->request.k;
+    positive_hits_[static_cast<std::size_t>(q)] += hit;
+    positive_ndcg_[static_cast<std::size_t>(q)].add(hit ? 1.0 / std::log2(rank + 1.0) : 0.0);
     lists.push_back(std::move(list));
   }
   top1_.add(weights, top1);
-  positive_.add(weights, positive);
   if (complete && !lists.empty()) {
     ++complete_requests_;
     if (std::all_of(first_items.begin(), first_items.end(), [&](int x) { return x == first_items[0]; })) ++consistent_requests_;
@@ -151,7 +155,10 @@ void PositionAccumulator::merge(const PositionAccumulator& other) {
   consistent_requests_ += other.consistent_requests_;
   top1_.merge(other.top1_);
   agreement_.merge(other.agreement_);
-  positive_.merge(other.positive_);
+  for (std::size_t q = 0; q < positive_hits_.size(); ++q) {
+    positive_hits_[q] += other.positive_hits_[q];
+    positive_ndcg_[q].merge(other.positive_ndcg_[q]);
+  }
   for (std::size_t i = 0; i < transition_.size(); ++i) transition_[i] += other.transition_[i];
 }
 
@@ -219,13 +226,12 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   out["kendall_tau"] = metric_json(tau.value, tau.ci, pairs[2]);
   out["rbo"] = metric_json(rbo_mean.value, rbo_mean.ci, pairs[2]);
   nlohmann::ordered_json by_position = nlohmann::ordered_json::array();
-  const auto pos = positive_.totals();
   for (int q = 0; q < k_; ++q) {
-    const auto qi = static_cast<std::size_t>(3 * q);
-    const auto ndcg = positive_.estimate([qi](std::span<const double> s) { return s[qi + 2] > 0 ? s[qi + 1] / s[qi + 2] : std::nan(""); },
-                                         confidence);
-    by_position.push_back({{"position", q}, {"hit_rate", proportion_json(pos[qi], pos[qi + 2], confidence)},
-                           {"ndcg", metric_json(ndcg.value, ndcg.ci, pos[qi + 2])}});
+    const auto& ndcg = positive_ndcg_[static_cast<std::size_t>(q)];
+    const auto n_q = static_cast<double>(ndcg.n());
+    by_position.push_back({{"position", q},
+                           {"hit_rate", proportion_json(static_cast<double>(positive_hits_[static_cast<std::size_t>(q)]), n_q, confidence)},
+                           {"ndcg", metric_json(ndcg.mean(), ndcg.interval(confidence), n_q)}});
   }
   out["positive_by_input_position"] = by_position;
   nlohmann::ordered_json matrix = nlohmann::ordered_json::array();
@@ -242,7 +248,11 @@ nlohmann::json PositionAccumulator::state() const {
   return {{"replicates", replicates_}, {"k", k_}, {"requests", requests_}, {"responses", responses_}, {"usable", usable_},
           {"complete_requests", complete_requests_}, {"consistent_requests", consistent_requests_},
           {"top1", k_ ? top1_.to_json() : nlohmann::json()}, {"agreement", k_ ? agreement_.to_json() : nlohmann::json()},
-          {"positive", k_ ? positive_.to_json() : nlohmann::json()}, {"transition", transition_}};
+          {"positive_hits", positive_hits_}, {"positive_ndcg", [&] {
+            nlohmann::json a = nlohmann::json::array();
+            for (const auto& m : positive_ndcg_) a.push_back(m.to_json());
+            return a;
+          }()}, {"transition", transition_}};
 }
 
 PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
@@ -258,7 +268,11 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
     a.consistent_requests_ = j.at("consistent_requests");
     a.top1_ = ReplicatedSums::from_json(j.at("top1"));
     a.agreement_ = ReplicatedSums::from_json(j.at("agreement"));
-    a.positive_ = ReplicatedSums::from_json(j.at("positive"));
+    a.positive_hits_ = j.at("positive_hits").get<std::vector<std::int64_t>>();
+    a.positive_ndcg_.clear();
+    for (const auto& m : j.at("positive_ndcg")) a.positive_ndcg_.push_back(MomentSums::from_json(m));
+    if (a.positive_hits_.size() != static_cast<std::size_t>(k) || a.positive_ndcg_.size() != static_cast<std::size_t>(k))
+      throw BadInput("position audit state: per-position arrays do not have K entries");
     a.transition_ = j.at("transition").get<std::vector<std::int64_t>>();
     return a;
   } catch (const nlohmann::json::exception& e) {

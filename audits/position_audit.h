@@ -15,8 +15,8 @@
 //   permutation (Wilson); mean pairwise Kendall tau-b and RBO (p = 0.9)
 //   between the de-permuted top-k lists of one request, averaged over
 //   requests (bootstrap).
-// - the held-out positive's HR@k and NDCG@k by the input position it was
-//   placed at (LLMRank, Fig. 2).
+// - the held-out positive's HR@k (Wilson) and NDCG@k (normal approximation)
+//   by the input position it was placed at (LLMRank, Fig. 2).
 // - the input-position x output-rank transition matrix (STELLA).
 #pragma once
 
@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audits/outcome.h"
+#include "core/bootstrap.h"
 #include "core/replicated_sums.h"
 
 namespace recbias {
@@ -57,7 +58,8 @@ class PositionAccumulator {
   std::int64_t consistent_requests_ = 0; // of which the top-1 item never changed
   ReplicatedSums top1_;                  // K: top-1 picks by input position
   ReplicatedSums agreement_;             // 3: sum of mean pairwise tau, sum of mean pairwise RBO, requests
-  ReplicatedSums positive_;              // 3K: per input position of the positive: hits, NDCG, count
+  std::vector<std::int64_t> positive_hits_;  // per input position of the positive: hits (Wilson)
+  std::vector<MomentSums> positive_ndcg_;    // and NDCG (normal approximation)
   std::vector<std::int64_t> transition_; // K x K: input position x output rank
 };
 

@@ -62,6 +62,44 @@ ExactSum ExactSum::from_string(const std::string& text) {
   return out;
 }
 
+void MomentSums::add(double value) {
+  ++n_;
+  sum_.add(value);
+  sum_sq_.add(value * value);
+}
+
+void MomentSums::merge(const MomentSums& other) {
+  n_ += other.n_;
+  sum_.merge(other.sum_);
+  sum_sq_.merge(other.sum_sq_);
+}
+
+double MomentSums::mean() const {
+  return n_ > 0 ? sum_.value() / static_cast<double>(n_) : std::numeric_limits<double>::quiet_NaN();
+}
+
+Interval MomentSums::interval(double confidence) const {
+  if (n_ < 2) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  const double n = static_cast<double>(n_), m = mean();
+  const double variance = std::max(0.0, (sum_sq_.value() - n * m * m) / (n - 1));
+  const double half = normal_quantile(1 - (1 - confidence) / 2) * std::sqrt(variance / n);
+  return {m - half, m + half};
+}
+
+nlohmann::json MomentSums::to_json() const { return {n_, sum_.to_string(), sum_sq_.to_string()}; }
+
+MomentSums MomentSums::from_json(const nlohmann::json& j) {
+  try {
+    MomentSums out;
+    out.n_ = j.at(0).get<std::int64_t>();
+    out.sum_ = ExactSum::from_string(j.at(1).get<std::string>());
+    out.sum_sq_ = ExactSum::from_string(j.at(2).get<std::string>());
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(fmt::format("moment sums: expected [n, sum, sum of squares], {}", e.what()));
+  }
+}
+
 std::vector<int> poisson_weights(std::uint64_t seed, std::uint64_t unit_key, int replicates) {
   Rng rng = Rng::stream(seed, unit_key);
   std::vector<int> weights(static_cast<std::size_t>(replicates));

@@ -51,6 +51,27 @@ class ExactSum {
   Int128 total_ = 0;
 };
 
+// Count, sum and sum of squares of a value, exactly (ExactSum), for a mean
+// with a normal-approximation interval mean ± z·s/√n. Used where a
+// bootstrap would cost too much for what it adds: per-position and per-rank
+// breakdowns, and per-pair similarities (hundreds of pairs).
+class MomentSums {
+ public:
+  void add(double value);
+  void merge(const MomentSums& other);
+  bool operator==(const MomentSums& other) const = default;
+  std::int64_t n() const { return n_; }
+  double mean() const;                                // NaN when n == 0
+  Interval interval(double confidence = 0.95) const;  // NaN bounds when n < 2
+  nlohmann::json to_json() const;
+  static MomentSums from_json(const nlohmann::json& j);  // BadInput when malformed
+
+ private:
+  std::int64_t n_ = 0;
+  ExactSum sum_;
+  ExactSum sum_sq_;
+};
+
 // Poisson(1) weights of one resampling unit (usually a base request) for
 // replicates 0..replicates-1. Deterministic in (seed, unit_key).
 std::vector<int> poisson_weights(std::uint64_t seed, std::uint64_t unit_key, int replicates);

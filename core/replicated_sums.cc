@@ -27,16 +27,37 @@ ReplicatedSums::int128 ReplicatedSums::to_fixed(double value) {
 
 void ReplicatedSums::add(std::span<const int> weights, std::span<const double> values) {
   RECBIAS_CHECK(values.size() == n_ && weights.size() == static_cast<std::size_t>(replicates_), "ReplicatedSums::add shape");
-  std::vector<int128> fixed(n_);
+  // Only non-zero values touch the replicates. Values below 2^56 in fixed
+  // point (|value| < 256) times a Poisson weight (< 2^6 in practice; checked)
+  // fit a 64-bit product, which is much cheaper than a 128-bit one.
+  thread_local std::vector<std::size_t> index;
+  thread_local std::vector<std::int64_t> small;
+  thread_local std::vector<int128> large;
+  index.clear();
+  small.clear();
+  large.clear();
+  bool all_small = true;
   for (std::size_t i = 0; i < n_; ++i) {
-    fixed[i] = to_fixed(values[i]);
-    totals_[i] += fixed[i];
+    const int128 fixed = to_fixed(values[i]);
+    totals_[i] += fixed;
+    if (fixed == 0) continue;
+    index.push_back(i);
+    large.push_back(fixed);
+    const bool fits = fixed < (int128{1} << 56) && fixed > -(int128{1} << 56);
+    all_small = all_small && fits;
+    small.push_back(fits ? static_cast<std::int64_t>(fixed) : 0);
   }
+  if (index.empty()) return;
+  const std::size_t nz = index.size();
   for (std::size_t r = 0; r < weights.size(); ++r) {
     const int w = weights[r];
     if (w == 0) continue;
     int128* row = replicate_.data() + r * n_;
-    for (std::size_t i = 0; i < n_; ++i) row[i] += fixed[i] * w;
+    if (all_small && w < 128) {
+      for (std::size_t t = 0; t < nz; ++t) row[index[t]] += small[t] * w;
+    } else {
+      for (std::size_t t = 0; t < nz; ++t) row[index[t]] += large[t] * w;
+    }
   }
 }
 
@@ -44,6 +65,7 @@ void ReplicatedSums::add_at(std::span<const int> weights, std::size_t index, dou
   RECBIAS_CHECK(index < n_ && weights.size() == static_cast<std::size_t>(replicates_), "ReplicatedSums::add_at shape");
   const int128 fixed = to_fixed(value);
   totals_[index] += fixed;
+  if (fixed == 0) return;
   for (std::size_t r = 0; r < weights.size(); ++r)
     if (weights[r] != 0) replicate_[r * n_ + index] += fixed * weights[r];
 }
