@@ -45,6 +45,7 @@ struct AuditCliOptions {
   bool fairllm_compat = false;
   std::string fairness_metric = "serp";
   int bootstrap = 200;
+  double short_head = 0.8;
   double confidence = 0.95;
   double alpha = 0.05;
   std::string correction = "holm";
@@ -152,6 +153,7 @@ void run(const AuditCliOptions& o) {
   options.fairllm_compat = o.fairllm_compat;
   options.fairness_test_metric = o.fairness_metric;
   options.chunk_bases = o.chunk;
+  options.short_head_share = o.short_head;
   if (audit_enabled(options, "fairness")) {
     const auto fairllm = o.fairllm_path.empty() ? (std::filesystem::path(o.data.path).parent_path() / "FaiRLLM" / "sst_json.json").string()
                                                 : o.fairllm_path;
@@ -238,6 +240,8 @@ void setup_audit(CLI::App& app) {
   audit->add_flag("--intersections", o->intersections, "Fairness: also state pairs of attributes (default: off)");
   audit->add_flag("--fairllm-compat", o->fairllm_compat, "Fairness: FaiRLLM's published SERP* (max 0.274 at K = 20) instead of the normalised one");
   audit->add_option("--fairness-metric", o->fairness_metric, "Similarity tested against the noise floor: jaccard, serp, prag, rbo (default: serp)");
+  audit->add_option("--short-head", o->short_head, "Popularity: share of training interactions the short head makes up (default: 0.8)")
+      ->check(CLI::Range(0.01, 0.99));
   audit->add_option("--bootstrap", o->bootstrap, "Poisson bootstrap replicates (default: 200)")->check(CLI::Range(10, 100000));
   audit->add_option("--confidence", o->confidence, "Interval level (default: 0.95)")->check(CLI::Range(0.5, 0.9999));
   audit->add_option("--alpha", o->alpha, "Test level after correction (default: 0.05)")->check(CLI::Range(0.0001, 0.5));
