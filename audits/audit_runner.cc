@@ -255,11 +255,13 @@ AuditRun run_audit(Recommender& recommender, const Workload& workload, const Req
 std::string report_to_text(const nlohmann::ordered_json& report) {
   auto readable = report;
   readable.erase("state");
-  std::string text = readable.dump(2);
+  // Model output is untrusted: invalid UTF-8 is replaced rather than failing the report.
+  constexpr auto replace = nlohmann::ordered_json::error_handler_t::replace;
+  std::string text = readable.dump(2, ' ', false, replace);
   if (report.contains("state")) {
     text.pop_back();  // the closing brace
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    text += ",\n  \"state\": " + report["state"].dump() + "\n}";
+    text += ",\n  \"state\": " + report["state"].dump(-1, ' ', false, replace) + "\n}";
   }
   return text + "\n";
 }

@@ -163,7 +163,8 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
                                                    double alpha) const {
   nlohmann::ordered_json out;
   const std::size_t noise_base = profiles_.size() * kSlots;
-  out["users"] = similarity_.total(noise_base + kMetrics) > 0 ? similarity_.total(noise_base + kMetrics) : similarity_.total(kMetrics);
+  const double users = similarity_.total(noise_base + kMetrics) > 0 ? similarity_.total(noise_base + kMetrics) : similarity_.total(kMetrics);
+  out["users"] = users;
   out["serp_definition"] = compat_ ? "FaiRLLM published code (max 0.274 at K = 20)" : "normalised (identical lists = 1)";
   out["test_metric"] = metric_name(test_metric_);
   auto mean_metric = [&](const ReplicatedSums& sums, std::size_t base, int m) {
@@ -217,8 +218,9 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
         }, confidence);
       };
       const auto r = spread(true), d = spread(false);
-      snsr[metric_name(m)] = metric_json(r.value, r.ci, static_cast<double>(set.values.size()));
-      snsv[metric_name(m)] = metric_json(d.value, d.ci, static_cast<double>(set.values.size()));
+      // n: the users behind the spread (the number of values is in "values").
+      snsr[metric_name(m)] = metric_json(r.value, r.ci, users);
+      snsv[metric_name(m)] = metric_json(d.value, d.ci, users);
     }
     nlohmann::ordered_json swaps;
     for (std::size_t s = 0; s < swap_pairs_.size(); ++s) {
@@ -254,7 +256,9 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
     }, confidence);
     nlohmann::ordered_json utility;
     utility["ndcg_by_group"] = groups;
-    utility["gap"] = metric_json(gap.value, gap.ci, static_cast<double>(n_values));
+    double grouped = 0;
+    for (std::size_t v = 0; v < n_values; ++v) grouped += utility_.total(first + 3 * v + 2);
+    utility["gap"] = metric_json(gap.value, gap.ci, grouped);
     utility["test"] = test_json("utility_gap." + set.name);
     attributes[set.name] = {{"values", values}, {"snsr", snsr}, {"snsv", snsv}, {"swap", swaps}, {"utility", utility}};
   }

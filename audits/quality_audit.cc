@@ -1,10 +1,13 @@
 #include "audits/quality_audit.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "core/rng.h"
+#include "core/text.h"
 
 namespace recbias {
 
@@ -23,13 +26,21 @@ void GroundingAccumulator::add(const BaseOutcome& o) {
     const auto model_entries = static_cast<std::int64_t>(r.ranking.size()) - r.repaired;
     counts_[6] += model_entries + static_cast<std::int64_t>(r.ungrounded.size()) + r.duplicates + r.out_of_range;
     counts_[7] += static_cast<std::int64_t>(r.ungrounded.size());
+    for (const auto& text : r.ungrounded) examples_.emplace_back(stable_hash(o.base->request.id), utf8_prefix(text, 200));
     counts_[8] += r.duplicates;
     counts_[9] += r.out_of_range;
   }
+  std::sort(examples_.begin(), examples_.end());
+  examples_.erase(std::unique(examples_.begin(), examples_.end()), examples_.end());
+  if (examples_.size() > kExamples) examples_.resize(kExamples);
 }
 
 void GroundingAccumulator::merge(const GroundingAccumulator& other) {
   for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  examples_.insert(examples_.end(), other.examples_.begin(), other.examples_.end());
+  std::sort(examples_.begin(), examples_.end());
+  examples_.erase(std::unique(examples_.begin(), examples_.end()), examples_.end());
+  if (examples_.size() > kExamples) examples_.resize(kExamples);
 }
 
 nlohmann::ordered_json GroundingAccumulator::result(double confidence) const {
@@ -50,12 +61,19 @@ nlohmann::ordered_json GroundingAccumulator::result(double confidence) const {
   return out;
 }
 
-nlohmann::json GroundingAccumulator::state() const { return {{"counts", counts_}}; }
+nlohmann::json GroundingAccumulator::state() const {
+  nlohmann::json examples = nlohmann::json::array();
+  for (const auto& [key, text] : examples_) examples.push_back({std::to_string(key), text});
+  return {{"counts", counts_}, {"examples", examples}};
+}
 
 void GroundingAccumulator::load_state(const nlohmann::json& j) {
   try {
     counts_ = j.at("counts").get<std::vector<std::int64_t>>();
     if (counts_.size() != 10) throw BadInput("grounding state: expected 10 counts");
+    examples_.clear();
+    for (const auto& e : j.value("examples", nlohmann::json::array()))
+      examples_.emplace_back(std::stoull(e.at(0).get<std::string>()), e.at(1).get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("grounding audit state: {}", e.what()));
   }

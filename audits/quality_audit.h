@@ -4,6 +4,8 @@
 // entries that were hallucinated (matched no candidate), duplicated, or out
 // of range, and the share of responses that failed, were empty, could not be
 // parsed, were cut short (truncated) or were repaired; Wilson intervals.
+// Ten hallucinated entries are kept verbatim as examples (untrusted text:
+// renderers escape it).
 //
 // Accuracy, on the identity variant: HR@k, NDCG@k (1 / log2(1 + rank)) and MRR
 // of the held-out positive, k = the request's k; bootstrap over users.
@@ -36,6 +38,10 @@ class GroundingAccumulator {
  private:
   // responses, failed, empty, parse_failed, truncated, repaired, entries, hallucinated, duplicated, out_of_range
   std::vector<std::int64_t> counts_ = std::vector<std::int64_t>(10, 0);
+  // Up to kExamples ungrounded entries for reviewers: the smallest (user key,
+  // text) pairs, so merged shards keep the same ones as a single run.
+  static constexpr std::size_t kExamples = 10;
+  std::vector<std::pair<std::uint64_t, std::string>> examples_;
 };
 
 class AccuracyCostAccumulator {

@@ -20,6 +20,9 @@
 #include "core/sha256.h"
 #include "core/text.h"
 #include "datasets/attributes.h"
+#include "reports/gate.h"
+#include "reports/render.h"
+#include "reports/schema.h"
 
 #ifndef RECBIAS_GIT_SHA
 #define RECBIAS_GIT_SHA ""
@@ -51,6 +54,7 @@ struct AuditCliOptions {
   std::string correction = "holm";
   std::string shard = "0/1";
   std::string out = "report.json";
+  std::string html, md, junit, policy;
   bool force = false;
   std::size_t chunk = 256;
 };
@@ -169,8 +173,9 @@ void run(const AuditCliOptions& o) {
   const auto requests = build_requests(data.workload, candidates);
   if (requests.requests.empty()) throw BadInput("no user has a held-out item and enough unseen items to build a request");
   const auto shard = parse_shard(o.shard);
-  if (!o.force && std::filesystem::exists(o.out))
-    throw BadInput(fmt::format("{} already exists; refusing to overwrite it (pass --force to replace it)", o.out));
+  for (const auto* path : {&o.out, &o.html, &o.md, &o.junit})
+    if (!path->empty() && !o.force && std::filesystem::exists(*path))
+      throw BadInput(fmt::format("{} already exists; refusing to overwrite it (pass --force to replace it)", *path));
 
   nlohmann::ordered_json fingerprint = nlohmann::ordered_json::object();
   for (const auto& file : data.dataset.files) fingerprint[std::filesystem::path(file).filename().string()] = sha256_file(file);
@@ -193,6 +198,17 @@ void run(const AuditCliOptions& o) {
     report["provenance"]["cache"] = {{"hits", s.hits}, {"sent", s.misses}, {"deduplicated", s.deduplicated}};
   }
   write_output_file(o.out, report_to_text(report), o.force);
+  // Renderings read the report as written (the schema is checked first).
+  const auto written = nlohmann::json::parse(report_to_text(report));
+  check_report(written, o.out);
+  std::optional<GateResult> gate;
+  if (!o.policy.empty()) gate = evaluate_gate(load_policy(o.policy), written, nullptr);
+  if (!o.html.empty()) write_output_file(o.html, render_html(written, nullptr, gate ? &*gate : nullptr), o.force);
+  if (!o.md.empty()) write_output_file(o.md, render_markdown(written, nullptr, gate ? &*gate : nullptr), o.force);
+  if (!o.junit.empty()) {
+    if (!gate) throw BadInput("--junit needs --policy: JUnit test cases are the policy's rules");
+    write_output_file(o.junit, render_junit(*gate, written), o.force);
+  }
   print_summary(report);
   fmt::print("report written to {}\n", o.out);
   if (result.state.usable_identity == 0 && result.state.failed_calls > 0)
@@ -207,13 +223,7 @@ struct MergeOptions {
 
 void run_merge(const MergeOptions& o) {
   std::vector<nlohmann::json> reports;
-  for (const auto& path : o.inputs) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw BadInput(fmt::format("cannot open report {}", path));
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    reports.push_back(parse_json(buffer.str(), path));
-  }
+  for (const auto& path : o.inputs) reports.push_back(load_report(path));
   auto merged = merge_reports(reports);
   write_output_file(o.out, report_to_text(merged), o.force);
   print_summary(merged);
@@ -249,7 +259,11 @@ void setup_audit(CLI::App& app) {
   audit->add_option("--shard", o->shard, "Run shard i of n (i/n), or auto from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID (default: 0/1)");
   audit->add_option("--out", o->out, "Report file (default: report.json)");
   audit->add_option("--chunk", o->chunk, "Users per batch sent to the adapter (default: 256)")->check(CLI::Range(1, 1000000));
-  audit->add_flag("--force", o->force, "Replace an existing report (default: refuse)");
+  audit->add_option("--html", o->html, "Also write the single-file HTML report here");
+  audit->add_option("--md", o->md, "Also write the Markdown summary here");
+  audit->add_option("--junit", o->junit, "Also write JUnit XML of the --policy rules here");
+  audit->add_option("--policy", o->policy, "Gate policy (JSON) for --junit and the rule tables")->check(CLI::ExistingFile);
+  audit->add_flag("--force", o->force, "Replace existing output files (default: refuse)");
   audit->callback([o] { run(*o); });
 
   auto m = std::make_shared<MergeOptions>();

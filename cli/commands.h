@@ -5,11 +5,23 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
 
 namespace recbias::cli {
 
 void setup_datasets(CLI::App& app);
 void setup_rank(CLI::App& app);   // also adds `adapters`
 void setup_audit(CLI::App& app);  // also adds `merge`
+void setup_report(CLI::App& app); // also adds `gate`
+
+// Thrown by `gate` to leave with its verdict's exit code (1 or 3) after printing.
+struct GateExit {
+  ExitCode code;
+};
+
+// Reads a report and validates it against the schema (BadInput naming the file).
+nlohmann::json load_report(const std::string& path);
 
 }  // namespace recbias::cli

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   recbias::cli::setup_datasets(app);
   recbias::cli::setup_rank(app);
   recbias::cli::setup_audit(app);
+  recbias::cli::setup_report(app);
 
   try {
     try {
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
                                where.get_name().empty() ? "recbias" : "recbias ... " + where.get_name());
       return static_cast<int>(recbias::ExitCode::kBadInput);
     }
+  } catch (const recbias::cli::GateExit& e) {
+    return static_cast<int>(e.code);
   } catch (const recbias::Error& e) {
     std::cerr << "recbias: error: " << e.what() << '\n';
     return static_cast<int>(e.exit_code());

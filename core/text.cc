@@ -87,6 +87,14 @@ std::optional<double> parse_double(std::string_view text) {
   return value;
 }
 
+std::string utf8_prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  std::size_t end = max_bytes;
+  // Step back over continuation bytes (10xxxxxx) to the start of a character.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end));
+}
+
 std::string quote_for_message(std::string_view text, std::size_t max) {
   std::string out = "\"";
   for (std::size_t i = 0; i < text.size() && i < max; ++i) {

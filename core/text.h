@@ -26,6 +26,9 @@ std::optional<std::int64_t> parse_int(std::string_view text);
 // Whole-string finite floating-point parse; nullopt on anything else.
 std::optional<double> parse_double(std::string_view text);
 
+// At most `max_bytes` of `text`, cut at a UTF-8 character boundary.
+std::string utf8_prefix(std::string_view text, std::size_t max_bytes);
+
 // Printable form of untrusted text for an error message: at most `max` bytes,
 // control characters shown as \xNN.
 std::string quote_for_message(std::string_view text, std::size_t max = 60);

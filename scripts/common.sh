@@ -13,8 +13,9 @@ RECBIAS_PACKAGES=(
   catch2 libcurl4-openssl-dev libcpp-httplib-dev
 )
 # Only the test suite needs these: Python for the exec adapter's test
-# programs, python3-torch to script TorchScript fixtures.
-RECBIAS_TEST_PACKAGES=(python3 python3-torch)
+# programs, python3-torch to script TorchScript fixtures, Chromium to load
+# the HTML report in a real browser.
+RECBIAS_TEST_PACKAGES=(python3 python3-torch chromium)
 
 install_missing() {
   local missing=()

@@ -67,3 +67,38 @@ TEST_CASE("recbias audit rejects bad options with exit code 2", "[cli][audit][ba
   const auto merge = run_recbias({"merge", dir / "items.jsonl", "-o", dir / "m.json"});
   CHECK(merge.exit_code == 2);
 }
+
+TEST_CASE("recbias report renders and recbias gate exits with the policy's verdict", "[cli][report][gate]") {
+  RECBIAS_REQUIRE_DATASET(folder, "ml-100k", "u.data");
+  TempDir dir;
+  const auto audit = run_recbias({"audit", "--adapter", "simulated:position=primacy,position_strength=2", "--dataset", folder,
+                                  "--users", "60", "--bootstrap", "50", "--audits", "position,grounding,accuracy",
+                                  "--out", dir / "r.json", "--html", dir / "r.html", "--md", dir / "r.md"});
+  INFO(audit.err);
+  REQUIRE(audit.exit_code == 0);
+  CHECK_THAT(read_file(dir / "r.html"), Contains("<svg id=\"position-selection\""));
+  CHECK_THAT(read_file(dir / "r.md"), Contains("## recbias audit:"));
+  write_file(dir / "strict.json", R"({"rules": [{"name": "no position bias", "metric": "position.tvd", "max": 0.01}]})");
+  write_file(dir / "loose.json", R"({"rules": [{"metric": "position.tvd", "max": 0.9}]})");
+  write_file(dir / "needy.json", R"({"min_n": 1000000, "rules": [{"metric": "position.tvd", "max": 0.9}]})");
+  write_file(dir / "typo.json", R"({"rules": [{"metric": "position.tvdd", "max": 0.9}]})");
+  auto failed = run_recbias({"gate", "--policy", dir / "strict.json", dir / "r.json", "--junit", dir / "junit.xml"});
+  CHECK(failed.exit_code == 1);
+  CHECK_THAT(failed.out, Contains("no position bias"));
+  CHECK_THAT(failed.out, Contains("FAIL"));
+  CHECK_THAT(read_file(dir / "junit.xml"), Contains("<failure message="));
+  CHECK(run_recbias({"gate", "--policy", dir / "loose.json", dir / "r.json"}).exit_code == 0);
+  CHECK(run_recbias({"gate", "--policy", dir / "needy.json", dir / "r.json"}).exit_code == 3);
+  const auto typo = run_recbias({"gate", "--policy", dir / "typo.json", dir / "r.json"});
+  CHECK(typo.exit_code == 2);
+  CHECK_THAT(typo.err, Contains("unknown metric path \"position.tvdd\""));
+  const auto md = run_recbias({"report", dir / "r.json", "--format", "md", "--policy", dir / "strict.json"});
+  CHECK(md.exit_code == 0);
+  CHECK_THAT(md.out, Contains("### Gate"));
+  write_file(dir / "broken.json", R"({"schema": "recbias.report/1"})");
+  const auto broken = run_recbias({"report", dir / "broken.json"});
+  CHECK(broken.exit_code == 2);
+  CHECK_THAT(broken.err, Contains("not a valid recbias report"));
+  CHECK_THAT(broken.err, Contains("missing required field \"provenance\""));
+  CHECK(run_recbias({"report", dir / "r.json", "--format", "junit"}).exit_code == 2);  // junit needs a policy
+}

@@ -30,3 +30,10 @@ TEST_CASE("split, trim and number parsing are strict", "[text]") {
   CHECK_FALSE(parse_double("inf").has_value());
   CHECK(quote_for_message("a\tb\xe9") == "\"a\\x09b\\xE9\"");
 }
+
+TEST_CASE("UTF-8 prefixes never split a character", "[text]") {
+  const std::string s = "ab\xc3\xa9";  // "abé": é is two bytes
+  CHECK(utf8_prefix(s, 3) == "ab");
+  CHECK(utf8_prefix(s, 4) == s);
+  CHECK(utf8_prefix(s, 10) == s);
+}

@@ -1,0 +1,246 @@
+#include "reports/gate.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/json_io.h"
+#include "core/text.h"
+
+namespace recbias {
+namespace {
+
+using nlohmann::json;
+
+struct Resolved {
+  double value = std::nan("");
+  Interval ci{std::nan(""), std::nan("")};
+  double n = std::nan("");
+};
+
+void collect_paths(const json& node, const std::string& path, std::vector<std::string>& out) {
+  if (node.is_object()) {
+    if (node.contains("value") && node.contains("ci")) {
+      out.push_back(path);
+      return;
+    }
+    for (const auto& [key, child] : node.items()) {
+      if (key == "transition_counts") continue;
+      collect_paths(child, path.empty() ? key : path + "." + key, out);
+    }
+  } else if (node.is_array()) {
+    for (std::size_t i = 0; i < node.size(); ++i) collect_paths(node[i], path + "." + std::to_string(i), out);
+  } else if (node.is_number()) {
+    out.push_back(path);
+  }
+}
+
+const json* find_node(const json& report, const std::string& path) {
+  if (!report.contains("metrics")) return nullptr;
+  const json* node = &report["metrics"];
+  for (auto part : split(path, ".")) {
+    const std::string key(part);
+    if (node->is_object() && node->contains(key)) node = &(*node)[key];
+    else if (node->is_array()) {
+      auto index = parse_int(key);
+      if (!index || *index < 0 || static_cast<std::size_t>(*index) >= node->size()) return nullptr;
+      node = &(*node)[static_cast<std::size_t>(*index)];
+    } else {
+      return nullptr;
+    }
+  }
+  return node;
+}
+
+Resolved resolve(const json& report, const std::string& path, const char* which) {
+  const json* node = find_node(report, path);
+  Resolved r;
+  if (node && node->is_number()) {
+    r.value = node->get<double>();
+    r.ci = {r.value, r.value};
+    return r;
+  }
+  if (node && node->is_object() && node->contains("value") && node->contains("ci")) {
+    auto num = [](const json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
+    r.value = num((*node)["value"]);
+    r.ci = {num((*node)["ci"][0]), num((*node)["ci"][1])};
+    r.n = node->contains("n") ? num((*node)["n"]) : std::nan("");
+    return r;
+  }
+  const auto paths = metric_paths(report);
+  throw BadInput(fmt::format("{}: unknown metric path \"{}\"; available paths: {}", which, path, fmt::join(paths, ", ")));
+}
+
+std::string number(double x) { return std::isfinite(x) ? fmt::format("{:.4g}", x) : "n/a"; }
+
+}  // namespace
+
+std::string verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::kPass: return "pass";
+    case Verdict::kFail: return "FAIL";
+    case Verdict::kInconclusive: return "inconclusive";
+  }
+  return "?";
+}
+
+ExitCode GateResult::exit_code() const {
+  bool inconclusive = false;
+  for (const auto& o : outcomes) {
+    if (o.verdict == Verdict::kFail) return ExitCode::kGateFailed;
+    inconclusive = inconclusive || o.verdict == Verdict::kInconclusive;
+  }
+  return inconclusive ? ExitCode::kInconclusive : ExitCode::kOk;
+}
+
+std::vector<std::string> metric_paths(const json& report) {
+  std::vector<std::string> out;
+  if (report.contains("metrics")) collect_paths(report["metrics"], "", out);
+  return out;
+}
+
+GatePolicy parse_policy(const json& j, const std::string& where) {
+  if (!j.is_object() || !j.contains("rules") || !j["rules"].is_array() || j["rules"].empty())
+    throw BadInput(fmt::format("{}: expected an object with a non-empty \"rules\" array", where));
+  GatePolicy policy;
+  const double default_min_n = j.contains("min_n") && j["min_n"].is_number() ? j["min_n"].get<double>() : 0;
+  static const std::vector<std::string> top_level = {"rules", "min_n", "_comment"};
+  for (const auto& [key, value] : j.items())
+    if (std::find(top_level.begin(), top_level.end(), key) == top_level.end())
+      throw BadInput(fmt::format("{}: unknown field \"{}\"; known fields: rules, min_n, _comment", where, key));
+  for (std::size_t i = 0; i < j["rules"].size(); ++i) {
+    const auto& r = j["rules"][i];
+    const auto at = fmt::format("{}: rules[{}]", where, i);
+    if (!r.is_object()) throw BadInput(fmt::format("{}: expected an object", at));
+    static const std::vector<std::string> known = {"name", "metric", "max", "min", "ratio", "regression", "strictness", "min_n"};
+    for (const auto& [key, value] : r.items())
+      if (std::find(known.begin(), known.end(), key) == known.end())
+        throw BadInput(fmt::format("{}: unknown field \"{}\"; known fields: {}", at, key, fmt::join(known, ", ")));
+    GateRule rule;
+    auto number_field = [&](const json& obj, const char* field) {
+      if (!obj.at(field).is_number()) throw BadInput(fmt::format("{}: field {}: found {}, expected a number", at, field, obj.at(field).dump()));
+      return obj.at(field).get<double>();
+    };
+    if (r.contains("metric")) {
+      if (!r["metric"].is_string()) throw BadInput(fmt::format("{}: field metric: expected a metric path string", at));
+      rule.metric = r["metric"];
+    }
+    if (r.contains("max")) rule.max = number_field(r, "max");
+    if (r.contains("min")) rule.min = number_field(r, "min");
+    if (r.contains("min_n")) rule.min_n = number_field(r, "min_n");
+    else rule.min_n = default_min_n;
+    if (r.contains("strictness")) {
+      rule.strictness = r["strictness"].is_string() ? r["strictness"].get<std::string>() : "";
+      if (rule.strictness != "point" && rule.strictness != "interval")
+        throw BadInput(fmt::format("{}: field strictness: found {}, expected \"point\" or \"interval\"", at, r["strictness"].dump()));
+    }
+    if (r.contains("ratio")) {
+      const auto& q = r["ratio"];
+      if (!q.is_object() || !q.contains("numerator") || !q.contains("denominator") || !q.contains("tau") || !q["numerator"].is_string() ||
+          !q["denominator"].is_string())
+        throw BadInput(fmt::format("{}: field ratio: expected {{\"numerator\": path, \"denominator\": path, \"tau\": 0.8}}", at));
+      rule.ratio_numerator = q["numerator"];
+      rule.ratio_denominator = q["denominator"];
+      rule.tau = number_field(q, "tau");
+      if (!(rule.tau > 0 && rule.tau <= 1)) throw BadInput(fmt::format("{}: field ratio.tau: found {}, expected a number in (0, 1]", at, rule.tau));
+      if (rule.metric.empty()) rule.metric = rule.ratio_numerator + " / " + rule.ratio_denominator;
+    }
+    if (r.contains("regression")) {
+      const auto& g = r["regression"];
+      if (!g.is_object() || !g.contains("delta")) throw BadInput(fmt::format("{}: field regression: expected {{\"delta\": 0.02, \"higher_is_better\": true}}", at));
+      rule.regression_delta = number_field(g, "delta");
+      if (g.contains("higher_is_better")) {
+        if (!g["higher_is_better"].is_boolean()) throw BadInput(fmt::format("{}: field regression.higher_is_better: expected true or false", at));
+        rule.higher_is_better = g["higher_is_better"];
+      }
+    }
+    if (rule.metric.empty()) throw BadInput(fmt::format("{}: missing field \"metric\" (or \"ratio\")", at));
+    if (!rule.max && !rule.min && rule.tau == 0 && !rule.regression_delta)
+      throw BadInput(fmt::format("{}: the rule checks nothing; give max, min, ratio or regression", at));
+    rule.name = r.contains("name") && r["name"].is_string() ? r["name"].get<std::string>() : rule.metric;
+    policy.rules.push_back(std::move(rule));
+  }
+  return policy;
+}
+
+GatePolicy load_policy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BadInput(fmt::format("cannot open policy {}", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (path.ends_with(".toml"))
+    throw BadInput(fmt::format("{}: TOML policies are not supported (no TOML parser in recbias's dependencies); write the policy as JSON", path));
+  return parse_policy(parse_json(buffer.str(), path), path);
+}
+
+GateResult evaluate_gate(const GatePolicy& policy, const json& report, const json* baseline) {
+  GateResult result;
+  const double z = normal_quantile(0.975);
+  for (const auto& rule : policy.rules) {
+    RuleOutcome o;
+    o.rule = &rule;
+    Resolved m;
+    if (rule.tau > 0) {
+      const auto num = resolve(report, rule.ratio_numerator, "report");
+      const auto den = resolve(report, rule.ratio_denominator, "report");
+      m.value = num.value / den.value;
+      m.ci = {num.ci.lo / den.ci.hi, num.ci.hi / den.ci.lo};
+      m.n = std::isfinite(num.n) ? num.n : den.n;
+    } else {
+      m = resolve(report, rule.metric, "report");
+    }
+    o.value = m.value;
+    o.ci = m.ci;
+    const bool interval = rule.strictness == "interval";
+    std::vector<std::string> bounds, failures;
+    if (!std::isfinite(m.value) || (std::isfinite(m.n) && m.n < rule.min_n)) {
+      o.verdict = Verdict::kInconclusive;
+      o.message = std::isfinite(m.value) ? fmt::format("n = {} is below min_n = {}", number(m.n), number(rule.min_n)) : "no value";
+    } else {
+      auto check_upper = [&](double bound) {  // fail when above
+        bounds.push_back(fmt::format("max {}", number(bound)));
+        const double x = interval ? m.ci.lo : m.value;
+        if (x > bound) failures.push_back(fmt::format("{} {} > {}", interval ? "interval lower end" : "value", number(x), number(bound)));
+      };
+      auto check_lower = [&](double bound) {  // fail when below
+        bounds.push_back(fmt::format("min {}", number(bound)));
+        const double x = interval ? m.ci.hi : m.value;
+        if (x < bound) failures.push_back(fmt::format("{} {} < {}", interval ? "interval upper end" : "value", number(x), number(bound)));
+      };
+      if (rule.max) check_upper(*rule.max);
+      if (rule.min) check_lower(*rule.min);
+      if (rule.tau > 0) {
+        check_lower(rule.tau);
+        check_upper(1 / rule.tau);
+      }
+      if (rule.regression_delta) {
+        if (!baseline) throw BadInput(fmt::format("rule \"{}\" compares with a baseline: pass --baseline BASE.json", rule.name));
+        const auto b = resolve(*baseline, rule.metric, "baseline");
+        const double diff = m.value - b.value;
+        const double worse = rule.higher_is_better ? -diff : diff;
+        const double se = std::sqrt(std::pow((m.ci.hi - m.ci.lo) / (2 * z), 2) + std::pow((b.ci.hi - b.ci.lo) / (2 * z), 2));
+        const double worse_lo = worse - z * se;  // lower end of the "how much worse" interval
+        bounds.push_back(fmt::format("no worse than baseline {} by more than {}", number(b.value), number(*rule.regression_delta)));
+        if (worse > *rule.regression_delta && worse_lo > 0)
+          failures.push_back(fmt::format("worse than baseline by {} (interval of the difference [{}, {}] excludes 0)", number(worse),
+                                         number(worse_lo), number(worse + z * se)));
+        if (!std::isfinite(b.value)) {
+          o.verdict = Verdict::kInconclusive;
+          o.message = "baseline has no value";
+        }
+      }
+      if (o.verdict != Verdict::kInconclusive) {
+        o.verdict = failures.empty() ? Verdict::kPass : Verdict::kFail;
+        o.message = failures.empty() ? "within bounds" : fmt::format("{}", fmt::join(failures, "; "));
+      }
+    }
+    o.bound = fmt::format("{}{}", fmt::join(bounds, ", "), bounds.empty() ? "" : (interval ? " (interval)" : " (point)"));
+    result.outcomes.push_back(std::move(o));
+  }
+  return result;
+}
+
+}  // namespace recbias

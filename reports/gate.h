@@ -1,0 +1,88 @@
+// `recbias gate`: evaluate a policy against a report (and a baseline report).
+//
+// A policy is JSON:
+//
+//   {"min_n": 100,                       // default for rules: fewer observations -> inconclusive
+//    "rules": [
+//      {"name": "position bias", "metric": "position.tvd", "max": 0.05, "strictness": "interval"},
+//      {"metric": "accuracy.ndcg", "min": 0.3},
+//      {"name": "first-position rate within four-fifths of uniform",
+//       "ratio": {"numerator": "position.selection_rate.0", "denominator": "position.uniform_rate", "tau": 0.8}},
+//      {"metric": "accuracy.ndcg", "regression": {"delta": 0.02, "higher_is_better": true}}]}
+//
+// A metric path is dot-separated inside the report's "metrics" (array
+// elements by index); it names a metric object {"value", "ci", "n"} or a
+// plain number (e.g. position.chi_square.p_adjusted).
+//
+// Rules:
+// - max / min: absolute bounds. strictness "point" (default) fails when the
+//   point estimate crosses the bound; "interval" fails only when the whole
+//   interval lies beyond it (statistically significant violation).
+// - ratio: value = numerator / denominator must lie in [tau, 1/tau]
+//   (four-fifths rule for tau = 0.8); its interval, for "interval"
+//   strictness, is [num_lo / den_hi, num_hi / den_lo].
+// - regression (needs --baseline): fails when the metric is worse than the
+//   baseline's by more than delta AND the interval of the difference
+//   (normal approximation from both intervals) excludes 0.
+// A rule whose metric has n < min_n (or no value) is inconclusive.
+//
+// Verdict: any rule failed -> exit 1; else any inconclusive -> exit 3; else 0.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/stats.h"
+
+namespace recbias {
+
+struct GateRule {
+  std::string name;
+  std::string metric;
+  std::optional<double> max, min;
+  std::string ratio_numerator, ratio_denominator;
+  double tau = 0;  // ratio band [tau, 1/tau] when > 0
+  std::optional<double> regression_delta;
+  bool higher_is_better = true;
+  std::string strictness = "point";  // point | interval
+  double min_n = 0;
+};
+
+struct GatePolicy {
+  std::vector<GateRule> rules;
+};
+
+enum class Verdict { kPass, kFail, kInconclusive };
+
+struct RuleOutcome {
+  const GateRule* rule = nullptr;
+  Verdict verdict = Verdict::kPass;
+  double value = 0;
+  Interval ci{};
+  std::string bound;    // "max 0.05 (interval)"
+  std::string message;  // why
+};
+
+struct GateResult {
+  std::vector<RuleOutcome> outcomes;
+  ExitCode exit_code() const;
+};
+
+// Reads a policy file; BadInput naming file, rule index and field on errors.
+GatePolicy load_policy(const std::string& path);
+GatePolicy parse_policy(const nlohmann::json& j, const std::string& where);
+
+// Every metric path in a report (for error messages and `recbias report --paths`).
+std::vector<std::string> metric_paths(const nlohmann::json& report);
+
+// Evaluates every rule. BadInput for an unknown metric path (listing the
+// available ones) or a regression rule without a baseline.
+GateResult evaluate_gate(const GatePolicy& policy, const nlohmann::json& report, const nlohmann::json* baseline);
+
+std::string verdict_name(Verdict v);
+
+}  // namespace recbias

@@ -1,0 +1,253 @@
+// One self-contained HTML page: inline CSS, inline SVG, no script, no
+// external resource. Every string from the report is escaped.
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "reports/render.h"
+#include "reports/render_common.h"
+
+namespace recbias {
+
+using namespace render;
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+struct Bar {
+  std::string label;
+  Value v;
+};
+
+// Vertical bars with interval whiskers and an optional horizontal reference line.
+std::string bar_chart(const std::string& id, const std::string& title, const std::vector<Bar>& bars, double reference,
+                      const std::string& reference_label) {
+  const double width = 640, height = 260, left = 48, right = 12, top = 28, bottom = 46;
+  double y_max = std::isfinite(reference) ? reference : 0;
+  for (const auto& b : bars) {
+    if (std::isfinite(b.v.hi)) y_max = std::max(y_max, b.v.hi);
+    if (std::isfinite(b.v.value)) y_max = std::max(y_max, b.v.value);
+  }
+  if (y_max <= 0) y_max = 1;
+  y_max *= 1.1;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  auto y = [&](double v) { return top + plot_h * (1 - std::clamp(v, 0.0, y_max) / y_max); };
+  std::string svg = fmt::format(
+      "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">"
+      "<title>{}</title><text x=\"{}\" y=\"18\" class=\"t\">{}</text>",
+      id, width, height, html_escape(title), html_escape(title), left, html_escape(title));
+  for (int tick = 0; tick <= 4; ++tick) {
+    const double v = y_max * tick / 4;
+    svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1f}\" class=\"ax\" text-anchor=\"end\">{}</text>",
+                       left, width - right, y(v), y(v), left - 4, y(v) + 4, fmt_num(v, 3));
+  }
+  const double slot = bars.empty() ? plot_w : plot_w / static_cast<double>(bars.size());
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    const auto& b = bars[i];
+    const double x = left + slot * static_cast<double>(i);
+    const double bw = std::max(1.0, slot * 0.7);
+    if (std::isfinite(b.v.value))
+      svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" class=\"bar\"><title>{}: {} {}</title></rect>",
+                         x + slot * 0.15, y(b.v.value), bw, top + plot_h - y(b.v.value), html_escape(b.label), fmt_num(b.v.value, 4),
+                         fmt_interval(b.v, 4));
+    if (std::isfinite(b.v.lo) && std::isfinite(b.v.hi)) {
+      const double cx = x + slot / 2;
+      svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\" class=\"whisker\"/>"
+                         "<line x1=\"{3:.1f}\" x2=\"{4:.1f}\" y1=\"{1:.1f}\" y2=\"{1:.1f}\" class=\"whisker\"/>"
+                         "<line x1=\"{3:.1f}\" x2=\"{4:.1f}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" class=\"whisker\"/>",
+                         cx, y(b.v.lo), y(b.v.hi), cx - bw / 4, cx + bw / 4);
+    }
+    if (bars.size() <= 30 || i % 5 == 0)
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"ax\" text-anchor=\"middle\">{}</text>", x + slot / 2, height - bottom + 14,
+                         html_escape(b.label.size() > 12 ? b.label.substr(0, 11) + "." : b.label));
+  }
+  if (std::isfinite(reference))
+    svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"ref\"/><text x=\"{}\" y=\"{:.1f}\" class=\"ax ref-label\" text-anchor=\"end\">{}</text>",
+                       left, width - right, y(reference), y(reference), width - right, y(reference) - 4, html_escape(reference_label));
+  return svg + "</svg>";
+}
+
+std::string heatmap(const std::string& id, const std::string& title, const nlohmann::json& matrix) {
+  const std::size_t rows = matrix.size(), cols = rows ? matrix[0].size() : 0;
+  const double cell = std::min(22.0, 520.0 / static_cast<double>(std::max<std::size_t>(1, cols)));
+  const double left = 60, top = 40;
+  double max_value = 0;
+  for (const auto& row : matrix)
+    for (const auto& v : row) max_value = std::max(max_value, v.get<double>());
+  std::string svg = fmt::format(
+      "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {:.0f} {:.0f}\" role=\"img\" aria-label=\"{}\">"
+      "<title>{}</title><text x=\"{}\" y=\"18\" class=\"t\">{}</text>"
+      "<text x=\"{}\" y=\"34\" class=\"ax\">output rank 1 to {} (columns); input position 1 to {} (rows)</text>",
+      id, left + cell * static_cast<double>(cols) + 10, top + cell * static_cast<double>(rows) + 10, html_escape(title), html_escape(title),
+      left, html_escape(title), left, cols, rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" class=\"ax\" text-anchor=\"end\">{}</text>", left - 4, top + cell * (static_cast<double>(r) + 0.7), r + 1);
+    for (std::size_t c = 0; c < cols; ++c) {
+      const double v = matrix[r][c].get<double>();
+      const double shade = max_value > 0 ? v / max_value : 0;
+      svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"rgb({},{},{})\"><title>position {} -> rank {}: {}</title></rect>",
+                         left + cell * static_cast<double>(c), top + cell * static_cast<double>(r), cell, cell,
+                         static_cast<int>(255 - 200 * shade), static_cast<int>(255 - 120 * shade), 255, r + 1, c + 1, v);
+    }
+  }
+  return svg + "</svg>";
+}
+
+std::string lorenz(const std::string& id, const std::vector<double>& exposure) {
+  std::vector<double> sorted = exposure;
+  std::sort(sorted.begin(), sorted.end());
+  const double total = std::accumulate(sorted.begin(), sorted.end(), 0.0);
+  const double size = 240, pad = 36;
+  std::string points = fmt::format("{:.1f},{:.1f}", pad, pad + size);
+  double running = 0;
+  const std::size_t n = sorted.size();
+  const std::size_t step = std::max<std::size_t>(1, n / 200);
+  for (std::size_t i = 0; i < n; ++i) {
+    running += sorted[i];
+    if ((i + 1) % step == 0 || i + 1 == n)
+      points += fmt::format(" {:.1f},{:.1f}", pad + size * static_cast<double>(i + 1) / static_cast<double>(n),
+                            pad + size * (1 - (total > 0 ? running / total : 0)));
+  }
+  return fmt::format(
+      "<svg id=\"{0}\" class=\"chart square\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {1:.0f} {1:.0f}\" role=\"img\" aria-label=\"Lorenz curve of exposure\">"
+      "<title>Lorenz curve of exposure</title><text x=\"{2}\" y=\"18\" class=\"t\">Lorenz curve of exposure</text>"
+      "<rect x=\"{2}\" y=\"{2}\" width=\"{3}\" height=\"{3}\" class=\"frame\"/>"
+      "<line x1=\"{2}\" y1=\"{4}\" x2=\"{4}\" y2=\"{2}\" class=\"ref\"/>"
+      "<polyline points=\"{5}\" class=\"curve\"/>"
+      "<text x=\"{2}\" y=\"{6}\" class=\"ax\">share of catalog items (least exposed first)</text></svg>",
+      id, size + 2 * pad, pad, size, pad + size, points, pad + size + 20);
+}
+
+std::string metric_table(const nlohmann::json& report, const nlohmann::json* baseline) {
+  std::string html = "<table><thead><tr><th>metric</th><th>value</th><th>95% interval</th>";
+  if (baseline) html += "<th>baseline</th><th>change</th>";
+  html += "</tr></thead><tbody>";
+  for (const auto& h : headlines()) {
+    const auto v = headline_value(report["metrics"], h);
+    if (!v.present) continue;
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td>", html_escape(h.label), fmt_num(v.value, h.precision), fmt_interval(v, h.precision));
+    if (baseline) {
+      const auto b = headline_value((*baseline)["metrics"], h);
+      html += b.present ? fmt::format("<td>{}</td><td>{:+.{}f}</td>", fmt_num(b.value, h.precision), v.value - b.value, std::max(h.precision, 1))
+                        : "<td>n/a</td><td>n/a</td>";
+    }
+    html += "</tr>";
+  }
+  return html + "</tbody></table>";
+}
+
+}  // namespace
+
+std::string render_html(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
+  const auto& p = report["provenance"];
+  const auto& m = report["metrics"];
+  std::string body;
+  body += fmt::format("<h1>recbias audit</h1><p class=\"meta\">adapter <code>{}</code><br>dataset {} ({}) · {} users · {} model calls ({} failed) · {}</p>",
+                      html_escape(p.value("adapter", "")), html_escape(p["dataset"].value("name", "")),
+                      html_escape(p["dataset"].value("format", "")), report["counts"].value("base_requests", 0),
+                      report["counts"].value("calls", 0), report["counts"].value("failed_calls", 0), html_escape(p.value("finished", "")));
+  if (gate) {
+    body += "<h2>Gate</h2><table><thead><tr><th>rule</th><th>value</th><th>95% interval</th><th>bound</th><th>verdict</th></tr></thead><tbody>";
+    for (const auto& o : gate->outcomes)
+      body += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>[{}, {}]</td><td>{}</td><td>{}: {}</td></tr>",
+                          verdict_name(o.verdict) == "FAIL" ? "fail" : "ok", html_escape(o.rule->name), fmt_num(o.value), fmt_num(o.ci.lo),
+                          fmt_num(o.ci.hi), html_escape(o.bound), verdict_name(o.verdict), html_escape(o.message));
+    body += "</tbody></table>";
+  }
+  const auto found = findings(report);
+  if (!found.empty()) {
+    body += "<h2>Findings</h2><ul>";
+    for (const auto& f : found) body += "<li>" + html_escape(f) + "</li>";
+    body += "</ul>";
+  }
+  body += "<h2>Metrics</h2>" + metric_table(report, baseline);
+  if (m.contains("position") && m["position"].contains("selection_rate")) {
+    std::vector<Bar> bars;
+    for (std::size_t j = 0; j < m["position"]["selection_rate"].size(); ++j)
+      bars.push_back({std::to_string(j + 1), value_of(m["position"]["selection_rate"][j])});
+    body += "<h2>Position bias</h2><p>" + html_escape(m["position"].value("verdict", "")) + "</p>";
+    body += bar_chart("position-selection", "Top-1 selection rate by input position (95% intervals)", bars,
+                      m["position"].value("uniform_rate", std::nan("")), "uniform");
+    body += heatmap("position-transition", "Input position x output rank", m["position"]["transition_counts"]);
+    std::vector<Bar> positive;
+    for (const auto& q : m["position"]["positive_by_input_position"])
+      positive.push_back({std::to_string(q["position"].get<int>() + 1), value_of(q["ndcg"])});
+    body += bar_chart("position-positive", "NDCG@k of the held-out item by the input position it was placed at", positive, std::nan(""), "");
+  }
+  if (m.contains("popularity") && m["popularity"].contains("popularity_by_rank")) {
+    std::vector<Bar> bars;
+    for (std::size_t r = 0; r < m["popularity"]["popularity_by_rank"].size(); ++r) {
+      const auto v = value_of(m["popularity"]["popularity_by_rank"][r]);
+      if (v.n > 0) bars.push_back({std::to_string(r + 1), v});  // ranks beyond the answers' length are empty
+    }
+    body += "<h2>Popularity bias</h2>";
+    body += bar_chart("popularity-by-rank", "Mean training popularity by output rank", bars, std::nan(""), "");
+    if (report.contains("state") && report["state"].contains("popularity"))
+      body += lorenz("popularity-lorenz", report["state"]["popularity"]["exposure"].get<std::vector<double>>());
+  }
+  if (m.contains("fairness") && m["fairness"].contains("attributes")) {
+    const auto& f = m["fairness"];
+    const std::string metric = f.value("test_metric", "serp");
+    const auto noise = value_of(f["noise_floor"][metric]);
+    body += fmt::format("<h2>Consumer fairness</h2><p>{} similarity of each stated value's list to the neutral list; the line is the noise floor (neutral asked again).</p>",
+                        html_escape(metric));
+    body += "<table><thead><tr><th>attribute</th><th>SNSR</th><th>SNSV</th><th>utility gap (NDCG@k)</th></tr></thead><tbody>";
+    for (const auto& [name, a] : f["attributes"].items()) {
+      const auto r = value_of(a["snsr"][metric]), v = value_of(a["snsv"][metric]), g = value_of(a["utility"]["gap"]);
+      body += fmt::format("<tr><td>{}</td><td>{} {}</td><td>{} {}</td><td>{} {}</td></tr>", html_escape(name), fmt_num(r.value),
+                          fmt_interval(r), fmt_num(v.value), fmt_interval(v), fmt_num(g.value), fmt_interval(g));
+    }
+    body += "</tbody></table>";
+    int index = 0;
+    for (const auto& [name, a] : f["attributes"].items()) {
+      std::vector<Bar> values, groups;
+      for (const auto& [value, entry] : a["values"].items()) values.push_back({value, value_of(entry[metric])});
+      for (const auto& [value, entry] : a["utility"]["ndcg_by_group"].items()) groups.push_back({value, value_of(entry)});
+      body += bar_chart(fmt::format("fairness-{}", index), "Similarity to neutral by stated " + name, values, noise.value, "noise floor");
+      body += bar_chart(fmt::format("utility-{}", index), "NDCG@k by real " + name + " group", groups, std::nan(""), "");
+      ++index;
+    }
+  }
+  if (m.contains("grounding") && report.contains("state") && report["state"].contains("grounding") &&
+      report["state"]["grounding"].contains("examples") && !report["state"]["grounding"]["examples"].empty()) {
+    body += "<h2>Examples of ungrounded output</h2><ul class=\"examples\">";
+    for (const auto& e : report["state"]["grounding"]["examples"]) body += "<li>" + html_escape(e.at(1).get<std::string>()) + "</li>";
+    body += "</ul>";
+  }
+  if (!report["tests"].empty()) {
+    body += "<h2>Tests</h2><table><thead><tr><th>test</th><th>method</th><th>p</th><th>p adjusted</th><th>significant</th></tr></thead><tbody>";
+    for (const auto& t : report["tests"])
+      body += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(t.value("name", "")),
+                          html_escape(t.value("test", "")), fmt_num(t.value("p_value", std::nan(""))), fmt_num(t.value("p_adjusted", std::nan(""))),
+                          t.value("significant", false) ? "yes" : "no");
+    body += "</tbody></table>";
+  }
+  const std::string css =
+      "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}"
+      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}"
+      "tr.fail td{background:#fde2e2}.meta{color:#555}.chart{width:100%;max-width:680px;display:block;margin:1em 0}"
+      ".t{font-size:14px;font-weight:600}.ax{font-size:10px;fill:#555}.grid{stroke:#eee}.bar{fill:#4a78c2}"
+      ".whisker{stroke:#111;stroke-width:1.2}.ref{stroke:#d33;stroke-dasharray:4 3;stroke-width:1.5}.ref-label{fill:#d33}"
+      ".square{max-width:360px}.frame{fill:none;stroke:#aaa}.curve{fill:none;stroke:#4a78c2;stroke-width:2}code{font-size:12px;word-break:break-all}";
+  return fmt::format("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>recbias audit report</title>"
+                     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+                     "<style>{}</style></head><body>{}</body></html>\n",
+                     css, body);
+}
+
+}  // namespace recbias

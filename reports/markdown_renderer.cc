@@ -1,0 +1,106 @@
+#include <fmt/format.h>
+
+#include "reports/render.h"
+#include "reports/render_common.h"
+
+namespace recbias {
+
+using namespace render;
+
+std::string markdown_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '|': case '`': case '*': case '_': case '[': case ']': case '\\': case '#':
+        out.push_back('\\');
+        out.push_back(c);
+        break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '\n': case '\r': out.push_back(' '); break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Inline code: backslash escapes do not work inside code spans, so backticks
+// and line breaks are replaced instead.
+std::string code_span(std::string_view text) {
+  std::string out = "`";
+  for (char c : text) out.push_back(c == '`' ? '\'' : (c == '\n' || c == '\r') ? ' ' : c);
+  return out + "`";
+}
+
+}  // namespace
+
+std::string render_markdown(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
+  std::string md;
+  const auto& p = report["provenance"];
+  const auto& c = report["counts"];
+  std::size_t significant = 0;
+  for (const auto& t : report["tests"]) significant += t.value("significant", false);
+  std::string verdict;
+  if (gate) {
+    std::size_t failed = 0, inconclusive = 0;
+    for (const auto& o : gate->outcomes) {
+      failed += o.verdict == Verdict::kFail;
+      inconclusive += o.verdict == Verdict::kInconclusive;
+    }
+    verdict = failed ? fmt::format("FAILED: {} of {} gate rules failed", failed, gate->outcomes.size())
+                     : inconclusive ? fmt::format("INCONCLUSIVE: {} of {} gate rules lacked data", inconclusive, gate->outcomes.size())
+                                    : fmt::format("PASSED: all {} gate rules", gate->outcomes.size());
+  } else {
+    verdict = significant ? fmt::format("{} significant finding{} (after {} correction)", significant, significant == 1 ? "" : "s",
+                                        report["config"].value("correction", "holm"))
+                          : "no significant bias found";
+  }
+  md += fmt::format("## recbias audit: {}\n\n", verdict);
+  md += fmt::format("**Adapter** {} · **dataset** {} · {} users · {} model calls ({} failed)\n\n",
+                    code_span(p.value("adapter", "")), markdown_escape(p["dataset"].value("name", "")),
+                    c.value("base_requests", 0), c.value("calls", 0), c.value("failed_calls", 0));
+  const auto found = findings(report);
+  if (!found.empty()) {
+    md += "### Findings\n\n";
+    for (const auto& f : found) md += "- " + markdown_escape(f) + "\n";
+    md += "\n";
+  }
+  if (gate) {
+    md += "### Gate\n\n| rule | value | 95% interval | bound | verdict |\n| --- | --- | --- | --- | --- |\n";
+    for (const auto& o : gate->outcomes)
+      md += fmt::format("| {} | {} | [{}, {}] | {} | **{}** {} |\n", markdown_escape(o.rule->name), fmt_num(o.value), fmt_num(o.ci.lo),
+                        fmt_num(o.ci.hi), markdown_escape(o.bound), verdict_name(o.verdict), markdown_escape(o.message));
+    md += "\n";
+  }
+  md += baseline ? "### Metrics\n\n| metric | value | 95% interval | baseline | change |\n| --- | --- | --- | --- | --- |\n"
+                 : "### Metrics\n\n| metric | value | 95% interval |\n| --- | --- | --- |\n";
+  for (const auto& h : headlines()) {
+    const auto v = headline_value(report["metrics"], h);
+    if (!v.present) continue;
+    md += fmt::format("| {} | {} | {} |", h.label, fmt_num(v.value, h.precision), fmt_interval(v, h.precision));
+    if (baseline) {
+      const auto b = headline_value((*baseline)["metrics"], h);
+      md += b.present ? fmt::format(" {} | {:+.{}f} |", fmt_num(b.value, h.precision), v.value - b.value, std::max(h.precision, 1)) : " n/a | n/a |";
+    }
+    md += "\n";
+  }
+  if (report["metrics"].contains("fairness")) {
+    const auto& f = report["metrics"]["fairness"];
+    const std::string metric = f.value("test_metric", "serp");
+    md += fmt::format("\n### Fairness ({}, noise floor {})\n\n| attribute | SNSR | SNSV | utility gap (NDCG) |\n| --- | --- | --- | --- |\n",
+                      metric, fmt_num(value_of(f["noise_floor"][metric]).value));
+    for (const auto& [name, a] : f["attributes"].items()) {
+      const auto r = value_of(a["snsr"][metric]), v = value_of(a["snsv"][metric]), g = value_of(a["utility"]["gap"]);
+      md += fmt::format("| {} | {} {} | {} {} | {} {} |\n", markdown_escape(name), fmt_num(r.value), fmt_interval(r), fmt_num(v.value),
+                        fmt_interval(v), fmt_num(g.value), fmt_interval(g));
+    }
+  }
+  md += fmt::format("\n<sub>recbias {} · report schema {} · {}</sub>\n", markdown_escape(p.value("version", "")),
+                    markdown_escape(report.value("schema", "")), markdown_escape(p.value("finished", "")));
+  return md;
+}
+
+}  // namespace recbias

@@ -1,0 +1,110 @@
+// Helpers shared by the renderers (not part of the public interface).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace recbias::render {
+
+struct Value {
+  double value = std::nan("");
+  double lo = std::nan(""), hi = std::nan("");
+  double n = std::nan("");
+  bool present = false;
+};
+
+inline Value value_at(const nlohmann::json& metrics, std::initializer_list<const char*> path) {
+  const nlohmann::json* node = &metrics;
+  for (const char* key : path) {
+    if (!node->is_object() || !node->contains(key)) return {};
+    node = &(*node)[key];
+  }
+  Value v;
+  auto num = [](const nlohmann::json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
+  if (node->is_number()) {
+    v.value = v.lo = v.hi = node->get<double>();
+    v.present = true;
+  } else if (node->is_object() && node->contains("value")) {
+    v.value = num((*node)["value"]);
+    if (node->contains("ci")) {
+      v.lo = num((*node)["ci"][0]);
+      v.hi = num((*node)["ci"][1]);
+    }
+    if (node->contains("n")) v.n = num((*node)["n"]);
+    v.present = true;
+  }
+  return v;
+}
+
+inline Value value_of(const nlohmann::json& node) {
+  Value v;
+  auto num = [](const nlohmann::json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
+  if (node.is_object() && node.contains("value")) {
+    v.value = num(node["value"]);
+    v.lo = num(node["ci"][0]);
+    v.hi = num(node["ci"][1]);
+    v.n = node.contains("n") ? num(node["n"]) : std::nan("");
+    v.present = true;
+  }
+  return v;
+}
+
+inline std::string fmt_num(double x, int precision = 3) {
+  if (!std::isfinite(x)) return "n/a";
+  if (std::abs(x) >= 1000) return fmt::format("{:.0f}", x);
+  if (x != 0 && std::abs(x) < 0.001) return fmt::format("{:.2g}", x);
+  return fmt::format("{:.{}f}", x, precision);
+}
+
+inline std::string fmt_interval(const Value& v, int precision = 3) {
+  if (!std::isfinite(v.lo) || !std::isfinite(v.hi)) return "n/a";
+  return fmt::format("[{}, {}]", fmt_num(v.lo, precision), fmt_num(v.hi, precision));
+}
+
+// The headline rows every renderer shows: label, metric path, precision.
+struct Headline {
+  const char* label;
+  std::vector<const char*> path;
+  int precision;
+};
+
+inline const std::vector<Headline>& headlines() {
+  static const std::vector<Headline> rows = {
+      {"position: TVD from uniform", {"position", "tvd"}, 3},
+      {"position: max/min selection ratio", {"position", "max_min_ratio"}, 2},
+      {"position: top-1 consistency", {"position", "consistency"}, 3},
+      {"position: Kendall tau across orders", {"position", "kendall_tau"}, 3},
+      {"popularity: ARP", {"popularity", "arp"}, 1},
+      {"popularity: APLT", {"popularity", "aplt"}, 3},
+      {"popularity: Gini of exposure", {"popularity", "gini_exposure"}, 3},
+      {"popularity: PopRSP", {"popularity", "pop_rsp"}, 3},
+      {"popularity: Spearman(popularity, model)", {"popularity", "spearman_popularity_model"}, 3},
+      {"popularity: Spearman(popularity, truth)", {"popularity", "spearman_popularity_truth"}, 3},
+      {"grounding: hallucination rate", {"grounding", "hallucination_rate"}, 4},
+      {"grounding: parse failure rate", {"grounding", "parse_failure_rate"}, 4},
+      {"accuracy: HR@k", {"accuracy", "hit_rate"}, 3},
+      {"accuracy: NDCG@k", {"accuracy", "ndcg"}, 3},
+      {"accuracy: MRR", {"accuracy", "mrr"}, 3},
+      {"cost: calls per recommendation", {"cost", "calls_per_delivered"}, 2},
+      {"cost: tokens per recommendation", {"cost", "tokens_per_delivered"}, 0},
+  };
+  return rows;
+}
+
+inline Value headline_value(const nlohmann::json& metrics, const Headline& h) {
+  const nlohmann::json* node = &metrics;
+  for (const char* key : h.path) {
+    if (!node->is_object() || !node->contains(key)) return {};
+    node = &(*node)[key];
+  }
+  return value_of(*node);
+}
+
+// Findings in plain words (strings still need escaping by the renderer).
+std::vector<std::string> findings(const nlohmann::json& report);
+
+}  // namespace recbias::render

@@ -1,0 +1,104 @@
+#include <cstdlib>
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "reports/gate.h"
+#include "reports/render.h"
+#include "tests/reports/report_fixtures.h"
+#include "tests/test_support.h"
+
+using namespace recbias;
+using namespace recbias::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const char* kEvil[] = {"<script>alert(1)</script>", "\"><img src=x onerror=alert(2)>", "</svg><script>alert(3)</script>"};
+
+// A report whose model, dataset and attribute strings are hostile.
+nlohmann::json evil_report() {
+  auto report = make_test_report();
+  report["provenance"]["adapter"] = std::string("exec:command=") + kEvil[0];
+  report["provenance"]["dataset"]["name"] = kEvil[1];
+  auto& attributes = report["metrics"]["fairness"]["attributes"];
+  attributes[kEvil[2]] = attributes["gender"];
+  attributes[kEvil[2]]["values"][kEvil[0]] = attributes["gender"]["values"]["F"];
+  auto examples = nlohmann::json::array();
+  for (int i = 0; i < 3; ++i) examples.push_back(nlohmann::json::array({std::to_string(i), kEvil[i]}));
+  report["state"]["grounding"]["examples"] = examples;
+  return report;
+}
+
+}  // namespace
+
+TEST_CASE("HTML escapes every string from models and datasets", "[render][xss]") {
+  const auto html = render_html(evil_report(), nullptr, nullptr);
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("<img") == std::string::npos);
+  CHECK(html.find("onerror=alert(2)>") == std::string::npos);
+  CHECK_THAT(html, Contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+  CHECK_THAT(html, Contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
+  CHECK_THAT(html, Contains("&lt;/svg&gt;&lt;script&gt;alert(3)&lt;/script&gt;"));
+  // Self-contained: nothing is loaded from anywhere.
+  CHECK(html.find("src=\"http") == std::string::npos);
+  CHECK(html.find("href=\"http") == std::string::npos);
+  CHECK_THAT(html, Contains("Content-Security-Policy"));
+}
+
+TEST_CASE("Markdown and JUnit escape hostile strings too", "[render][xss]") {
+  const auto report = evil_report();
+  const auto md = render_markdown(report, nullptr, nullptr);
+  // The adapter id appears only inside a code span, where Markdown shows it as text.
+  const auto first_script = md.find("<script>");
+  CHECK((first_script == std::string::npos || md.find("`exec:command=<script>") + 14 == first_script));
+  CHECK(md.find("<script>", first_script == std::string::npos ? 0 : first_script + 1) == std::string::npos);
+  CHECK(md.find("\"><img") == std::string::npos);
+  const auto policy = parse_policy(nlohmann::json::parse(R"({"rules": [{"name": "<script>x</script>", "metric": "position.tvd", "max": 0.01}]})"), "p");
+  const auto gate = evaluate_gate(policy, report, nullptr);
+  const auto xml = render_junit(gate, report);
+  CHECK(xml.find("<script>") == std::string::npos);
+  CHECK_THAT(xml, Contains("name=\"&lt;script&gt;x&lt;/script&gt;\""));
+  CHECK_THAT(xml, Contains("<failure message="));
+  CHECK_THAT(xml, Contains("tests=\"1\" failures=\"1\""));
+}
+
+TEST_CASE("the HTML report has every chart, and Markdown has the verdict, findings and before/after", "[render]") {
+  const auto report = make_test_report();
+  const auto html = render_html(report, &report, nullptr);
+  for (const char* id : {"position-selection", "position-transition", "position-positive", "popularity-by-rank", "popularity-lorenz",
+                         "fairness-0", "utility-0"})
+    CHECK_THAT(html, Contains(std::string("id=\"") + id + "\""));
+  CHECK_THAT(html, Contains("<th>baseline</th>"));
+  const auto md = render_markdown(report, &report, nullptr);
+  CHECK_THAT(md, Contains("## recbias audit: "));
+  CHECK_THAT(md, Contains("### Findings"));
+  CHECK_THAT(md, Contains("| metric | value | 95% interval | baseline | change |"));
+  CHECK_THAT(md, Contains("+0.000"));
+}
+
+TEST_CASE("headless Chromium renders the HTML report with its charts", "[render][browser]") {
+  const char* chromium = "/usr/bin/chromium";
+  if (!std::filesystem::exists(chromium)) {
+    skip_missing("chromium is not installed (apt-get install chromium)");
+    return;
+  }
+  TempDir dir;
+  write_file(dir / "report.html", render_html(make_test_report(), nullptr, nullptr));
+  write_file(dir / "blank.html", "<!DOCTYPE html><html><body></body></html>");
+  const std::string flags = std::string(chromium) +
+                            " --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update"
+                            " --disable-sync --no-first-run --window-size=1000,2400 --user-data-dir=" + (dir / "profile");
+  REQUIRE(std::system((flags + " --dump-dom file://" + (dir / "report.html") + " > " + (dir / "dom.html") + " 2>/dev/null").c_str()) == 0);
+  const auto dom = read_file(dir / "dom.html");
+  CHECK_THAT(dom, Contains("<svg id=\"position-selection\""));
+  CHECK_THAT(dom, Contains("<svg id=\"popularity-lorenz\""));
+  CHECK_THAT(dom, Contains("<svg id=\"fairness-0\""));
+  REQUIRE(std::system((flags + " --screenshot=" + (dir / "report.png") + " file://" + (dir / "report.html") + " >/dev/null 2>&1").c_str()) == 0);
+  REQUIRE(std::system((flags + " --screenshot=" + (dir / "blank.png") + " file://" + (dir / "blank.html") + " >/dev/null 2>&1").c_str()) == 0);
+  // A blank page compresses to almost nothing; the report's charts and tables do not.
+  const auto report_png = std::filesystem::file_size(dir / "report.png");
+  const auto blank_png = std::filesystem::file_size(dir / "blank.png");
+  INFO("report.png " << report_png << " bytes, blank.png " << blank_png << " bytes");
+  CHECK(report_png > 10 * blank_png);
+}

@@ -1,0 +1,50 @@
+#include <catch2/catch.hpp>
+
+#include "core/errors.h"
+#include "reports/schema.h"
+#include "tests/reports/report_fixtures.h"
+#include "tests/test_support.h"
+
+using namespace recbias;
+using namespace recbias::testing;
+using Catch::Matchers::Contains;
+
+TEST_CASE("reports the audit writes validate against reports/report.schema.json", "[schema]") {
+  const auto report = make_test_report();
+  const auto errors = validate_json(report, report_schema());
+  INFO((errors.empty() ? std::string("") : errors[0]));
+  CHECK(errors.empty());
+  CHECK_NOTHROW(check_report(report, "report.json"));
+  // The schema in the repository is the one embedded in the binary.
+  CHECK(nlohmann::json::parse(read_file(RECBIAS_SOURCE_DIR "/reports/report.schema.json")) == report_schema());
+}
+
+TEST_CASE("a report missing a required field or with a wrong type is rejected with the field named", "[schema]") {
+  const auto good = make_test_report();
+  struct Case {
+    const char* pointer;
+    const char* message;
+  };
+  const Case removed[] = {
+      {"/provenance", "/: missing required field \"provenance\""},
+      {"/metrics/position/tvd/ci", "/metrics/position/tvd: missing required field \"ci\""},
+      {"/counts/calls", "/counts: missing required field \"calls\""},
+      {"/provenance/dataset/sha256", "/provenance/dataset: missing required field \"sha256\""},
+  };
+  for (const auto& c : removed) {
+    auto bad = good;
+    const auto pointer = nlohmann::json::json_pointer(c.pointer);
+    bad[pointer.parent_pointer()].erase(pointer.back());
+    INFO(c.pointer);
+    CHECK_THROWS_WITH(check_report(bad, "bad.json"), Contains("bad.json: not a valid recbias report") && Contains(c.message));
+  }
+  auto wrong = good;
+  wrong["schema"] = "recbias.report/0";
+  CHECK_THROWS_WITH(check_report(wrong, "old.json"), Contains("/schema: found \"recbias.report/0\", expected \"recbias.report/1\""));
+  wrong = good;
+  wrong["metrics"]["accuracy"]["ndcg"]["value"] = "high";
+  CHECK_THROWS_WITH(check_report(wrong, "r.json"), Contains("/metrics/accuracy/ndcg/value: found string, expected type number or null"));
+  wrong = good;
+  wrong["config"]["correction"] = "bonferroni";
+  CHECK_THROWS_WITH(check_report(wrong, "r.json"), Contains("/config/correction: found \"bonferroni\", expected one of"));
+}
