@@ -21,25 +21,11 @@ using namespace recbias;
 
 namespace {
 
-const char* kModel = R"PY(
-import json, sys, torch
-out, n_items = sys.argv[1], int(sys.argv[2])
-class Scorer(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.emb = torch.nn.Embedding(n_items + 1, 64, padding_idx=0)
-        self.attn = torch.nn.MultiheadAttention(64, 4, batch_first=True)
-        self.ff = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64))
-    def forward(self, history: torch.Tensor, attributes: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-        h = self.emb(history)
-        c = self.emb(candidates)
-        ctx, _ = self.attn(c, h, h, key_padding_mask=(history == 0), need_weights=False)
-        return (self.ff(ctx) * c).sum(-1)
-torch.jit.script(Scorer().eval()).save(out + "/scorer.pt")
-json.dump({"format": "recbias.torchscript/1", "items": [str(i) for i in range(n_items)],
-           "attributes": [], "max_history": 50}, open(out + "/scorer.json", "w"))
-)PY";
+// Scripts bench/scorer_model.py into `dir` (needs python3-torch).
+bool make_model(const std::filesystem::path& dir, int items) {
+  const auto command = "/usr/bin/python3 " RECBIAS_SOURCE_DIR "/bench/scorer_model.py " + dir.string() + " " + std::to_string(items);
+  return std::system(command.c_str()) == 0;
+}
 
 }  // namespace
 
@@ -48,9 +34,7 @@ int main(int argc, char** argv) {
   constexpr int kItems = 1682, kBatch = 256, kCandidates = 20;
   const auto dir = std::filesystem::temp_directory_path() / "recbias-bench-torchscript";
   std::filesystem::create_directories(dir);
-  { std::ofstream(dir / "make.py") << kModel; }
-  const auto command = "/usr/bin/python3 " + (dir / "make.py").string() + " " + dir.string() + " " + std::to_string(kItems);
-  if (std::system(command.c_str()) != 0) {
+  if (!make_model(dir, kItems)) {
     std::fprintf(stderr, "cannot script the model (needs python3-torch)\n");
     return 2;
   }
