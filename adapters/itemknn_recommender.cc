@@ -60,21 +60,14 @@ class ItemKnnRecommender final : public Recommender {
   Capabilities capabilities() const override { return {.scores = true, .deterministic = true, .thread_safe = true}; }
 
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
-    std::vector<RankResponse> out(requests.size());
     std::vector<char> in_history(catalog_->size(), 0);
-    for (std::size_t r = 0; r < requests.size(); ++r) {
-      const auto& request = requests[r];
+    return rank_by_scores(requests, on_response, [&](const RankRequest& request) {
       for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 1;
       std::vector<float> scores;
       for (auto item : request.candidates) scores.push_back(static_cast<float>(similarity_.score(item, in_history)));
       for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 0;
-      out[r].request_id = request.id;
-      out[r].ranking = top_k_by_score(scores, request.candidates, request.k);
-      out[r].scores = std::move(scores);
-      out[r].usage.calls = 1;
-    }
-    report_all(out, on_response);
-    return out;
+      return scores;
+    });
   }
 
  private:

@@ -15,21 +15,14 @@ class RandomRecommender final : public Recommender {
   Capabilities capabilities() const override { return {.scores = true, .deterministic = true, .thread_safe = true}; }
 
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
-    std::vector<RankResponse> out(requests.size());
-    for (std::size_t r = 0; r < requests.size(); ++r) {
-      const auto& request = requests[r];
+    return rank_by_scores(requests, on_response, [&](const RankRequest& request) {
       std::vector<float> scores;
       for (auto item : request.candidates) {
         const auto key = fmt::format("{}/{}/{}", request.user.id, catalog_->at(item).id, request.sample);
         scores.push_back(static_cast<float>(Rng::stream(seed_, key).uniform01()));
       }
-      out[r].request_id = request.id;
-      out[r].ranking = top_k_by_score(scores, request.candidates, request.k);
-      out[r].scores = std::move(scores);
-      out[r].usage.calls = 1;
-    }
-    report_all(out, on_response);
-    return out;
+      return scores;
+    });
   }
 
  private:

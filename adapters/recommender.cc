@@ -10,6 +10,20 @@ void report_all(const std::vector<RankResponse>& responses, const ResponseCallba
   for (std::size_t i = 0; i < responses.size(); ++i) on_response(i, responses[i]);
 }
 
+std::vector<RankResponse> rank_by_scores(std::span<const RankRequest> requests, const ResponseCallback& on_response,
+                                         const std::function<std::vector<float>(const RankRequest&)>& score) {
+  std::vector<RankResponse> out(requests.size());
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    out[r].request_id = requests[r].id;
+    auto scores = score(requests[r]);
+    out[r].ranking = top_k_by_score(scores, requests[r].candidates, requests[r].k);
+    out[r].scores = std::move(scores);
+    out[r].usage.calls = 1;
+    if (on_response) on_response(r, out[r]);
+  }
+  return out;
+}
+
 std::vector<int> top_k_by_score(std::span<const float> scores, std::span<const ItemIndex> candidates, int k) {
   std::vector<int> order(scores.size());
   std::iota(order.begin(), order.end(), 0);

@@ -79,6 +79,12 @@ struct AdapterContext {
 // compute a whole batch at once.
 void report_all(const std::vector<RankResponse>& responses, const ResponseCallback& on_response);
 
+// For recommenders that score each request independently: calls `score` on
+// every request, ranks by top_k_by_score, records one call, reports each
+// response as it is made.
+std::vector<RankResponse> rank_by_scores(std::span<const RankRequest> requests, const ResponseCallback& on_response,
+                                         const std::function<std::vector<float>(const RankRequest&)>& score);
+
 // The top `k` candidate positions by descending score. Ties are broken by
 // item index (not by presented position, which would itself be a position
 // bias), then by position for repeated items.

@@ -15,23 +15,6 @@ namespace {
 // Bootstrap weights use their own stream family so they never correlate with permutations.
 constexpr std::uint64_t kBootstrapSalt = 0x626f6f7473747261ULL;  // "bootstra"
 
-std::vector<Profile> profiles_for(const AuditOptions& options) {
-  // The same expansion as the plan's (single attributes, then pairs).
-  std::vector<Profile> profiles;
-  for (const auto& set : options.attributes)
-    for (const auto& value : set.values) profiles.push_back({{set.name, value}});
-  if (options.intersections)
-    for (std::size_t a = 0; a < options.attributes.size(); ++a)
-      for (std::size_t b = a + 1; b < options.attributes.size(); ++b)
-        for (const auto& va : options.attributes[a].values)
-          for (const auto& vb : options.attributes[b].values) {
-            Profile p = {{options.attributes[a].name, va}, {options.attributes[b].name, vb}};
-            std::sort(p.begin(), p.end());
-            profiles.push_back(std::move(p));
-          }
-  return profiles;
-}
-
 std::string design_name(PermutationDesign d) {
   switch (d) {
     case PermutationDesign::kCyclic: return "cyclic";
@@ -50,7 +33,7 @@ bool in_shard(const std::string& request_id, const ShardSpec& shard) {
 AuditState::AuditState(const AuditOptions& options, std::shared_ptr<const PopularityContext> popularity)
     : options_(options), position_(options.bootstrap_replicates), accuracy_(options.bootstrap_replicates) {
   if (audit_enabled(options, "popularity")) popularity_ = std::make_unique<PopularityAccumulator>(std::move(popularity), options.bootstrap_replicates);
-  if (audit_enabled(options, "fairness")) fairness_ = std::make_unique<FairnessAccumulator>(options, profiles_for(options));
+  if (audit_enabled(options, "fairness")) fairness_ = std::make_unique<FairnessAccumulator>(options, fairness_profiles(options));
 }
 
 void AuditState::add(const BaseOutcome& o) {

@@ -63,6 +63,8 @@ std::string content_key(const RankRequest& r) {
   return key;
 }
 
+}  // namespace
+
 std::vector<Profile> fairness_profiles(const AuditOptions& options) {
   std::vector<Profile> profiles;
   for (const auto& set : options.attributes)
@@ -78,8 +80,6 @@ std::vector<Profile> fairness_profiles(const AuditOptions& options) {
           }
   return profiles;
 }
-
-}  // namespace
 
 Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& options) {
   Plan plan;

@@ -52,4 +52,8 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
 
 bool audit_enabled(const AuditOptions& options, const std::string& name);
 
+// The fairness audit's counterfactual profiles: one per attribute value, then
+// (with options.intersections) one per pair of values of two attributes.
+std::vector<Profile> fairness_profiles(const AuditOptions& options);
+
 }  // namespace recbias
