@@ -138,7 +138,7 @@ void print_summary(const nlohmann::ordered_json& report) {
 
 void run(const AuditCliOptions& o) {
   const auto data = load_data(o.data);
-  auto recommender = build_adapter(o.adapter, data.context);
+  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes);
   AuditOptions options;
   options.audits.clear();
   for (auto a : split(o.audits, ","))

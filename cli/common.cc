@@ -14,6 +14,7 @@
 #include "adapters/response_cache.h"
 #include "core/errors.h"
 #include "datasets/loader.h"
+#include "mitigations/mitigated_recommender.h"
 
 namespace recbias::cli {
 
@@ -35,6 +36,9 @@ void add_adapter_options(CLI::App& app, AdapterOptions& options) {
   app.add_option("--cache-dir", options.cache_dir,
                  "Response cache folder for remote adapters (default: $XDG_CACHE_HOME/recbias or ~/.cache/recbias)");
   app.add_flag("--no-cache", options.no_cache, "Do not read or write the response cache (default: cache remote adapters)");
+  app.add_option("--mitigate", options.mitigate,
+                 fmt::format("Wrap the model in a mitigation, NAME:key=value,... (repeatable, applied in order); mitigations: {}",
+                             mitigation_names()));
 }
 
 LoadedData load_data(const DataOptions& options) {
@@ -53,11 +57,16 @@ std::string default_cache_dir() {
   return ".recbias-cache";
 }
 
-std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context) {
+std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context,
+                                           const std::vector<AttributeSet>& attributes) {
   auto recommender = make_recommender(AdapterSpec::parse(options.spec), context);
-  if (options.no_cache || !recommender->capabilities().remote) return recommender;
-  auto cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
-  return std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog);
+  if (!options.no_cache && recommender->capabilities().remote) {
+    auto cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
+    recommender = std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog);
+  }
+  for (const auto& spec : options.mitigate)
+    recommender = make_mitigation(AdapterSpec::parse(spec), std::move(recommender), {context.catalog, attributes});
+  return recommender;
 }
 
 void write_output_file(const std::string& path, const std::string& content, bool overwrite) {

@@ -22,6 +22,7 @@ struct AdapterOptions {
   std::string spec;             // --adapter
   std::string cache_dir;        // --cache-dir (default: $XDG_CACHE_HOME/recbias or ~/.cache/recbias)
   bool no_cache = false;        // --no-cache
+  std::vector<std::string> mitigate;  // --mitigate, applied in order (the first wraps the adapter)
 };
 
 void add_data_options(CLI::App& app, DataOptions& options, bool required);
@@ -36,8 +37,9 @@ struct LoadedData {
 LoadedData load_data(const DataOptions& options);
 
 // Builds the adapter; remote adapters (openai, exec) are wrapped in the
-// response cache unless --no-cache.
-std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context);
+// response cache unless --no-cache; then each --mitigate wraps the result.
+std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context,
+                                           const std::vector<AttributeSet>& attributes = {});
 
 // Writes `content` to `path` through a temporary file and a rename. Refuses
 // (BadInput) to replace an existing file unless `overwrite`.

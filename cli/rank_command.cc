@@ -31,7 +31,7 @@ struct RankOptions {
 void run_rank(const RankOptions& options) {
   const auto data = load_data(options.data);
   const Catalog& catalog = *data.context.catalog;
-  auto recommender = build_adapter(options.adapter, data.context);  // a bad spec fails before any work
+  auto recommender = build_adapter(options.adapter, data.context, data.dataset.attributes);  // a bad spec fails before any work
   std::vector<RankRequest> requests;
   {
     LineReader reader(options.requests, "rank requests (JSON Lines)");

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "audits/audit_runner.h"
+#include "mitigations/mitigated_recommender.h"
 #include "tests/audits/audit_fixtures.h"
 
 using namespace recbias;
@@ -179,4 +180,41 @@ TEST_CASE("popularity metrics see a popularity tilt; accuracy sees relevance", "
     CHECK(m["ci"][1].get<double>() > m["ci"][0].get<double>());  // every number has uncertainty
   }
   CHECK(popular["accuracy"]["hit_rate"]["ci"][1].get<double>() > popular["accuracy"]["hit_rate"]["ci"][0].get<double>());
+}
+
+TEST_CASE("mitigations are measured by the audits that found the bias", "[audit][mitigation]") {
+  // A deterministic model with preferences (popularity) and a primacy bias.
+  auto s = synthetic_setup(120, 40, 8, 21);
+  AuditOptions options;
+  options.audits = {"position", "fairness"};
+  options.attributes = s.workload.attributes;
+  options.bootstrap_replicates = 50;
+  const std::string keys = "relevance=popularity,noise=0,position=primacy,position_strength=2,shift.gender.F=3";
+  auto biased = simulated(keys, s.context);
+  const auto before = run_audit(*biased, s.workload, s.requests, options, {}, {}).report["metrics"];
+  CHECK(before["position"]["tvd"]["value"].get<double>() > 0.05);
+  // Mean of scores over all K cyclic shifts: every candidate gets the same position
+  // bonus, so the top-1 no longer depends on the order at all.
+  MitigationContext context{s.context.catalog, s.workload.attributes};
+  auto ensembled = make_mitigation(AdapterSpec::parse("permutation:agg=mean"), simulated(keys, s.context), context);
+  const auto after = run_audit(*ensembled, s.workload, s.requests, options, {}, {}).report["metrics"];
+  CHECK(after["position"]["tvd"]["value"].get<double>() == 0.0);
+  CHECK(after["position"]["consistency"]["value"].get<double>() == 1.0);
+  // Counterfactual ensembling over gender: the answer cannot depend on it.
+  CHECK(before["fairness"]["attributes"]["gender"]["snsr"]["serp"]["value"].get<double>() > 0.1);
+  auto fair = make_mitigation(AdapterSpec::parse("counterfactual:attribute=gender"), simulated(keys, s.context), context);
+  const auto fair_metrics = run_audit(*fair, s.workload, s.requests, options, {}, {}).report["metrics"];
+  CHECK(fair_metrics["fairness"]["attributes"]["gender"]["snsr"]["serp"]["value"].get<double>() == 0.0);
+  auto request = s.requests.requests[0].request;
+  request.user.attributes = {{"gender", "F"}};
+  auto other = request;
+  other.user.attributes = {{"gender", "M"}};
+  const auto answers = fair->rank(std::vector<RankRequest>{request, other});
+  CHECK(answers[0].ranking == answers[1].ranking);
+  CHECK(answers[0].scores == answers[1].scores);  // bit-identical across attribute values
+  CHECK(answers[0].usage.calls == 2);            // one call per value
+  CHECK_THROWS_WITH(make_mitigation(AdapterSpec::parse("permutaton"), simulated(keys, s.context), context),
+                    Catch::Matchers::Contains("known mitigations: permutation, calibrate-position, counterfactual, neutralize"));
+  CHECK_THROWS_WITH(make_mitigation(AdapterSpec::parse("counterfactual:attribute=race"), simulated(keys, s.context), context),
+                    Catch::Matchers::Contains("attribute=race: the dataset has gender"));
 }
