@@ -76,3 +76,19 @@ TEST_CASE("the README's exec example program works with recbias rank", "[cli][ra
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("\"ranking\":[\"a\",\"b\"]"));  // titles Alpha < Beta < Gamma
 }
+
+TEST_CASE("--mitigate wraps the adapter; unknown mitigations are bad input", "[cli][rank][mitigation]") {
+  TempDir dir;
+  write_tiny_jsonl(dir);
+  write_file(dir / "requests.jsonl", "{\"id\": \"r1\", \"k\": 2, \"user\": {\"id\": \"u1\"}, \"candidates\": [\"c\", \"b\", \"a\"]}\n");
+  const auto ok = run_recbias({"rank", "--adapter", "popularity", "--mitigate", "permutation:agg=borda", "--dataset", dir.path().string(),
+                               "--requests", dir / "requests.jsonl"});
+  INFO(ok.err);
+  REQUIRE(ok.exit_code == 0);
+  CHECK_THAT(ok.err, Contains("adapter permutation(m=0,agg=borda,design=cyclic,seed=0)<-popularity"));
+  CHECK_THAT(ok.out, Contains("\"calls\":3"));  // K = 3 cyclic members
+  const auto bad = run_recbias({"rank", "--adapter", "popularity", "--mitigate", "shuffle", "--dataset", dir.path().string(),
+                                "--requests", dir / "requests.jsonl"});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Contains("unknown mitigation \"shuffle\"; known mitigations: permutation, calibrate-position"));
+}
