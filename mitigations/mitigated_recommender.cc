@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include "core/json_io.h"
 #include "core/rng.h"
 #include "core/text.h"
+#include "mitigations/fair_topk.h"
 #include "mitigations/operators.h"
 
 namespace recbias {
@@ -295,6 +297,149 @@ class CounterfactualRecommender final : public Recommender {
   bool neutralize_;
 };
 
+// Category distribution of every catalog item: genres (uniform over an item's
+// categories) or popularity bins (head / mid / tail: the most popular items
+// making up the first 20% of training interactions, the next 60%, the rest).
+std::vector<std::vector<double>> item_distributions(const Catalog& catalog, const std::string& target) {
+  const std::size_t n = catalog.size();
+  std::vector<std::vector<double>> out;
+  if (target == "genre") {
+    const auto names = catalog.category_names();
+    std::map<std::string, std::size_t> index;
+    for (std::size_t g = 0; g < names.size(); ++g) index[names[g]] = g;
+    out.assign(n, std::vector<double>(std::max<std::size_t>(1, names.size()), 0.0));
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& cats = catalog.items()[i].categories;
+      for (const auto& c : cats) out[i][index[c]] += 1.0 / static_cast<double>(cats.size());
+    }
+    return out;
+  }
+  if (target != "popularity") throw BadInput(fmt::format("mitigation calibrate: target={}: expected genre or popularity", target));
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return catalog.items()[a].popularity > catalog.items()[b].popularity; });
+  double total = 0;
+  for (const auto& item : catalog.items()) total += item.popularity;
+  out.assign(n, std::vector<double>(3, 0.0));
+  double running = 0;
+  for (auto i : order) {
+    const double share = total > 0 ? running / total : 1.0;
+    out[i][share < 0.2 ? 0 : share < 0.8 ? 1 : 2] = 1.0;
+    running += catalog.items()[i].popularity;
+  }
+  return out;
+}
+
+class CalibratedRecommender final : public Recommender {
+ public:
+  CalibratedRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const Catalog> catalog, std::string target, double lambda,
+                        double alpha)
+      : inner_(std::move(inner)), distributions_(item_distributions(*catalog, target)), target_(std::move(target)),
+        lambda_(lambda), alpha_(alpha) {
+    CalibratedReranker(lambda_, 1, alpha_);  // validates lambda
+  }
+
+  std::string id() const override {
+    return fmt::format("calibrate(target={},lambda={},alpha={})<-{}", target_, lambda_, alpha_, inner_->id());
+  }
+  Capabilities capabilities() const override { return inner_->capabilities(); }
+
+ protected:
+  std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
+    auto out = inner_->rank(requests);
+    const auto g = static_cast<int64_t>(distributions_.empty() ? 1 : distributions_[0].size());
+    std::vector<char> valid;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i].error) continue;
+      const auto& request = requests[i];
+      const auto k = static_cast<int64_t>(request.candidates.size());
+      const auto s = answer_scores(out[i], static_cast<std::size_t>(k), valid);
+      auto scores = torch::tensor(s, torch::kFloat64).unsqueeze(0);
+      for (int64_t j = 0; j < k; ++j)
+        if (!valid[static_cast<std::size_t>(j)]) scores[0][j] = -1e9;  // unranked candidates come last
+      auto cats = torch::zeros({1, k, g}, torch::kFloat64);
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t c = 0; c < g; ++c) cats[0][j][c] = distributions_[static_cast<std::size_t>(request.candidates[static_cast<std::size_t>(j)])][static_cast<std::size_t>(c)];
+      auto target = torch::zeros({1, g}, torch::kFloat64);
+      for (auto h : request.user.history)
+        for (int64_t c = 0; c < g; ++c) target[0][c] += distributions_[static_cast<std::size_t>(h)][static_cast<std::size_t>(c)];
+      const double mass = target.sum().item<double>();
+      target = mass > 0 ? target / mass : torch::full({1, g}, 1.0 / static_cast<double>(g), torch::kFloat64);
+      const auto picks = CalibratedReranker(lambda_, request.k, alpha_)(scores, cats, target);
+      out[i].ranking.clear();
+      for (int64_t t = 0; t < picks.size(1); ++t) {
+        const auto p = static_cast<int>(picks[0][t].item<int64_t>());
+        if (valid[static_cast<std::size_t>(p)]) out[i].ranking.push_back(p);
+      }
+    }
+    report_all(out, on_response);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<Recommender> inner_;
+  std::vector<std::vector<double>> distributions_;
+  std::string target_;
+  double lambda_, alpha_;
+};
+
+class FairTopKRecommender final : public Recommender {
+ public:
+  FairTopKRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const Catalog> catalog, double p, double alpha)
+      : inner_(std::move(inner)), p_(p), alpha_(alpha) {
+    // Protected group: long-tail items (outside the short head making up 80% of training interactions).
+    const auto distributions = item_distributions(*catalog, "popularity");
+    std::vector<double> popularity;
+    for (const auto& item : catalog->items()) popularity.push_back(item.popularity);
+    std::vector<std::size_t> order(popularity.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return popularity[a] > popularity[b]; });
+    double total = 0, running = 0;
+    for (double x : popularity) total += x;
+    protected_.assign(popularity.size(), 0);
+    for (auto i : order) {
+      if (total > 0 && running >= 0.8 * total) protected_[i] = 1;
+      running += popularity[i];
+    }
+    fair_minimum_counts(1, p_, alpha_);  // validates p and alpha
+  }
+
+  std::string id() const override { return fmt::format("fair(p={},alpha={},protected=long-tail)<-{}", p_, alpha_, inner_->id()); }
+  Capabilities capabilities() const override { return inner_->capabilities(); }
+
+ protected:
+  std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
+    auto out = inner_->rank(requests);
+    std::vector<char> valid;
+    std::map<int, std::vector<int>> tables;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i].error) continue;
+      const auto& request = requests[i];
+      const auto k = static_cast<int64_t>(request.candidates.size());
+      const auto s = answer_scores(out[i], static_cast<std::size_t>(k), valid);
+      auto scores = torch::tensor(s, torch::kFloat64).unsqueeze(0);
+      auto prot = torch::zeros({1, k}, torch::kBool);
+      for (int64_t j = 0; j < k; ++j) {
+        if (!valid[static_cast<std::size_t>(j)]) scores[0][j] = -1e9;
+        prot[0][j] = protected_[static_cast<std::size_t>(request.candidates[static_cast<std::size_t>(j)])] != 0;
+      }
+      const int top = static_cast<int>(std::min<int64_t>(request.k, k));
+      auto& table = tables[top];
+      if (table.empty()) table = fair_minimum_counts(top, p_, fair_adjusted_alpha(top, p_, alpha_));
+      const auto picks = fair_topk(scores, prot, table);
+      out[i].ranking.clear();
+      for (int64_t t = 0; t < picks.size(1); ++t) out[i].ranking.push_back(static_cast<int>(picks[0][t].item<int64_t>()));
+    }
+    report_all(out, on_response);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<Recommender> inner_;
+  double p_, alpha_;
+  std::vector<char> protected_;
+};
+
 std::vector<double> parse_prior(const std::string& text) {
   if (text.ends_with(".json")) {
     std::ifstream in(text, std::ios::binary);
@@ -336,7 +481,7 @@ void check_keys(const AdapterSpec& spec, const std::vector<std::string>& known) 
 
 }  // namespace
 
-std::string mitigation_names() { return "permutation, calibrate-position, counterfactual, neutralize"; }
+std::string mitigation_names() { return "permutation, calibrate-position, calibrate, fair, counterfactual, neutralize"; }
 
 std::unique_ptr<Recommender> make_mitigation(const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
   const auto& name = spec.name();
@@ -351,6 +496,16 @@ std::unique_ptr<Recommender> make_mitigation(const AdapterSpec& spec, std::uniqu
     const auto source = spec.get_string("prior", "");
     if (source.empty()) throw BadInput("mitigation calibrate-position: prior=... is required (b0;b1;... or a report.json)");
     return std::make_unique<PositionCalibrationRecommender>(std::move(inner), parse_prior(source), source);
+  }
+  if (name == "calibrate") {
+    check_keys(spec, {"target", "lambda", "alpha"});
+    return std::make_unique<CalibratedRecommender>(std::move(inner), context.catalog, spec.get_string("target", "genre"),
+                                                   spec.get_double("lambda", 0.5, 0, 1), spec.get_double("alpha", 0.01, 0, 1));
+  }
+  if (name == "fair") {
+    check_keys(spec, {"p", "alpha"});
+    return std::make_unique<FairTopKRecommender>(std::move(inner), context.catalog, spec.get_double("p", 0.5, 0, 1),
+                                                 spec.get_double("alpha", 0.1, 0, 1));
   }
   if (name == "counterfactual" || name == "neutralize") {
     check_keys(spec, {"attribute"});

@@ -13,6 +13,14 @@
 //   calibrate-position:prior=0.09;0.07;...  (or prior=report.json)
 //       scores minus log of the per-position prior (contextual calibration);
 //       prior=report.json takes the position audit's selection rates.
+//   calibrate:target=genre|popularity,lambda=0.5,alpha=0.01
+//       Steck's calibrated re-ranking of the model's scores (or ranks) toward
+//       the category distribution of the user's history: genres, or
+//       popularity bins head / mid / tail (20% / 60% / 20% of training
+//       interactions; calibrated popularity).
+//   fair:p=0.5,alpha=0.1
+//       FA*IR fair top-k with long-tail items (outside the 80% short head) as
+//       the protected group; the minimum-count table uses the adjusted alpha.
 //   counterfactual:attribute=gender
 //       every value of the attribute is stated in turn and the scores are
 //       averaged: the answer cannot depend on the user's value. Values come
@@ -44,7 +52,7 @@ struct MitigationContext {
 std::unique_ptr<Recommender> make_mitigation(const AdapterSpec& spec, std::unique_ptr<Recommender> inner,
                                              const MitigationContext& context);
 
-// "permutation, calibrate-position, counterfactual, neutralize"
+// "permutation, calibrate-position, calibrate, fair, counterfactual, neutralize"
 std::string mitigation_names();
 
 }  // namespace recbias

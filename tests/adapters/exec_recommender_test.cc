@@ -70,7 +70,7 @@ TEST_CASE("the exec adapter speaks JSON Lines with a long-running program", "[ex
   CHECK(rec->capabilities().scores);
 }
 
-TEST_CASE("a program that crashes mid-stream is restarted; the affected request fails with its stderr", "[exec][faults]") {
+TEST_CASE("a program that crashes mid-stream is restarted, the affected request fails with its stderr", "[exec][faults]") {
   Fixture f;
   auto rec = f.make();
   const auto out = rec->rank(std::vector<RankRequest>{with_mode("a", ""), with_mode("b", "crash"), with_mode("c", "")});

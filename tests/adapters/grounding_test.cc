@@ -86,7 +86,7 @@ TEST_CASE("hallucinations, duplicates, out-of-range indices and unparseable answ
   }
 }
 
-TEST_CASE("repair appends missing candidates in presented order and counts them; it is off by default", "[grounding]") {
+TEST_CASE("repair appends missing candidates in presented order and counts them, it is off by default", "[grounding]") {
   CHECK(ground("[3] > [1]").repaired == 0);
   GroundingOptions repair;
   repair.repair = true;

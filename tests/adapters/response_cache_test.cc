@@ -29,7 +29,7 @@ std::unique_ptr<CachedRecommender> cached(const FakeLlmServer& server, const std
 
 }  // namespace
 
-TEST_CASE("the same request twice reaches the server once; a re-run sends nothing", "[cache]") {
+TEST_CASE("the same request twice reaches the server once, a re-run sends nothing", "[cache]") {
   FakeLlmServer server([](const Prompt&) { return Reply::answer("[2] > [1]"); });
   TempDir dir;
   const std::vector<RankRequest> batch = {small_request("a", {0, 1, 2}), small_request("b", {0, 1, 2}), small_request("c", {2, 1, 0})};

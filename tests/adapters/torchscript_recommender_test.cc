@@ -83,7 +83,7 @@ struct Modules {
 
 }  // namespace
 
-TEST_CASE("a contract-following TorchScript module ranks requests; encoding follows the side-car", "[torchscript]") {
+TEST_CASE("a contract-following TorchScript module ranks requests, encoding follows the side-car", "[torchscript]") {
   REQUIRE_MODULES(m);
   auto rec = m.make("good");
   auto a = small_request("a", {0, 3, 1}, 3);  // model indices 1, 4, 2; gender F -> +10

@@ -21,7 +21,7 @@ TEST_CASE("cyclic design puts every candidate in every position once", "[plan][p
   CHECK(perms[0] == std::vector<int>{0, 1, 2, 3, 4, 5});  // shift 0 is the identity
 }
 
-TEST_CASE("Latin rows never repeat a candidate in a position; random designs differ per request", "[plan][position]") {
+TEST_CASE("Latin rows never repeat a candidate in a position, random designs differ per request", "[plan][position]") {
   const auto latin = make_permutations(PermutationDesign::kLatin, 8, 5, 3, "r");
   for (int j = 0; j < 8; ++j) {
     std::set<int> at_j;

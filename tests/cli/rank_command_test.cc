@@ -77,7 +77,7 @@ TEST_CASE("the README's exec example program works with recbias rank", "[cli][ra
   CHECK_THAT(r.out, Contains("\"ranking\":[\"a\",\"b\"]"));  // titles Alpha < Beta < Gamma
 }
 
-TEST_CASE("--mitigate wraps the adapter; unknown mitigations are bad input", "[cli][rank][mitigation]") {
+TEST_CASE("the --mitigate wraps the adapter, unknown mitigations are bad input", "[cli][rank][mitigation]") {
   TempDir dir;
   write_tiny_jsonl(dir);
   write_file(dir / "requests.jsonl", "{\"id\": \"r1\", \"k\": 2, \"user\": {\"id\": \"u1\"}, \"candidates\": [\"c\", \"b\", \"a\"]}\n");

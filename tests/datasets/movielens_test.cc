@@ -65,7 +65,7 @@ TEST_CASE("the real MovieLens 100K loads with the published counts", "[movielens
   CHECK(ds.catalog.at(*ds.catalog.find("1633")).title.rfind("\xc3\x81 k\xc3\xb6ldum klaka", 0) == 0);
 }
 
-TEST_CASE("the real MovieLens 1M users and movies load; its missing ratings file is reported", "[movielens][real-data]") {
+TEST_CASE("the real MovieLens 1M users and movies load, its missing ratings file is reported", "[movielens][real-data]") {
   RECBIAS_REQUIRE_DATASET(folder, "ml-1m", "movies.dat");
   if (std::filesystem::exists(std::filesystem::path(folder) / "ratings.dat")) {
     const auto ds = load_dataset(folder);

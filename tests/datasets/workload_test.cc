@@ -12,7 +12,7 @@ using namespace recbias;
 using namespace recbias::testing;
 using Catch::Matchers::Contains;
 
-TEST_CASE("leave-one-out holds out each user's latest interaction; popularity counts training only", "[split]") {
+TEST_CASE("leave-one-out holds out each user's latest interaction, popularity counts training only", "[split]") {
   TempDir dir;
   write_tiny_ml100k(dir);
   const auto w = split_leave_one_out(load_dataset(dir.path().string()));
