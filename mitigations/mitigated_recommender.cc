@@ -297,6 +297,25 @@ class CounterfactualRecommender final : public Recommender {
   bool neutralize_;
 };
 
+// For each item, the share of training interactions held by the items more
+// popular than it (ties broken by catalog order): 0 for the most popular;
+// the short head is share < 0.8.
+std::vector<double> popularity_share_above(const Catalog& catalog) {
+  const std::size_t n = catalog.size();
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return catalog.items()[a].popularity > catalog.items()[b].popularity; });
+  double total = 0;
+  for (const auto& item : catalog.items()) total += item.popularity;
+  std::vector<double> share(n, 1.0);
+  double running = 0;
+  for (auto i : order) {
+    share[i] = total > 0 ? running / total : 1.0;
+    running += catalog.items()[i].popularity;
+  }
+  return share;
+}
+
 // Category distribution of every catalog item: genres (uniform over an item's
 // categories) or popularity bins (head / mid / tail: the most popular items
 // making up the first 20% of training interactions, the next 60%, the rest).
@@ -315,18 +334,9 @@ std::vector<std::vector<double>> item_distributions(const Catalog& catalog, cons
     return out;
   }
   if (target != "popularity") throw BadInput(fmt::format("mitigation calibrate: target={}: expected genre or popularity", target));
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return catalog.items()[a].popularity > catalog.items()[b].popularity; });
-  double total = 0;
-  for (const auto& item : catalog.items()) total += item.popularity;
+  const auto share = popularity_share_above(catalog);
   out.assign(n, std::vector<double>(3, 0.0));
-  double running = 0;
-  for (auto i : order) {
-    const double share = total > 0 ? running / total : 1.0;
-    out[i][share < 0.2 ? 0 : share < 0.8 ? 1 : 2] = 1.0;
-    running += catalog.items()[i].popularity;
-  }
+  for (std::size_t i = 0; i < n; ++i) out[i][share[i] < 0.2 ? 0 : share[i] < 0.8 ? 1 : 2] = 1.0;
   return out;
 }
 
@@ -388,19 +398,9 @@ class FairTopKRecommender final : public Recommender {
   FairTopKRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const Catalog> catalog, double p, double alpha)
       : inner_(std::move(inner)), p_(p), alpha_(alpha) {
     // Protected group: long-tail items (outside the short head making up 80% of training interactions).
-    const auto distributions = item_distributions(*catalog, "popularity");
-    std::vector<double> popularity;
-    for (const auto& item : catalog->items()) popularity.push_back(item.popularity);
-    std::vector<std::size_t> order(popularity.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return popularity[a] > popularity[b]; });
-    double total = 0, running = 0;
-    for (double x : popularity) total += x;
-    protected_.assign(popularity.size(), 0);
-    for (auto i : order) {
-      if (total > 0 && running >= 0.8 * total) protected_[i] = 1;
-      running += popularity[i];
-    }
+    const auto share = popularity_share_above(*catalog);
+    protected_.assign(share.size(), 0);
+    for (std::size_t i = 0; i < share.size(); ++i) protected_[i] = share[i] >= 0.8;
     fair_minimum_counts(1, p_, alpha_);  // validates p and alpha
   }
 
