@@ -12,6 +12,7 @@
 
 #include "adapters/response_cache.h"
 #include "audits/audit_runner.h"
+#include "audits/comparison.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
@@ -55,6 +56,7 @@ struct AuditCliOptions {
   std::string shard = "0/1";
   std::string out = "report.json";
   std::string html, md, junit, policy;
+  std::vector<std::string> compare;  // mitigations to audit on the same plan, one run each
   bool force = false;
   std::size_t chunk = 256;
 };
@@ -134,6 +136,16 @@ void print_summary(const nlohmann::ordered_json& report) {
     row("accuracy: NDCG@k", fmt_metric(m["accuracy"]["ndcg"]));
   }
   row("cost: calls per recommendation", fmt_metric(m["cost"]["calls_per_delivered"], 2));
+  if (report.contains("comparison")) {
+    fmt::print("  mitigation trade-off (same plan):\n  {:<60} {:>22} {:>22} {:>8}\n", "model", "position TVD", "NDCG@k", "calls x");
+    for (const auto& r : report["comparison"]["tradeoff"]) {
+      std::string model = r.value("model", "");
+      if (model.size() > 60) model = model.substr(0, 57) + "...";
+      const auto& calls = r["calls_multiplier"];
+      fmt::print("  {:<60} {:>22} {:>22} {:>8}\n", model, fmt_metric(r["position_tvd"]), fmt_metric(r["ndcg"]),
+                 calls.is_object() && calls["value"].is_number() ? fmt::format("{:.2f}", calls["value"].get<double>()) : "n/a");
+    }
+  }
 }
 
 void run(const AuditCliOptions& o) {
@@ -197,6 +209,23 @@ void run(const AuditCliOptions& o) {
     const auto s = cached->stats();
     report["provenance"]["cache"] = {{"hits", s.hits}, {"sent", s.misses}, {"deduplicated", s.deduplicated}};
   }
+  if (!o.compare.empty()) {
+    // Each mitigation wraps the same model and is audited on the same requests.
+    std::vector<std::pair<std::string, nlohmann::ordered_json>> runs = {{recommender->id(), report["metrics"]}};
+    nlohmann::ordered_json variants = nlohmann::ordered_json::array();
+    for (const auto& spec : o.compare) {
+      auto adapter = o.adapter;
+      adapter.mitigate.push_back(spec);
+      auto mitigated = build_adapter(adapter, data.context, data.dataset.attributes);
+      fmt::print(stderr, "== comparing {}\n", mitigated->id());
+      auto variant = run_audit(*mitigated, data.workload, requests, options, shard, provenance, [&](const AuditProgress& p) { bar(p); });
+      bar.finish();
+      runs.emplace_back(mitigated->id(), variant.report["metrics"]);
+      variants.push_back({{"adapter", mitigated->id()}, {"metrics", variant.report["metrics"]}, {"counts", variant.report["counts"]},
+                          {"tests", variant.report["tests"]}});
+    }
+    report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs)}};
+  }
   write_output_file(o.out, report_to_text(report), o.force);
   // Renderings read the report as written (the schema is checked first).
   const auto written = nlohmann::json::parse(report_to_text(report));
@@ -259,6 +288,9 @@ void setup_audit(CLI::App& app) {
   audit->add_option("--shard", o->shard, "Run shard i of n (i/n), or auto from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID (default: 0/1)");
   audit->add_option("--out", o->out, "Report file (default: report.json)");
   audit->add_option("--chunk", o->chunk, "Users per batch sent to the adapter (default: 256)")->check(CLI::Range(1, 1000000));
+  audit->add_option("--compare", o->compare,
+                    "Also audit the model wrapped in this mitigation on the same plan (repeatable); the report gets a trade-off table")
+      ->type_name("MITIGATION");
   audit->add_option("--html", o->html, "Also write the single-file HTML report here");
   audit->add_option("--md", o->md, "Also write the Markdown summary here");
   audit->add_option("--junit", o->junit, "Also write JUnit XML of the --policy rules here");

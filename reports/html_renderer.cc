@@ -217,6 +217,20 @@ std::string render_html(const nlohmann::json& report, const nlohmann::json* base
     for (const auto& e : report["state"]["grounding"]["examples"]) body += "<li>" + html_escape(e.at(1).get<std::string>()) + "</li>";
     body += "</ul>";
   }
+  if (report.contains("comparison") && report["comparison"].contains("tradeoff")) {
+    body += "<h2>Mitigation trade-off</h2><p>Each mitigation wraps the same model and is audited on the same plan.</p><table><thead><tr><th>model</th>";
+    for (const auto& [label, field] : tradeoff_columns()) body += "<th>" + html_escape(label) + "</th>";
+    body += "</tr></thead><tbody>";
+    for (const auto& row : report["comparison"]["tradeoff"]) {
+      body += "<tr><td><code>" + html_escape(row.value("model", "")) + "</code></td>";
+      for (const auto& [label, field] : tradeoff_columns()) {
+        const auto v = value_of(row[field]);
+        body += "<td>" + (v.present ? fmt_num(v.value) + " " + fmt_interval(v) : std::string("n/a")) + "</td>";
+      }
+      body += "</tr>";
+    }
+    body += "</tbody></table>";
+  }
   if (!report["tests"].empty()) {
     body += "<h2>Tests</h2><table><thead><tr><th>test</th><th>method</th><th>p</th><th>p adjusted</th><th>significant</th></tr></thead><tbody>";
     for (const auto& t : report["tests"])

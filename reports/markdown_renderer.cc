@@ -98,6 +98,21 @@ std::string render_markdown(const nlohmann::json& report, const nlohmann::json* 
                         fmt_interval(v), fmt_num(g.value), fmt_interval(g));
     }
   }
+  if (report.contains("comparison") && report["comparison"].contains("tradeoff")) {
+    md += "\n### Mitigation trade-off (same plan)\n\n| model |";
+    for (const auto& [label, field] : tradeoff_columns()) md += fmt::format(" {} |", label);
+    md += "\n| --- |";
+    for (std::size_t i = 0; i < tradeoff_columns().size(); ++i) md += " --- |";
+    md += "\n";
+    for (const auto& row : report["comparison"]["tradeoff"]) {
+      md += "| " + code_span(row.value("model", "")) + " |";
+      for (const auto& [label, field] : tradeoff_columns()) {
+        const auto v = value_of(row[field]);
+        md += v.present ? fmt::format(" {} {} |", fmt_num(v.value), fmt_interval(v)) : " n/a |";
+      }
+      md += "\n";
+    }
+  }
   md += fmt::format("\n<sub>recbias {} · report schema {} · {}</sub>\n", markdown_escape(p.value("version", "")),
                     markdown_escape(report.value("schema", "")), markdown_escape(p.value("finished", "")));
   return md;

@@ -104,6 +104,15 @@ inline Value headline_value(const nlohmann::json& metrics, const Headline& h) {
   return value_of(*node);
 }
 
+// The mitigation trade-off columns: header label and the row field.
+inline const std::vector<std::pair<const char*, const char*>>& tradeoff_columns() {
+  static const std::vector<std::pair<const char*, const char*>> columns = {
+      {"position TVD", "position_tvd"},     {"top-1 consistency", "position_consistency"}, {"ARP", "popularity_arp"},
+      {"NDCG@k", "ndcg"},                   {"HR@k", "hit_rate"},                           {"calls ×", "calls_multiplier"},
+      {"tokens ×", "tokens_multiplier"},    {"latency ×", "latency_multiplier"}};
+  return columns;
+}
+
 // Findings in plain words (strings still need escaping by the renderer).
 std::vector<std::string> findings(const nlohmann::json& report);
 

@@ -1,0 +1,56 @@
+#include "audits/comparison.h"
+
+#include <cmath>
+
+namespace recbias {
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json at_path(const ordered_json& metrics, std::initializer_list<const char*> path) {
+  const ordered_json* node = &metrics;
+  for (const char* key : path) {
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+  }
+  return *node;
+}
+
+double number(const ordered_json& v) { return v.is_number() ? v.get<double>() : std::nan(""); }
+
+ordered_json ratio(const ordered_json& value, const ordered_json& base) {
+  if (!value.is_object() || !base.is_object()) return nullptr;
+  const double v = number(value["value"]), b = number(base["value"]);
+  const double v_lo = number(value["ci"][0]), v_hi = number(value["ci"][1]);
+  const double b_lo = number(base["ci"][0]), b_hi = number(base["ci"][1]);
+  auto finite = [](double x) { return std::isfinite(x) ? ordered_json(x) : ordered_json(nullptr); };
+  if (!(b > 0)) return nullptr;
+  return {{"value", finite(v / b)}, {"ci", {finite(b_hi > 0 ? v_lo / b_hi : NAN), finite(b_lo > 0 ? v_hi / b_lo : NAN)}}};
+}
+
+}  // namespace
+
+ordered_json tradeoff_table(const std::vector<std::pair<std::string, ordered_json>>& runs) {
+  ordered_json rows = ordered_json::array();
+  if (runs.empty()) return rows;
+  const auto& base = runs[0].second;
+  for (const auto& [model, m] : runs) {
+    ordered_json row;
+    row["model"] = model;
+    row["position_tvd"] = at_path(m, {"position", "tvd"});
+    row["position_consistency"] = at_path(m, {"position", "consistency"});
+    row["popularity_arp"] = at_path(m, {"popularity", "arp"});
+    row["spearman_popularity_model"] = at_path(m, {"popularity", "spearman_popularity_model"});
+    row["ndcg"] = at_path(m, {"accuracy", "ndcg"});
+    row["hit_rate"] = at_path(m, {"accuracy", "hit_rate"});
+    row["calls_per_recommendation"] = at_path(m, {"cost", "calls_per_delivered"});
+    row["tokens_per_recommendation"] = at_path(m, {"cost", "tokens_per_delivered"});
+    row["calls_multiplier"] = ratio(at_path(m, {"cost", "calls_per_delivered"}), at_path(base, {"cost", "calls_per_delivered"}));
+    row["tokens_multiplier"] = ratio(at_path(m, {"cost", "tokens_per_delivered"}), at_path(base, {"cost", "tokens_per_delivered"}));
+    row["latency_multiplier"] = ratio(at_path(m, {"cost", "latency_ms_mean"}), at_path(base, {"cost", "latency_ms_mean"}));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace recbias

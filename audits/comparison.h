@@ -1,0 +1,20 @@
+// The bias × accuracy × cost trade-off of mitigations: the baseline and each
+// mitigated model audited on the same plan, side by side.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace recbias {
+
+// One row per run (the baseline first): headline bias metrics (position TVD
+// and consistency, popularity ARP and Spearman(pop, model)), accuracy (NDCG,
+// HR), calls / tokens per recommendation, and cost multipliers against the
+// baseline (calls, tokens, mean latency) with intervals [lo_v / hi_b,
+// hi_v / lo_b] from both runs' intervals. Metrics an audit did not run are null.
+nlohmann::ordered_json tradeoff_table(const std::vector<std::pair<std::string, nlohmann::ordered_json>>& runs);
+
+}  // namespace recbias
