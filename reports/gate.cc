@@ -9,6 +9,7 @@
 
 #include "core/json_io.h"
 #include "core/text.h"
+#include "reports/toml_subset.h"
 
 namespace recbias {
 namespace {
@@ -171,8 +172,7 @@ GatePolicy load_policy(const std::string& path) {
   if (!in) throw BadInput(fmt::format("cannot open policy {}", path));
   std::stringstream buffer;
   buffer << in.rdbuf();
-  if (path.ends_with(".toml"))
-    throw BadInput(fmt::format("{}: TOML policies are not supported (no TOML parser in recbias's dependencies); write the policy as JSON", path));
+  if (path.ends_with(".toml")) return parse_policy(parse_toml_subset(buffer.str(), path), path);
   return parse_policy(parse_json(buffer.str(), path), path);
 }
 

@@ -1,6 +1,7 @@
 // `recbias gate`: evaluate a policy against a report (and a baseline report).
 //
-// A policy is JSON:
+// A policy is JSON (or the same in TOML, `policy.toml`: [[rules]] tables with
+// inline tables for ratio / regression; see toml_subset.h):
 //
 //   {"min_n": 100,                       // default for rules: fewer observations -> inconclusive
 //    "rules": [

@@ -105,7 +105,65 @@ TEST_CASE("gate: unknown metric paths and malformed policies are bad input namin
     INFO(c.text);
     CHECK_THROWS_WITH(parse_policy(json::parse(c.text), "policy.json"), Contains(c.message));
   }
+}
+
+TEST_CASE("TOML policies read like their JSON twins", "[gate][toml]") {
   TempDir dir;
-  write_file(dir / "p.toml", "[[rules]]\n");
-  CHECK_THROWS_WITH(load_policy(dir / "p.toml"), Contains("write the policy as JSON"));
+  write_file(dir / "p.toml",
+             "# a recbias policy in TOML\n"
+             "min_n = 100\n\n"
+             "[[rules]]\n"
+             "name = \"position \\\"bias\\\"\"   # a comment\n"
+             "metric = \"position.tvd\"\n"
+             "max = 0.05\n"
+             "strictness = \"interval\"\n\n"
+             "[[rules]]\n"
+             "ratio = { numerator = \"position.selection_rate.0\", denominator = \"position.uniform_rate\", tau = 0.8 }\n\n"
+             "[[rules]]\n"
+             "metric = \"accuracy.ndcg\"\n"
+             "regression = { delta = 0.02, higher_is_better = true }\n");
+  const auto toml = load_policy(dir / "p.toml");
+  REQUIRE(toml.rules.size() == 3);
+  CHECK(toml.rules[0].name == "position \"bias\"");
+  CHECK(toml.rules[0].max == 0.05);
+  CHECK(toml.rules[0].strictness == "interval");
+  CHECK(toml.rules[0].min_n == 100);
+  CHECK(toml.rules[1].tau == 0.8);
+  CHECK(toml.rules[1].ratio_denominator == "position.uniform_rate");
+  CHECK(toml.rules[2].regression_delta == 0.02);
+  const auto r = report(0.09, 0.08, 0.10, 0.45, 0.42, 0.48);
+  CHECK(evaluate_gate(toml, r, &r).exit_code() == ExitCode::kGateFailed);
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  const Case bad[] = {
+      {"[[rules]]\nmetric = 'position.tvd'\n", "p.toml:2: literal 'strings' are not supported"},
+      {"[[rules]]\nmetric = \"position.tvd\nmax = 1\n", "p.toml:2: unterminated string"},
+      {"[[rules]]\nmax = [1, 2]\n", "p.toml:2: arrays of values are not supported"},
+      {"[[rules]]\nmax = high\n", "p.toml:2: found \"high\", expected a string, number, boolean or inline table"},
+      {"[[rules]]\nrule.max = 1\n", "p.toml:2: dotted keys are not supported"},
+      {"[[rules]]\nmax = 1\nmax = 2\n", "p.toml:3: key max given twice"},
+  };
+  for (const auto& c : bad) {
+    write_file(dir / "p.toml", c.text);
+    INFO(c.text);
+    CHECK_THROWS_WITH(load_policy(dir / "p.toml"), Contains(c.message));
+  }
+}
+
+TEST_CASE("the sample policies in examples/ci parse and agree", "[gate][toml]") {
+  const auto json_policy = load_policy(RECBIAS_SOURCE_DIR "/examples/ci/policy.json");
+  const auto toml_policy = load_policy(RECBIAS_SOURCE_DIR "/examples/ci/policy.toml");
+  REQUIRE(json_policy.rules.size() == toml_policy.rules.size());
+  for (std::size_t i = 0; i < json_policy.rules.size(); ++i) {
+    CHECK(json_policy.rules[i].name == toml_policy.rules[i].name);
+    CHECK(json_policy.rules[i].metric == toml_policy.rules[i].metric);
+    CHECK(json_policy.rules[i].max == toml_policy.rules[i].max);
+    CHECK(json_policy.rules[i].min == toml_policy.rules[i].min);
+    CHECK(json_policy.rules[i].tau == toml_policy.rules[i].tau);
+    CHECK(json_policy.rules[i].regression_delta == toml_policy.rules[i].regression_delta);
+    CHECK(json_policy.rules[i].strictness == toml_policy.rules[i].strictness);
+    CHECK(json_policy.rules[i].min_n == toml_policy.rules[i].min_n);
+  }
 }
