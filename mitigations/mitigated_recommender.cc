@@ -43,6 +43,15 @@ std::vector<double> answer_scores(const RankResponse& r, std::size_t k, std::vec
   return s;
 }
 
+// answer_scores as a [1, K] tensor for the re-ranking decorators, with
+// candidates the answer did not rank placed last (-1e9).
+torch::Tensor rerank_scores(const RankResponse& r, std::size_t k, std::vector<char>& valid) {
+  auto scores = torch::tensor(answer_scores(r, k, valid), torch::kFloat64).unsqueeze(0);
+  for (std::size_t j = 0; j < k; ++j)
+    if (!valid[j]) scores[0][static_cast<int64_t>(j)] = -1e9;
+  return scores;
+}
+
 // Folds the usage and grounding counts of `member` into `total`.
 void add_member(RankResponse& total, const RankResponse& member) {
   total.usage.prompt_tokens += member.usage.prompt_tokens;
@@ -363,10 +372,7 @@ class CalibratedRecommender final : public Recommender {
       if (out[i].error) continue;
       const auto& request = requests[i];
       const auto k = static_cast<int64_t>(request.candidates.size());
-      const auto s = answer_scores(out[i], static_cast<std::size_t>(k), valid);
-      auto scores = torch::tensor(s, torch::kFloat64).unsqueeze(0);
-      for (int64_t j = 0; j < k; ++j)
-        if (!valid[static_cast<std::size_t>(j)]) scores[0][j] = -1e9;  // unranked candidates come last
+      const auto scores = rerank_scores(out[i], static_cast<std::size_t>(k), valid);
       auto cats = torch::zeros({1, k, g}, torch::kFloat64);
       for (int64_t j = 0; j < k; ++j)
         for (int64_t c = 0; c < g; ++c) cats[0][j][c] = distributions_[static_cast<std::size_t>(request.candidates[static_cast<std::size_t>(j)])][static_cast<std::size_t>(c)];
@@ -416,11 +422,9 @@ class FairTopKRecommender final : public Recommender {
       if (out[i].error) continue;
       const auto& request = requests[i];
       const auto k = static_cast<int64_t>(request.candidates.size());
-      const auto s = answer_scores(out[i], static_cast<std::size_t>(k), valid);
-      auto scores = torch::tensor(s, torch::kFloat64).unsqueeze(0);
+      const auto scores = rerank_scores(out[i], static_cast<std::size_t>(k), valid);
       auto prot = torch::zeros({1, k}, torch::kBool);
       for (int64_t j = 0; j < k; ++j) {
-        if (!valid[static_cast<std::size_t>(j)]) scores[0][j] = -1e9;
         prot[0][j] = protected_[static_cast<std::size_t>(request.candidates[static_cast<std::size_t>(j)])] != 0;
       }
       const int top = static_cast<int>(std::min<int64_t>(request.k, k));
