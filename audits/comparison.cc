@@ -30,13 +30,15 @@ ordered_json ratio(const ordered_json& value, const ordered_json& base) {
 
 }  // namespace
 
-ordered_json tradeoff_table(const std::vector<std::pair<std::string, ordered_json>>& runs) {
+ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs) {
   ordered_json rows = ordered_json::array();
   if (runs.empty()) return rows;
-  const auto& base = runs[0].second;
-  for (const auto& [model, m] : runs) {
+  const auto& base = runs[0].metrics;
+  for (const auto& run : runs) {
+    const auto& m = run.metrics;
     ordered_json row;
-    row["model"] = model;
+    row["model"] = run.model;
+    row["role"] = run.role;
     row["position_tvd"] = at_path(m, {"position", "tvd"});
     row["position_consistency"] = at_path(m, {"position", "consistency"});
     row["popularity_arp"] = at_path(m, {"popularity", "arp"});

@@ -3,18 +3,26 @@
 #pragma once
 
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace recbias {
 
+// One audited run on the shared plan: the model's id, its role ("audited" for
+// the baseline, "mitigation" for the baseline wrapped in a mitigation,
+// "other model" for another adapter audited for reference) and its metrics.
+struct TradeoffRun {
+  std::string model;
+  std::string role;
+  nlohmann::ordered_json metrics;
+};
+
 // One row per run (the baseline first): headline bias metrics (position TVD
 // and consistency, popularity ARP and Spearman(pop, model)), accuracy (NDCG,
 // HR), calls / tokens per recommendation, and cost multipliers against the
 // baseline (calls, tokens, mean latency) with intervals [lo_v / hi_b,
 // hi_v / lo_b] from both runs' intervals. Metrics an audit did not run are null.
-nlohmann::ordered_json tradeoff_table(const std::vector<std::pair<std::string, nlohmann::ordered_json>>& runs);
+nlohmann::ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs);
 
 }  // namespace recbias

@@ -23,7 +23,8 @@ namespace {
 
 // Scripts bench/scorer_model.py into `dir` (needs python3-torch).
 bool make_model(const std::filesystem::path& dir, int items) {
-  const auto command = "/usr/bin/python3 " RECBIAS_SOURCE_DIR "/bench/scorer_model.py " + dir.string() + " " + std::to_string(items);
+  const char* python = std::getenv("RECBIAS_PYTHON");  // a Python with torch; Debian's by default
+  const auto command = std::string(python ? python : "/usr/bin/python3") + " " RECBIAS_SOURCE_DIR "/bench/scorer_model.py " + dir.string() + " " + std::to_string(items);
   return std::system(command.c_str()) == 0;
 }
 

@@ -57,6 +57,7 @@ struct AuditCliOptions {
   std::string out = "report.json";
   std::string html, md, junit, policy;
   std::vector<std::string> compare;  // mitigations to audit on the same plan, one run each
+  std::vector<std::string> compare_adapters;  // other adapters audited on the same plan (baselines)
   bool force = false;
   std::size_t chunk = 256;
 };
@@ -137,12 +138,12 @@ void print_summary(const nlohmann::ordered_json& report) {
   }
   row("cost: calls per recommendation", fmt_metric(m["cost"]["calls_per_delivered"], 2));
   if (report.contains("comparison")) {
-    fmt::print("  mitigation trade-off (same plan):\n  {:<60} {:>22} {:>22} {:>8}\n", "model", "position TVD", "NDCG@k", "calls x");
+    fmt::print("  trade-off (same plan):\n  {:<56} {:<12} {:>22} {:>22} {:>8}\n", "model", "role", "position TVD", "NDCG@k", "calls x");
     for (const auto& r : report["comparison"]["tradeoff"]) {
       std::string model = r.value("model", "");
-      if (model.size() > 60) model = model.substr(0, 57) + "...";
+      if (model.size() > 56) model = model.substr(0, 53) + "...";
       const auto& calls = r["calls_multiplier"];
-      fmt::print("  {:<60} {:>22} {:>22} {:>8}\n", model, fmt_metric(r["position_tvd"]), fmt_metric(r["ndcg"]),
+      fmt::print("  {:<56} {:<12} {:>22} {:>22} {:>8}\n", model, r.value("role", ""), fmt_metric(r["position_tvd"]), fmt_metric(r["ndcg"]),
                  calls.is_object() && calls["value"].is_number() ? fmt::format("{:.2f}", calls["value"].get<double>()) : "n/a");
     }
   }
@@ -209,20 +210,29 @@ void run(const AuditCliOptions& o) {
     const auto s = cached->stats();
     report["provenance"]["cache"] = {{"hits", s.hits}, {"sent", s.misses}, {"deduplicated", s.deduplicated}};
   }
-  if (!o.compare.empty()) {
-    // Each mitigation wraps the same model and is audited on the same requests.
-    std::vector<std::pair<std::string, nlohmann::ordered_json>> runs = {{recommender->id(), report["metrics"]}};
+  if (!o.compare.empty() || !o.compare_adapters.empty()) {
+    // Each mitigation wraps the same model, each other adapter stands beside
+    // it; all are audited on the same requests.
+    std::vector<TradeoffRun> runs = {{recommender->id(), "audited", report["metrics"]}};
     nlohmann::ordered_json variants = nlohmann::ordered_json::array();
+    auto audit_variant = [&](std::unique_ptr<Recommender> variant_model, const char* role) {
+      fmt::print(stderr, "== comparing {} ({})\n", variant_model->id(), role);
+      auto variant = run_audit(*variant_model, data.workload, requests, options, shard, provenance, [&](const AuditProgress& p) { bar(p); });
+      bar.finish();
+      runs.push_back({variant_model->id(), role, variant.report["metrics"]});
+      variants.push_back({{"adapter", variant_model->id()}, {"role", role}, {"metrics", variant.report["metrics"]},
+                          {"counts", variant.report["counts"]}, {"tests", variant.report["tests"]}});
+    };
     for (const auto& spec : o.compare) {
       auto adapter = o.adapter;
       adapter.mitigate.push_back(spec);
-      auto mitigated = build_adapter(adapter, data.context, data.dataset.attributes);
-      fmt::print(stderr, "== comparing {}\n", mitigated->id());
-      auto variant = run_audit(*mitigated, data.workload, requests, options, shard, provenance, [&](const AuditProgress& p) { bar(p); });
-      bar.finish();
-      runs.emplace_back(mitigated->id(), variant.report["metrics"]);
-      variants.push_back({{"adapter", mitigated->id()}, {"metrics", variant.report["metrics"]}, {"counts", variant.report["counts"]},
-                          {"tests", variant.report["tests"]}});
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes), "mitigation");
+    }
+    for (const auto& spec : o.compare_adapters) {
+      auto adapter = o.adapter;
+      adapter.spec = spec;
+      adapter.mitigate.clear();
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes), "other model");
     }
     report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs)}};
   }
@@ -291,6 +301,9 @@ void setup_audit(CLI::App& app) {
   audit->add_option("--compare", o->compare,
                     "Also audit the model wrapped in this mitigation on the same plan (repeatable); the report gets a trade-off table")
       ->type_name("MITIGATION");
+  audit->add_option("--compare-adapter", o->compare_adapters,
+                    "Also audit this other adapter on the same plan (repeatable), e.g. popularity or itemknn; it joins the trade-off table")
+      ->type_name("ADAPTER");
   audit->add_option("--html", o->html, "Also write the single-file HTML report here");
   audit->add_option("--md", o->md, "Also write the Markdown summary here");
   audit->add_option("--junit", o->junit, "Also write JUnit XML of the --policy rules here");

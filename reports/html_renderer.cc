@@ -218,11 +218,12 @@ std::string render_html(const nlohmann::json& report, const nlohmann::json* base
     body += "</ul>";
   }
   if (report.contains("comparison") && report["comparison"].contains("tradeoff")) {
-    body += "<h2>Mitigation trade-off</h2><p>Each mitigation wraps the same model and is audited on the same plan.</p><table><thead><tr><th>model</th>";
+    body += "<h2>Trade-off</h2><p>Each mitigation wraps the audited model; other models stand beside it. All are audited on the same plan. "
+            "Multipliers are against the first row.</p><table><thead><tr><th>model</th><th>role</th>";
     for (const auto& [label, field] : tradeoff_columns()) body += "<th>" + html_escape(label) + "</th>";
     body += "</tr></thead><tbody>";
     for (const auto& row : report["comparison"]["tradeoff"]) {
-      body += "<tr><td><code>" + html_escape(row.value("model", "")) + "</code></td>";
+      body += "<tr><td><code>" + html_escape(row.value("model", "")) + "</code></td><td>" + html_escape(row.value("role", "")) + "</td>";
       for (const auto& [label, field] : tradeoff_columns()) {
         const auto v = value_of(row[field]);
         body += "<td>" + (v.present ? fmt_num(v.value) + " " + fmt_interval(v) : std::string("n/a")) + "</td>";

@@ -99,13 +99,13 @@ std::string render_markdown(const nlohmann::json& report, const nlohmann::json* 
     }
   }
   if (report.contains("comparison") && report["comparison"].contains("tradeoff")) {
-    md += "\n### Mitigation trade-off (same plan)\n\n| model |";
+    md += "\n### Trade-off: mitigations and other models on the same plan\n\n| model | role |";
     for (const auto& [label, field] : tradeoff_columns()) md += fmt::format(" {} |", label);
-    md += "\n| --- |";
+    md += "\n| --- | --- |";
     for (std::size_t i = 0; i < tradeoff_columns().size(); ++i) md += " --- |";
     md += "\n";
     for (const auto& row : report["comparison"]["tradeoff"]) {
-      md += "| " + code_span(row.value("model", "")) + " |";
+      md += "| " + code_span(row.value("model", "")) + " | " + markdown_escape(row.value("role", "")) + " |";
       for (const auto& [label, field] : tradeoff_columns()) {
         const auto v = value_of(row[field]);
         md += v.present ? fmt::format(" {} {} |", fmt_num(v.value), fmt_interval(v)) : " n/a |";

@@ -15,7 +15,11 @@ RECBIAS_PACKAGES=(
 # Only the test suite needs these: Python for the exec adapter's test
 # programs, python3-torch to script TorchScript fixtures, Chromium to load
 # the HTML report in a real browser.
-RECBIAS_TEST_PACKAGES=(python3 python3-torch chromium)
+RECBIAS_TEST_PACKAGES=(python3 python3-torch chromium libopenblas0-pthread)
+# The main job trains the reference model with python3-torch. OpenBLAS is the
+# BLAS that Debian's libtorch then runs on (through the libblas.so.3
+# alternative): the default reference BLAS is ~7x slower at matrix products.
+RECBIAS_MAIN_PACKAGES=(python3 python3-torch libopenblas0-pthread curl)
 
 install_missing() {
   local missing=()
@@ -36,9 +40,11 @@ install_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# build [cmake --build arguments]: configure, then build (everything, or
+# what the arguments name, e.g. --target recbias).
 build() {
   echo "== configuring in $BUILD_DIR"
-  cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON "$@" >/dev/null
+  cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON >/dev/null
   echo "== building with $JOBS jobs"
-  cmake --build "$BUILD_DIR" -j "$JOBS"
+  cmake --build "$BUILD_DIR" -j "$JOBS" "$@"
 }

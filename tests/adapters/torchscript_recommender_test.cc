@@ -50,8 +50,14 @@ for name, cls in [("good", Good), ("arity", Arity), ("dtype", DType), ("shape", 
     torch.jit.script(cls()).save(f"{out}/{name}.pt")
 )PY";
 
+// A Python with torch: $RECBIAS_PYTHON, else Debian's python3-torch.
+std::string python_with_torch() {
+  const char* python = std::getenv("RECBIAS_PYTHON");
+  return python ? python : "/usr/bin/python3";
+}
+
 bool python_torch_available() {
-  return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+  return std::system((python_with_torch() + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0;
 }
 
 void write_sidecar(const TempDir& dir, const std::string& name, const std::string& items = R"(["1","2","3","4","5","6"])") {
@@ -66,7 +72,7 @@ struct Modules {
   Modules() {
     if (!python_torch_available()) return;
     write_file(dir / "make.py", kMakeModules);
-    ok = std::system(("/usr/bin/python3 " + (dir / "make.py") + " " + dir.path().string()).c_str()) == 0;
+    ok = std::system((python_with_torch() + " " + (dir / "make.py") + " " + dir.path().string()).c_str()) == 0;
     for (const char* name : {"good", "arity", "dtype", "shape"}) write_sidecar(dir, name);
   }
   std::unique_ptr<Recommender> make(const std::string& name) const {

@@ -103,21 +103,29 @@ TEST_CASE("recbias report renders and recbias gate exits with the policy's verdi
   CHECK(run_recbias({"report", dir / "r.json", "--format", "junit"}).exit_code == 2);  // junit needs a policy
 }
 
-TEST_CASE("audit --compare audits each mitigation on the same plan and reports the trade-off", "[cli][audit][mitigation]") {
+TEST_CASE("audit --compare audits each mitigation and other adapters on the same plan and reports the trade-off", "[cli][audit][mitigation]") {
   RECBIAS_REQUIRE_DATASET(folder, "ml-100k", "u.data");
   TempDir dir;
   const auto r = run_recbias({"audit", "--adapter", "simulated:position=primacy,position_strength=2,scores=false", "--dataset", folder,
                               "--users", "60", "--bootstrap", "50", "--audits", "position,accuracy", "--compare", "permutation:m=4,agg=borda",
-                              "--out", dir / "r.json", "--html", dir / "r.html", "--md", dir / "r.md"});
+                              "--compare-adapter", "popularity", "--out", dir / "r.json", "--html", dir / "r.html", "--md", dir / "r.md"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto report = nlohmann::json::parse(read_file(dir / "r.json"));
   const auto& rows = report["comparison"]["tradeoff"];
-  REQUIRE(rows.size() == 2);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0]["role"] == "audited");
+  CHECK(rows[1]["role"] == "mitigation");
+  CHECK(rows[2]["role"] == "other model");
+  CHECK(rows[2]["model"] == "popularity");
+  // popularity ignores the presented order: under the cyclic design each
+  // position holds each candidate once, so its selection rates are exactly uniform.
+  CHECK(rows[2]["position_tvd"]["value"].get<double>() == Approx(0.0).margin(1e-12));
   CHECK(rows[1]["calls_multiplier"]["value"].get<double>() == Approx(4.0));  // m = 4 calls per answer
   CHECK(rows[1]["position_tvd"]["value"].get<double>() < rows[0]["position_tvd"]["value"].get<double>());
   CHECK(report["comparison"]["runs"][0]["adapter"].get<std::string>().rfind("permutation(m=4", 0) == 0);
-  CHECK_THAT(read_file(dir / "r.md"), Contains("### Mitigation trade-off (same plan)"));
-  CHECK_THAT(read_file(dir / "r.html"), Contains("<h2>Mitigation trade-off</h2>"));
-  CHECK_THAT(r.out, Contains("mitigation trade-off (same plan)"));
+  CHECK_THAT(read_file(dir / "r.md"), Contains("### Trade-off: mitigations and other models on the same plan"));
+  CHECK_THAT(read_file(dir / "r.md"), Contains("| `popularity` | other model |"));
+  CHECK_THAT(read_file(dir / "r.html"), Contains("<h2>Trade-off</h2>"));
+  CHECK_THAT(r.out, Contains("trade-off (same plan)"));
 }

@@ -130,3 +130,38 @@ TEST_CASE("bad paths, formats and subcommands exit 2 and list what is known", "[
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("datasets"));
 }
+
+TEST_CASE("datasets synth writes a dataset that describe and split read, and never overwrites one", "[cli][synthetic]") {
+  TempDir dir;
+  const auto r = run_recbias({"datasets", "synth", "--out", dir / "syn", "--users", "50", "--items", "120", "--seed", "3"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto described = run_recbias({"datasets", "describe", dir / "syn", "--json"});
+  REQUIRE(described.exit_code == 0);
+  const auto d = nlohmann::json::parse(described.out);
+  CHECK(d["users"] == 50);
+  CHECK(d["items"] == 120);
+  const auto before = read_file(dir / "syn/interactions.jsonl");
+  const auto again = run_recbias({"datasets", "synth", "--out", dir / "syn", "--seed", "4"});
+  CHECK(again.exit_code == 2);
+  CHECK_THAT(again.err, Contains("already exists; refusing to overwrite it"));
+  CHECK(read_file(dir / "syn/interactions.jsonl") == before);
+
+  const auto split = run_recbias({"datasets", "split", dir / "syn", "--out", dir / "split.json"});
+  INFO(split.err);
+  REQUIRE(split.exit_code == 0);
+  const auto s = nlohmann::json::parse(read_file(dir / "split.json"));
+  CHECK(s["format"] == "recbias.split/1");
+  REQUIRE(s["users"].size() == 50);
+  double training = 0;
+  for (const auto& u : s["users"]) {
+    training += static_cast<double>(u["train"].size());
+    // The held-out item is never among the training items.
+    for (const auto& item : u["train"]) CHECK(item != u["held_out"]);
+  }
+  CHECK(training == s["training_interactions"].get<double>());
+  double popularity = 0;
+  for (const auto& item : s["items"]) popularity += item["popularity"].get<double>();
+  CHECK(popularity == training);  // popularity counts training interactions only
+  CHECK(run_recbias({"datasets", "split", dir / "syn", "--out", dir / "split.json"}).exit_code == 2);  // exists, no --force
+}
