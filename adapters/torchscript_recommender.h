@@ -21,6 +21,8 @@
 // (TorchScript modules are thread-safe for inference); capabilities says so.
 #pragma once
 
+#include <algorithm>
+
 #include <memory>
 #include <span>
 #include <string>
@@ -54,6 +56,8 @@ class TorchScriptRecommender final : public Recommender {
   torch::Tensor score(const torch::Tensor& history, const torch::Tensor& attributes, const torch::Tensor& candidates) const;
 
   torch::Device device() const { return device_; }
+  // Requests per forward (the batch_size option).
+  int batch_size() const { return std::max(1, options_.batch_size); }
   int max_history() const { return max_history_; }
 
  private:

@@ -15,6 +15,7 @@ void setup_datasets(CLI::App& app);
 void setup_rank(CLI::App& app);   // also adds `adapters`
 void setup_audit(CLI::App& app);  // also adds `merge`
 void setup_report(CLI::App& app); // also adds `gate`
+void setup_serve(CLI::App& app);
 
 // Thrown by `gate` to leave with its verdict's exit code (1 or 3) after printing.
 struct GateExit {

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   recbias::cli::setup_rank(app);
   recbias::cli::setup_audit(app);
   recbias::cli::setup_report(app);
+  recbias::cli::setup_serve(app);
 
   try {
     try {

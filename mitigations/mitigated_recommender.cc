@@ -129,24 +129,30 @@ class PermutationRecommender final : public Recommender {
     return t;
   }
 
-  // TorchScript: encode once, one forward of B*m on the device, aggregate there.
+  // TorchScript: per slice of the model's batch_size requests, encode once,
+  // ONE forward of B*m rows on the device, aggregate there. (Slicing bounds
+  // memory: an audit chunk can hold tens of thousands of requests.)
   void on_device(TorchScriptRecommender& ts, const std::vector<RankRequest>& group, const torch::Tensor& perms,
                  const std::vector<std::size_t>& indices, std::vector<RankResponse>& out) {
-    const auto started = std::chrono::steady_clock::now();
-    const auto batch = ts.encode(group);
     const int64_t members = perms.size(0);
-    const auto history = batch.history.repeat_interleave(members, 0);
-    const auto attributes = batch.attributes.repeat_interleave(members, 0);
     const PermutationEnsemble ensemble(perms);
-    const auto scores = ensemble(batch.candidates, [&](const torch::Tensor& shown) { return ts.score(history, attributes, shown); });
-    const auto aggregated = aggregator_(scores);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    for (std::size_t g = 0; g < group.size(); ++g) {
-      auto& r = out[indices[g]];
-      r.request_id = group[g].id;
-      r.usage.calls = members;
-      r.usage.latency_ms = ms / static_cast<double>(group.size());
-      finish(r, aggregated[static_cast<int64_t>(g)], group[g]);
+    const auto slice = static_cast<std::size_t>(ts.batch_size());
+    for (std::size_t start = 0; start < group.size(); start += slice) {
+      const auto started = std::chrono::steady_clock::now();
+      const std::span<const RankRequest> part(group.data() + start, std::min(slice, group.size() - start));
+      const auto batch = ts.encode(part);
+      const auto history = batch.history.repeat_interleave(members, 0);
+      const auto attributes = batch.attributes.repeat_interleave(members, 0);
+      const auto scores = ensemble(batch.candidates, [&](const torch::Tensor& shown) { return ts.score(history, attributes, shown); });
+      const auto aggregated = aggregator_(scores);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      for (std::size_t g = 0; g < part.size(); ++g) {
+        auto& r = out[indices[start + g]];
+        r.request_id = part[g].id;
+        r.usage.calls = members;
+        r.usage.latency_ms = ms / static_cast<double>(part.size());
+        finish(r, aggregated[static_cast<int64_t>(g)], part[g]);
+      }
     }
   }
 

@@ -26,6 +26,7 @@ import os
 import random
 import sys
 import time
+import warnings
 
 import torch
 from torch import nn
@@ -234,6 +235,8 @@ def main() -> int:
     print(f"validation NDCG@10 on 1 + {args.negatives} candidates ({n} users): "
           f"model {model_ndcg / n:.4f}, popularity {pop_ndcg / n:.4f}", flush=True)
 
+    # torch 1.13 warns about nn.TransformerEncoderLayer's own constants; harmless.
+    warnings.filterwarnings("ignore", message=".*was found in ScriptModule constants.*")
     scripted = torch.jit.script(model)
     tmp = args.out + ".tmp"
     scripted.save(tmp)
