@@ -45,7 +45,8 @@ AdapterSpec::AdapterSpec(std::string name, std::map<std::string, std::string> va
 
 AdapterSpec AdapterSpec::parse(const std::string& text) {
   if (!text.empty() && text[0] == '@') return from_file(text.substr(1));
-  if (text.size() > 5 && text.ends_with(".json")) return from_file(text);
+  // "path.json" is a config file; "name:key=dir/x.json" is a spec whose value is a path.
+  if (text.size() > 5 && text.ends_with(".json") && text.find('=') == std::string::npos) return from_file(text);
   const auto colon = text.find(':');
   std::string name = std::string(trim(text.substr(0, colon)));
   if (name.empty()) throw BadInput(fmt::format("adapter spec \"{}\": expected NAME or NAME:key=value,...", text));

@@ -1,6 +1,6 @@
 // An adapter chosen on the command line: "name:key=value,key=value" (for
 // example "openai:model=qwen2.5-7b,base_url=http://127.0.0.1:8000/v1"), or a
-// JSON config file given as "@path" or "path.json" holding
+// JSON config file given as "@path" or "path.json" (no "=" in it) holding
 // {"adapter": "openai", "model": "qwen2.5-7b", ...}.
 //
 // Getters validate and convert a value, naming the key, the value found and

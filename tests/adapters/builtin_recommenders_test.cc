@@ -128,4 +128,8 @@ TEST_CASE("adapter config files work like specs", "[registry]") {
   write_file(dir / "bad.json", R"({"noise": 0})");
   CHECK_THROWS_WITH(make(dir / "bad.json"), Contains("field adapter: expected the adapter name"));
   CHECK(AdapterSpec::parse("openai:model=m,api_key_env=X").to_string() == "openai:api_key_env=***,model=m");
+  // A spec whose value is a .json path is a spec, not a config file.
+  const auto spec = AdapterSpec::parse("calibrate-position:prior=" + (dir / "probe.json"));
+  CHECK(spec.name() == "calibrate-position");
+  CHECK(spec.get_string("prior", "") == dir / "probe.json");
 }
