@@ -372,26 +372,45 @@ class CalibratedRecommender final : public Recommender {
  protected:
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
     auto out = inner_->rank(requests);
-    const auto g = static_cast<int64_t>(distributions_.empty() ? 1 : distributions_[0].size());
-    std::vector<char> valid;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      if (out[i].error) continue;
-      const auto& request = requests[i];
-      const auto k = static_cast<int64_t>(request.candidates.size());
-      const auto scores = rerank_scores(out[i], static_cast<std::size_t>(k), valid);
-      auto cats = torch::zeros({1, k, g}, torch::kFloat64);
-      for (int64_t j = 0; j < k; ++j)
-        for (int64_t c = 0; c < g; ++c) cats[0][j][c] = distributions_[static_cast<std::size_t>(request.candidates[static_cast<std::size_t>(j)])][static_cast<std::size_t>(c)];
-      auto target = torch::zeros({1, g}, torch::kFloat64);
-      for (auto h : request.user.history)
-        for (int64_t c = 0; c < g; ++c) target[0][c] += distributions_[static_cast<std::size_t>(h)][static_cast<std::size_t>(c)];
-      const double mass = target.sum().item<double>();
-      target = mass > 0 ? target / mass : torch::full({1, g}, 1.0 / static_cast<double>(g), torch::kFloat64);
-      const auto picks = CalibratedReranker(lambda_, request.k, alpha_)(scores, cats, target);
-      out[i].ranking.clear();
-      for (int64_t t = 0; t < picks.size(1); ++t) {
-        const auto p = static_cast<int>(picks[0][t].item<int64_t>());
-        if (valid[static_cast<std::size_t>(p)]) out[i].ranking.push_back(p);
+    const auto g = static_cast<std::size_t>(distributions_.empty() ? 1 : distributions_[0].size());
+    // One batched re-ranking per (candidate count, k); inputs built in plain
+    // arrays (element-wise tensor writes cost microseconds each).
+    std::map<std::pair<std::size_t, int>, std::vector<std::size_t>> groups;
+    for (std::size_t i = 0; i < out.size(); ++i)
+      if (!out[i].error) groups[{requests[i].candidates.size(), requests[i].k}].push_back(i);
+    for (const auto& [shape, members] : groups) {
+      const auto [k, top] = shape;
+      const auto b = members.size();
+      std::vector<double> scores(b * k), cats(b * k * g, 0.0), target(b * g, 0.0);
+      std::vector<std::vector<char>> valid(b);
+      for (std::size_t r = 0; r < b; ++r) {
+        const auto& request = requests[members[r]];
+        const auto s = answer_scores(out[members[r]], k, valid[r]);
+        for (std::size_t j = 0; j < k; ++j) {
+          scores[r * k + j] = valid[r][j] ? s[j] : -1e9;
+          const auto& d = distributions_[static_cast<std::size_t>(request.candidates[j])];
+          std::copy(d.begin(), d.end(), cats.begin() + static_cast<std::ptrdiff_t>((r * k + j) * g));
+        }
+        double mass = 0;
+        for (auto h : request.user.history) {
+          const auto& d = distributions_[static_cast<std::size_t>(h)];
+          for (std::size_t c = 0; c < g; ++c) target[r * g + c] += d[c], mass += d[c];
+        }
+        for (std::size_t c = 0; c < g; ++c)
+          target[r * g + c] = mass > 0 ? target[r * g + c] / mass : 1.0 / static_cast<double>(g);
+      }
+      const auto bi = static_cast<int64_t>(b), ki = static_cast<int64_t>(k), gi = static_cast<int64_t>(g);
+      const auto picks = CalibratedReranker(lambda_, top, alpha_)(torch::from_blob(scores.data(), {bi, ki}, torch::kFloat64),
+                                                                 torch::from_blob(cats.data(), {bi, ki, gi}, torch::kFloat64),
+                                                                 torch::from_blob(target.data(), {bi, gi}, torch::kFloat64));
+      const auto p = picks.accessor<int64_t, 2>();
+      for (std::size_t r = 0; r < b; ++r) {
+        auto& ranking = out[members[r]].ranking;
+        ranking.clear();
+        for (int64_t t = 0; t < picks.size(1); ++t) {
+          const auto pick = static_cast<int>(p[static_cast<int64_t>(r)][t]);
+          if (valid[r][static_cast<std::size_t>(pick)]) ranking.push_back(pick);
+        }
       }
     }
     report_all(out, on_response);

@@ -1,5 +1,7 @@
 #include "serve/http_service.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 
@@ -85,12 +87,22 @@ int HttpService::start() {
     }
   });
 
+  // Debian's compiled cpp-httplib listens with a backlog of 5, which drops
+  // connections when many clients connect at once. Keep the listening
+  // socket (httplib's default options plus ours) to listen again with a
+  // deep backlog after the bind.
+  int listening = -1;
+  server_->set_socket_options([&listening](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listening = static_cast<int>(sock);
+  });
   if (options_.port == 0) {
     port_ = server_->bind_to_any_port(options_.host);
   } else {
     port_ = server_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
   }
   if (port_ <= 0) throw BadInput(fmt::format("serve: cannot listen on {}:{} (in use, or not an address of this machine)", options_.host, options_.port));
+  if (listening >= 0) ::listen(listening, SOMAXCONN);
   listener_ = std::thread([this] { server_->listen_after_bind(); });
   while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return port_;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -56,7 +57,12 @@ class SlowModel : public Recommender {
       }
       std::vector<float> scores;
       for (auto item : r.candidates) scores.push_back(static_cast<float>(item));
-      out.push_back(rank_by_scores(r, scores));
+      RankResponse response;
+      response.request_id = r.id;
+      response.ranking = top_k_by_score(scores, r.candidates, r.k);
+      response.scores = scores;
+      response.usage.calls = 1;
+      out.push_back(std::move(response));
     }
     busy_ = false;
     return out;
@@ -99,6 +105,7 @@ TEST_CASE("serve batches concurrent requests into one model call and answers eac
       std::rotate(candidates.begin(), candidates.begin() + c % 5, candidates.end());
       auto res = client.Post("/v1/rank", body(candidates), "application/json");
       if (res) status[c] = res->status, answers[c] = res->body;
+      else answers[c] = "no response: " + httplib::to_string(res.error());
     });
   for (auto& t : clients) t.join();
   for (int c = 0; c < kClients; ++c) {
