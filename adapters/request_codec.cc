@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "core/json_errors.h"
 #include "core/json_io.h"
 
 namespace recbias {
@@ -48,7 +49,7 @@ json encode_request(const RankRequest& request, const Catalog& catalog, int max_
               {"candidates", candidates}};
 }
 
-RankRequest decode_request(const json& j, const Catalog& catalog, const std::string& where) {
+static RankRequest decode_request_impl(const json& j, const Catalog& catalog, const std::string& where) {
   if (!j.is_object()) throw BadInput(fmt::format("{}: found a JSON {}, expected a request object", where, json_type_name(j)));
   RankRequest r;
   auto id = j.find("id");
@@ -86,7 +87,11 @@ RankRequest decode_request(const json& j, const Catalog& catalog, const std::str
   return r;
 }
 
-void decode_answer(const json& answer, const RankRequest& request, const Catalog& catalog,
+RankRequest decode_request(const json& j, const Catalog& catalog, const std::string& where) {
+  return with_json_errors(where, [&] { return decode_request_impl(j, catalog, where); });
+}
+
+static void decode_answer_impl(const json& answer, const RankRequest& request, const Catalog& catalog,
                    const GroundingOptions& grounding, RankResponse& response) {
   const int k = static_cast<int>(request.candidates.size());
   if (!answer.is_object()) throw BadInput(fmt::format("answer for {}: expected a JSON object", request.id));
@@ -150,6 +155,11 @@ void decode_answer(const json& answer, const RankRequest& request, const Catalog
         ++response.repaired;
       }
   }
+}
+
+void decode_answer(const json& answer, const RankRequest& request, const Catalog& catalog,
+                   const GroundingOptions& grounding, RankResponse& response) {
+  with_json_errors(fmt::format("answer to request {}", request.id), [&] { decode_answer_impl(answer, request, catalog, grounding, response); });
 }
 
 json encode_response(const RankResponse& response, const RankRequest& request, const Catalog& catalog) {

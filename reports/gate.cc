@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/json_errors.h"
 #include "core/json_io.h"
 #include "core/text.h"
 #include "reports/toml_subset.h"
@@ -103,7 +104,7 @@ std::vector<std::string> metric_paths(const json& report) {
   return out;
 }
 
-GatePolicy parse_policy(const json& j, const std::string& where) {
+static GatePolicy parse_policy_impl(const json& j, const std::string& where) {
   if (!j.is_object() || !j.contains("rules") || !j["rules"].is_array() || j["rules"].empty())
     throw BadInput(fmt::format("{}: expected an object with a non-empty \"rules\" array", where));
   GatePolicy policy;
@@ -167,6 +168,10 @@ GatePolicy parse_policy(const json& j, const std::string& where) {
   return policy;
 }
 
+GatePolicy parse_policy(const json& j, const std::string& where) {
+  return with_json_errors(where, [&] { return parse_policy_impl(j, where); });
+}
+
 GatePolicy load_policy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw BadInput(fmt::format("cannot open policy {}", path));
@@ -176,7 +181,7 @@ GatePolicy load_policy(const std::string& path) {
   return parse_policy(parse_json(buffer.str(), path), path);
 }
 
-GateResult evaluate_gate(const GatePolicy& policy, const json& report, const json* baseline) {
+static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& report, const json* baseline) {
   GateResult result;
   const double z = normal_quantile(0.975);
   for (const auto& rule : policy.rules) {
@@ -241,6 +246,10 @@ GateResult evaluate_gate(const GatePolicy& policy, const json& report, const jso
     result.outcomes.push_back(std::move(o));
   }
   return result;
+}
+
+GateResult evaluate_gate(const GatePolicy& policy, const json& report, const json* baseline) {
+  return with_json_errors("report", [&] { return evaluate_gate_impl(policy, report, baseline); });
 }
 
 }  // namespace recbias

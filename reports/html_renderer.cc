@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_errors.h"
 #include "reports/render.h"
 #include "reports/render_common.h"
 
@@ -141,7 +142,7 @@ std::string metric_table(const nlohmann::json& report, const nlohmann::json* bas
 
 }  // namespace
 
-std::string render_html(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
+static std::string render_html_impl(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
   const auto& p = report["provenance"];
   const auto& m = report["metrics"];
   std::string body;
@@ -251,6 +252,10 @@ std::string render_html(const nlohmann::json& report, const nlohmann::json* base
                      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
                      "<style>{}</style></head><body>{}</body></html>\n",
                      css, body);
+}
+
+std::string render_html(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
+  return with_json_errors(std::string("report"), [&] { return render_html_impl(report, baseline, gate); });
 }
 
 }  // namespace recbias

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "core/json_errors.h"
 #include "reports/render.h"
 #include "reports/render_common.h"
 
@@ -25,7 +26,7 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
-std::string render_junit(const GateResult& gate, const nlohmann::json& report) {
+static std::string render_junit_impl(const GateResult& gate, const nlohmann::json& report) {
   std::size_t failures = 0, skipped = 0;
   for (const auto& o : gate.outcomes) {
     failures += o.verdict == Verdict::kFail;
@@ -47,6 +48,10 @@ std::string render_junit(const GateResult& gate, const nlohmann::json& report) {
   }
   xml += "  </testsuite>\n</testsuites>\n";
   return xml;
+}
+
+std::string render_junit(const GateResult& gate, const nlohmann::json& report) {
+  return with_json_errors(std::string("report"), [&] { return render_junit_impl(gate, report); });
 }
 
 }  // namespace recbias

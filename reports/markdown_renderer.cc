@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "core/json_errors.h"
 #include "reports/render.h"
 #include "reports/render_common.h"
 
@@ -37,7 +38,7 @@ std::string code_span(std::string_view text) {
 
 }  // namespace
 
-std::string render_markdown(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
+static std::string render_markdown_impl(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
   std::string md;
   const auto& p = report["provenance"];
   const auto& c = report["counts"];
@@ -116,6 +117,10 @@ std::string render_markdown(const nlohmann::json& report, const nlohmann::json* 
   md += fmt::format("\n<sub>recbias {} · report schema {} · {}</sub>\n", markdown_escape(p.value("version", "")),
                     markdown_escape(report.value("schema", "")), markdown_escape(p.value("finished", "")));
   return md;
+}
+
+std::string render_markdown(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
+  return with_json_errors(std::string("report"), [&] { return render_markdown_impl(report, baseline, gate); });
 }
 
 }  // namespace recbias

@@ -1,5 +1,6 @@
 #include "reports/toml_subset.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
@@ -115,6 +116,10 @@ class Line {
 }  // namespace
 
 json parse_toml_subset(const std::string& text, const std::string& where) {
+  if (const auto bad = find_invalid_utf8(text)) {
+    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*bad), '\n');
+    throw BadInput(fmt::format("{}:{}: invalid UTF-8 at byte {}; expected UTF-8 text", where, line, *bad));
+  }
   json root = json::object();
   json* current = &root;
   int number = 0;

@@ -208,12 +208,46 @@ TEST_CASE("CPU and CUDA agree", "[mitigations][cuda]") {
     testing::skip_missing("no CUDA device (Debian's libtorch is CPU-only)");
     return;
   }
-  Rng rng(2);
-  auto scores = torch::rand({8, 3, 10}, torch::kFloat64);
+  torch::manual_seed(2);
+  const torch::Device cuda(torch::kCUDA);
+  // Rank aggregation (mean, Borda, RRF run on the input's device).
+  auto member_scores = torch::rand({8, 3, 10}, torch::kFloat64);
   for (auto method : {RankAggregator::Method::kMean, RankAggregator::Method::kBorda, RankAggregator::Method::kRrf}) {
-    const auto cpu = RankAggregator(method)(scores);
-    const auto gpu = RankAggregator(method)(scores.cuda());
+    const auto cpu = RankAggregator(method)(member_scores);
+    const auto gpu = RankAggregator(method)(member_scores.to(cuda));
     CHECK(gpu.device().is_cuda());
     CHECK(torch::allclose(cpu, gpu.cpu()));
   }
+  // Permutation ensembling: gather, one scorer call on the device, scatter back.
+  const auto candidates = torch::randint(1, 100, {6, 10}, torch::kInt64);
+  const auto weights = torch::rand({101}, torch::kFloat32);
+  auto scorer = [&](const torch::Tensor& shown) {
+    // item weight plus a primacy bonus: position-dependent, like an LLM
+    const auto bonus = torch::linspace(1.0, 0.0, shown.size(1), torch::TensorOptions().dtype(torch::kFloat32).device(shown.device()));
+    return weights.to(shown.device()).index({shown}) + bonus;
+  };
+  const PermutationEnsemble ensemble(PermutationEnsemble::cyclic(10, 10));
+  const auto on_cpu = ensemble(candidates, scorer);
+  const auto on_gpu = ensemble(candidates.to(cuda), scorer);
+  CHECK(on_gpu.device().is_cuda());
+  CHECK(torch::allclose(on_cpu, on_gpu.cpu()));
+  // Position calibration.
+  const auto scores = torch::randn({5, 10}, torch::kFloat64);
+  const PositionCalibration calibration(torch::linspace(2.0, 1.0, 10, torch::kFloat64));
+  CHECK(torch::allclose(calibration(scores), calibration(scores.to(cuda)).cpu()));
+  // Calibrated re-ranking (identical picks).
+  auto cats = torch::rand({5, 10, 4}, torch::kFloat64);
+  cats = cats / cats.sum(2, true);
+  auto target = torch::rand({5, 4}, torch::kFloat64) + 0.1;
+  target = target / target.sum(1, true);
+  const CalibratedReranker rerank(0.5, 4);
+  const auto picks_gpu = rerank(scores.to(cuda), cats.to(cuda), target.to(cuda));
+  CHECK(picks_gpu.device().is_cuda());
+  CHECK(torch::equal(rerank(scores, cats, target), picks_gpu.cpu()));
+  // Counterfactual mean and FA*IR.
+  const auto by_value = torch::randn({5, 3, 10}, torch::kFloat64);
+  CHECK(torch::allclose(counterfactual_mean(by_value), counterfactual_mean(by_value.to(cuda)).cpu()));
+  const auto prot = torch::rand({5, 10}) < 0.4;
+  const auto table = fair_minimum_counts(6, 0.5, 0.1);
+  CHECK(torch::equal(fair_topk(scores, prot, table), fair_topk(scores.to(cuda), prot.to(cuda), table).cpu()));
 }
