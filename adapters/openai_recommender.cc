@@ -220,7 +220,7 @@ class OpenAiRecommender final : public Recommender {
     json body;
     try {
       body = json::parse(t.received);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {  // malformed, or a number beyond double's range
       t.last_error = fmt::format("malformed JSON from {} ({} bytes)", url_, t.received.size());
       return Outcome::kRetry;
     }

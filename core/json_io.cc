@@ -65,6 +65,8 @@ json parse_json(const std::string& text, const std::string& where) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     throw BadInput(fmt::format("{}: invalid JSON at byte {}: {}", where, e.byte, e.what()));
+  } catch (const json::exception& e) {  // e.g. a number beyond double's range (found by fuzzing)
+    throw BadInput(fmt::format("{}: invalid JSON: {}", where, e.what()));
   }
 }
 

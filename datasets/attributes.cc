@@ -62,6 +62,8 @@ std::vector<AttributeSet> load_fairllm_attributes(const std::string& path) {
     j = nlohmann::ordered_json::parse(buffer.str());
   } catch (const nlohmann::json::parse_error& e) {
     throw BadInput(fmt::format("{}: invalid JSON at byte {}: {}", path, e.byte, e.what()));
+  } catch (const nlohmann::json::exception& e) {  // a number beyond double's range
+    throw BadInput(fmt::format("{}: invalid JSON: {}", path, e.what()));
   }
   if (!j.is_object())
     throw BadInput(fmt::format("{}: expected an object mapping attribute names to value lists", path));

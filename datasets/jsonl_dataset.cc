@@ -38,6 +38,8 @@ void for_each_object(LineReader& reader, std::string_view expected, Row&& row) {
       j = json::parse(line);
     } catch (const json::parse_error& e) {
       reader.fail(fmt::format("invalid JSON at byte {}: expected one object per line like {}", e.byte, expected));
+    } catch (const json::exception& e) {  // a number beyond double's range
+      reader.fail(fmt::format("invalid JSON ({}): expected one object per line like {}", e.what(), expected));
     }
     if (!j.is_object()) reader.fail(fmt::format("found a JSON {}, expected an object like {}", json_type_name(j), expected));
     row(j);

@@ -120,7 +120,7 @@ TEST_CASE("bad paths, formats and subcommands exit 2 and list what is known", "[
 
   r = run_recbias({"datasets", "descibe", dir.path().string()});
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Contains("known subcommands of 'datasets': describe, formats"));
+  CHECK_THAT(r.err, Contains("known subcommands of 'datasets': describe, synth, split, formats"));
 
   r = run_recbias({"audti"});
   CHECK(r.exit_code == 2);
