@@ -4,6 +4,7 @@
 // naming the document, so bad input exits 2 with a message, never 5.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -20,6 +21,8 @@ auto with_json_errors(const std::string& where, F&& read) -> decltype(read()) {
     return std::forward<F>(read)();
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("{}: a field has an unexpected type or value: {}", where, e.what()));
+  } catch (const std::out_of_range& e) {  // JSON_ASSERT (core/CMakeLists.txt): a missing key read through const access
+    throw BadInput(fmt::format("{}: a required field is missing: {}", where, e.what()));
   }
 }
 
