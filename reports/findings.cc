@@ -4,13 +4,13 @@
 
 namespace recbias::render {
 
-std::vector<std::string> findings(const nlohmann::json& report) {
+std::vector<std::string> findings(nlohmann::json& report) {
   std::vector<std::string> out;
-  const auto& m = report["metrics"];
+  auto& m = report["metrics"];
   if (m.contains("position") && m["position"].contains("verdict")) {
     std::string line = "Position: " + m["position"]["verdict"].get<std::string>();
     if (m["position"].contains("selection_rate") && !m["position"]["selection_rate"].empty()) {
-      const auto& rates = m["position"]["selection_rate"];
+      auto& rates = m["position"]["selection_rate"];
       std::size_t best = 0;
       for (std::size_t j = 1; j < rates.size(); ++j)
         if (value_of(rates[j]).value > value_of(rates[best]).value) best = j;
@@ -30,8 +30,8 @@ std::vector<std::string> findings(const nlohmann::json& report) {
   }
   if (m.contains("fairness") && m["fairness"].contains("attributes")) {
     std::vector<std::string> significant;
-    for (const auto& [attribute, a] : m["fairness"]["attributes"].items())
-      for (const auto& [value, v] : a["values"].items())
+    for (auto& [attribute, a] : m["fairness"]["attributes"].items())
+      for (auto& [value, v] : a["values"].items())
         if (v.contains("test") && v["test"].is_object() && v["test"].value("significant", false))
           significant.push_back(attribute + "=" + value);
     const std::string metric = m["fairness"].value("test_metric", "serp");
@@ -41,7 +41,7 @@ std::vector<std::string> findings(const nlohmann::json& report) {
                                 metric, "similarity", fmt_num(noise.value)));
     else {
       std::string list;
-      for (const auto& s : significant) list += (list.empty() ? "" : ", ") + s;
+      for (auto& s : significant) list += (list.empty() ? "" : ", ") + s;
       out.push_back(fmt::format("Fairness: stating {} changes the answers beyond the noise floor ({} {})", list, metric, fmt_num(noise.value)));
     }
   }

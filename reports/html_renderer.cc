@@ -28,7 +28,7 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
                       const std::string& reference_label) {
   const double width = 640, height = 260, left = 48, right = 12, top = 28, bottom = 46;
   double y_max = std::isfinite(reference) ? reference : 0;
-  for (const auto& b : bars) {
+  for (auto& b : bars) {
     if (std::isfinite(b.v.hi)) y_max = std::max(y_max, b.v.hi);
     if (std::isfinite(b.v.value)) y_max = std::max(y_max, b.v.value);
   }
@@ -47,7 +47,7 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
   }
   const double slot = bars.empty() ? plot_w : plot_w / static_cast<double>(bars.size());
   for (std::size_t i = 0; i < bars.size(); ++i) {
-    const auto& b = bars[i];
+    auto& b = bars[i];
     const double x = left + slot * static_cast<double>(i);
     const double bw = std::max(1.0, slot * 0.7);
     if (std::isfinite(b.v.value))
@@ -71,13 +71,13 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
   return svg + "</svg>";
 }
 
-std::string heatmap(const std::string& id, const std::string& title, const nlohmann::json& matrix) {
+std::string heatmap(const std::string& id, const std::string& title, nlohmann::json& matrix) {
   const std::size_t rows = matrix.size(), cols = rows ? matrix[0].size() : 0;
   const double cell = std::min(22.0, 520.0 / static_cast<double>(std::max<std::size_t>(1, cols)));
   const double left = 60, top = 40;
   double max_value = 0;
-  for (const auto& row : matrix)
-    for (const auto& v : row) max_value = std::max(max_value, v.get<double>());
+  for (auto& row : matrix)
+    for (auto& v : row) max_value = std::max(max_value, v.get<double>());
   std::string svg = fmt::format(
       "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {:.0f} {:.0f}\" role=\"img\" aria-label=\"{}\">"
       "<title>{}</title><text x=\"{}\" y=\"18\" class=\"t\">{}</text>"
@@ -122,11 +122,11 @@ std::string lorenz(const std::string& id, const std::vector<double>& exposure) {
       id, size + 2 * pad, pad, size, pad + size, points, pad + size + 20);
 }
 
-std::string metric_table(const nlohmann::json& report, const nlohmann::json* baseline) {
+std::string metric_table(nlohmann::json& report, nlohmann::json* baseline) {
   std::string html = "<table><thead><tr><th>metric</th><th>value</th><th>95% interval</th>";
   if (baseline) html += "<th>baseline</th><th>change</th>";
   html += "</tr></thead><tbody>";
-  for (const auto& h : headlines()) {
+  for (auto& h : headlines()) {
     const auto v = headline_value(report["metrics"], h);
     if (!v.present) continue;
     html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td>", html_escape(h.label), fmt_num(v.value, h.precision), fmt_interval(v, h.precision));
@@ -142,9 +142,9 @@ std::string metric_table(const nlohmann::json& report, const nlohmann::json* bas
 
 }  // namespace
 
-static std::string render_html_impl(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
-  const auto& p = report["provenance"];
-  const auto& m = report["metrics"];
+static std::string render_html_impl(nlohmann::json& report, nlohmann::json* baseline, const GateResult* gate) {
+  auto& p = report["provenance"];
+  auto& m = report["metrics"];
   std::string body;
   body += fmt::format("<h1>recbias audit</h1><p class=\"meta\">adapter <code>{}</code><br>dataset {} ({}) · {} users · {} model calls ({} failed) · {}</p>",
                       html_escape(p.value("adapter", "")), html_escape(p["dataset"].value("name", "")),
@@ -152,7 +152,7 @@ static std::string render_html_impl(const nlohmann::json& report, const nlohmann
                       report["counts"].value("calls", 0), report["counts"].value("failed_calls", 0), html_escape(p.value("finished", "")));
   if (gate) {
     body += "<h2>Gate</h2><table><thead><tr><th>rule</th><th>value</th><th>95% interval</th><th>bound</th><th>verdict</th></tr></thead><tbody>";
-    for (const auto& o : gate->outcomes)
+    for (auto& o : gate->outcomes)
       body += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>[{}, {}]</td><td>{}</td><td>{}: {}</td></tr>",
                           verdict_name(o.verdict) == "FAIL" ? "fail" : "ok", html_escape(o.rule->name), fmt_num(o.value), fmt_num(o.ci.lo),
                           fmt_num(o.ci.hi), html_escape(o.bound), verdict_name(o.verdict), html_escape(o.message));
@@ -161,7 +161,7 @@ static std::string render_html_impl(const nlohmann::json& report, const nlohmann
   const auto found = findings(report);
   if (!found.empty()) {
     body += "<h2>Findings</h2><ul>";
-    for (const auto& f : found) body += "<li>" + html_escape(f) + "</li>";
+    for (auto& f : found) body += "<li>" + html_escape(f) + "</li>";
     body += "</ul>";
   }
   body += "<h2>Metrics</h2>" + metric_table(report, baseline);
@@ -174,7 +174,7 @@ static std::string render_html_impl(const nlohmann::json& report, const nlohmann
                       m["position"].value("uniform_rate", std::nan("")), "uniform");
     body += heatmap("position-transition", "Input position x output rank", m["position"]["transition_counts"]);
     std::vector<Bar> positive;
-    for (const auto& q : m["position"]["positive_by_input_position"])
+    for (auto& q : m["position"]["positive_by_input_position"])
       positive.push_back({std::to_string(q["position"].get<int>() + 1), value_of(q["ndcg"])});
     body += bar_chart("position-positive", "NDCG@k of the held-out item by the input position it was placed at", positive, std::nan(""), "");
   }
@@ -190,23 +190,23 @@ static std::string render_html_impl(const nlohmann::json& report, const nlohmann
       body += lorenz("popularity-lorenz", report["state"]["popularity"]["exposure"].get<std::vector<double>>());
   }
   if (m.contains("fairness") && m["fairness"].contains("attributes")) {
-    const auto& f = m["fairness"];
+    auto& f = m["fairness"];
     const std::string metric = f.value("test_metric", "serp");
     const auto noise = value_of(f["noise_floor"][metric]);
     body += fmt::format("<h2>Consumer fairness</h2><p>{} similarity of each stated value's list to the neutral list; the line is the noise floor (neutral asked again).</p>",
                         html_escape(metric));
     body += "<table><thead><tr><th>attribute</th><th>SNSR</th><th>SNSV</th><th>utility gap (NDCG@k)</th></tr></thead><tbody>";
-    for (const auto& [name, a] : f["attributes"].items()) {
+    for (auto& [name, a] : f["attributes"].items()) {
       const auto r = value_of(a["snsr"][metric]), v = value_of(a["snsv"][metric]), g = value_of(a["utility"]["gap"]);
       body += fmt::format("<tr><td>{}</td><td>{} {}</td><td>{} {}</td><td>{} {}</td></tr>", html_escape(name), fmt_num(r.value),
                           fmt_interval(r), fmt_num(v.value), fmt_interval(v), fmt_num(g.value), fmt_interval(g));
     }
     body += "</tbody></table>";
     int index = 0;
-    for (const auto& [name, a] : f["attributes"].items()) {
+    for (auto& [name, a] : f["attributes"].items()) {
       std::vector<Bar> values, groups;
-      for (const auto& [value, entry] : a["values"].items()) values.push_back({value, value_of(entry[metric])});
-      for (const auto& [value, entry] : a["utility"]["ndcg_by_group"].items()) groups.push_back({value, value_of(entry)});
+      for (auto& [value, entry] : a["values"].items()) values.push_back({value, value_of(entry[metric])});
+      for (auto& [value, entry] : a["utility"]["ndcg_by_group"].items()) groups.push_back({value, value_of(entry)});
       body += bar_chart(fmt::format("fairness-{}", index), "Similarity to neutral by stated " + name, values, noise.value, "noise floor");
       body += bar_chart(fmt::format("utility-{}", index), "NDCG@k by real " + name + " group", groups, std::nan(""), "");
       ++index;
@@ -215,17 +215,17 @@ static std::string render_html_impl(const nlohmann::json& report, const nlohmann
   if (m.contains("grounding") && report.contains("state") && report["state"].contains("grounding") &&
       report["state"]["grounding"].contains("examples") && !report["state"]["grounding"]["examples"].empty()) {
     body += "<h2>Examples of ungrounded output</h2><ul class=\"examples\">";
-    for (const auto& e : report["state"]["grounding"]["examples"]) body += "<li>" + html_escape(e.at(1).get<std::string>()) + "</li>";
+    for (auto& e : report["state"]["grounding"]["examples"]) body += "<li>" + html_escape(e.at(1).get<std::string>()) + "</li>";
     body += "</ul>";
   }
   if (report.contains("comparison") && report["comparison"].contains("tradeoff")) {
     body += "<h2>Trade-off</h2><p>Each mitigation wraps the audited model; other models stand beside it. All are audited on the same plan. "
             "Multipliers are against the first row.</p><table><thead><tr><th>model</th><th>role</th>";
-    for (const auto& [label, field] : tradeoff_columns()) body += "<th>" + html_escape(label) + "</th>";
+    for (auto& [label, field] : tradeoff_columns()) body += "<th>" + html_escape(label) + "</th>";
     body += "</tr></thead><tbody>";
-    for (const auto& row : report["comparison"]["tradeoff"]) {
+    for (auto& row : report["comparison"]["tradeoff"]) {
       body += "<tr><td><code>" + html_escape(row.value("model", "")) + "</code></td><td>" + html_escape(row.value("role", "")) + "</td>";
-      for (const auto& [label, field] : tradeoff_columns()) {
+      for (auto& [label, field] : tradeoff_columns()) {
         const auto v = value_of(row[field]);
         body += "<td>" + (v.present ? fmt_num(v.value) + " " + fmt_interval(v) : std::string("n/a")) + "</td>";
       }
@@ -235,7 +235,7 @@ static std::string render_html_impl(const nlohmann::json& report, const nlohmann
   }
   if (!report["tests"].empty()) {
     body += "<h2>Tests</h2><table><thead><tr><th>test</th><th>method</th><th>p</th><th>p adjusted</th><th>significant</th></tr></thead><tbody>";
-    for (const auto& t : report["tests"])
+    for (auto& t : report["tests"])
       body += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(t.value("name", "")),
                           html_escape(t.value("test", "")), fmt_num(t.value("p_value", std::nan(""))), fmt_num(t.value("p_adjusted", std::nan(""))),
                           t.value("significant", false) ? "yes" : "no");
@@ -255,7 +255,7 @@ static std::string render_html_impl(const nlohmann::json& report, const nlohmann
 }
 
 std::string render_html(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
-  return with_json_errors(std::string("report"), [&] { return render_html_impl(report, baseline, gate); });
+  return render_copy(report, baseline, [&](nlohmann::json& doc, nlohmann::json* base) { return render_html_impl(doc, base, gate); });
 }
 
 }  // namespace recbias

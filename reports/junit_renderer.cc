@@ -26,9 +26,9 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
-static std::string render_junit_impl(const GateResult& gate, const nlohmann::json& report) {
+static std::string render_junit_impl(const GateResult& gate, nlohmann::json& report) {
   std::size_t failures = 0, skipped = 0;
-  for (const auto& o : gate.outcomes) {
+  for (auto& o : gate.outcomes) {
     failures += o.verdict == Verdict::kFail;
     skipped += o.verdict == Verdict::kInconclusive;
   }
@@ -36,7 +36,7 @@ static std::string render_junit_impl(const GateResult& gate, const nlohmann::jso
   xml += fmt::format("<testsuites name=\"recbias\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n", gate.outcomes.size(), failures, skipped);
   xml += fmt::format("  <testsuite name=\"recbias gate: {}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
                      xml_escape(report["provenance"].value("adapter", "")), gate.outcomes.size(), failures, skipped);
-  for (const auto& o : gate.outcomes) {
+  for (auto& o : gate.outcomes) {
     xml += fmt::format("    <testcase classname=\"recbias.gate\" name=\"{}\">\n", xml_escape(o.rule->name));
     const auto detail = fmt::format("{} = {} [{}, {}]; bound: {}; {}", o.rule->metric, fmt_num(o.value), fmt_num(o.ci.lo), fmt_num(o.ci.hi),
                                     o.bound, o.message);
@@ -51,7 +51,7 @@ static std::string render_junit_impl(const GateResult& gate, const nlohmann::jso
 }
 
 std::string render_junit(const GateResult& gate, const nlohmann::json& report) {
-  return with_json_errors(std::string("report"), [&] { return render_junit_impl(gate, report); });
+  return render_copy(report, nullptr, [&](nlohmann::json& doc, nlohmann::json*) { return render_junit_impl(gate, doc); });
 }
 
 }  // namespace recbias

@@ -38,16 +38,16 @@ std::string code_span(std::string_view text) {
 
 }  // namespace
 
-static std::string render_markdown_impl(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
+static std::string render_markdown_impl(nlohmann::json& report, nlohmann::json* baseline, const GateResult* gate) {
   std::string md;
-  const auto& p = report["provenance"];
-  const auto& c = report["counts"];
+  auto& p = report["provenance"];
+  auto& c = report["counts"];
   std::size_t significant = 0;
-  for (const auto& t : report["tests"]) significant += t.value("significant", false);
+  for (auto& t : report["tests"]) significant += t.value("significant", false);
   std::string verdict;
   if (gate) {
     std::size_t failed = 0, inconclusive = 0;
-    for (const auto& o : gate->outcomes) {
+    for (auto& o : gate->outcomes) {
       failed += o.verdict == Verdict::kFail;
       inconclusive += o.verdict == Verdict::kInconclusive;
     }
@@ -66,19 +66,19 @@ static std::string render_markdown_impl(const nlohmann::json& report, const nloh
   const auto found = findings(report);
   if (!found.empty()) {
     md += "### Findings\n\n";
-    for (const auto& f : found) md += "- " + markdown_escape(f) + "\n";
+    for (auto& f : found) md += "- " + markdown_escape(f) + "\n";
     md += "\n";
   }
   if (gate) {
     md += "### Gate\n\n| rule | value | 95% interval | bound | verdict |\n| --- | --- | --- | --- | --- |\n";
-    for (const auto& o : gate->outcomes)
+    for (auto& o : gate->outcomes)
       md += fmt::format("| {} | {} | [{}, {}] | {} | **{}** {} |\n", markdown_escape(o.rule->name), fmt_num(o.value), fmt_num(o.ci.lo),
                         fmt_num(o.ci.hi), markdown_escape(o.bound), verdict_name(o.verdict), markdown_escape(o.message));
     md += "\n";
   }
   md += baseline ? "### Metrics\n\n| metric | value | 95% interval | baseline | change |\n| --- | --- | --- | --- | --- |\n"
                  : "### Metrics\n\n| metric | value | 95% interval |\n| --- | --- | --- |\n";
-  for (const auto& h : headlines()) {
+  for (auto& h : headlines()) {
     const auto v = headline_value(report["metrics"], h);
     if (!v.present) continue;
     md += fmt::format("| {} | {} | {} |", h.label, fmt_num(v.value, h.precision), fmt_interval(v, h.precision));
@@ -89,11 +89,11 @@ static std::string render_markdown_impl(const nlohmann::json& report, const nloh
     md += "\n";
   }
   if (report["metrics"].contains("fairness")) {
-    const auto& f = report["metrics"]["fairness"];
+    auto& f = report["metrics"]["fairness"];
     const std::string metric = f.value("test_metric", "serp");
     md += fmt::format("\n### Fairness ({}, noise floor {})\n\n| attribute | SNSR | SNSV | utility gap (NDCG) |\n| --- | --- | --- | --- |\n",
                       metric, fmt_num(value_of(f["noise_floor"][metric]).value));
-    for (const auto& [name, a] : f["attributes"].items()) {
+    for (auto& [name, a] : f["attributes"].items()) {
       const auto r = value_of(a["snsr"][metric]), v = value_of(a["snsv"][metric]), g = value_of(a["utility"]["gap"]);
       md += fmt::format("| {} | {} {} | {} {} | {} {} |\n", markdown_escape(name), fmt_num(r.value), fmt_interval(r), fmt_num(v.value),
                         fmt_interval(v), fmt_num(g.value), fmt_interval(g));
@@ -101,13 +101,13 @@ static std::string render_markdown_impl(const nlohmann::json& report, const nloh
   }
   if (report.contains("comparison") && report["comparison"].contains("tradeoff")) {
     md += "\n### Trade-off: mitigations and other models on the same plan\n\n| model | role |";
-    for (const auto& [label, field] : tradeoff_columns()) md += fmt::format(" {} |", label);
+    for (auto& [label, field] : tradeoff_columns()) md += fmt::format(" {} |", label);
     md += "\n| --- | --- |";
     for (std::size_t i = 0; i < tradeoff_columns().size(); ++i) md += " --- |";
     md += "\n";
-    for (const auto& row : report["comparison"]["tradeoff"]) {
+    for (auto& row : report["comparison"]["tradeoff"]) {
       md += "| " + code_span(row.value("model", "")) + " | " + markdown_escape(row.value("role", "")) + " |";
-      for (const auto& [label, field] : tradeoff_columns()) {
+      for (auto& [label, field] : tradeoff_columns()) {
         const auto v = value_of(row[field]);
         md += v.present ? fmt::format(" {} {} |", fmt_num(v.value), fmt_interval(v)) : " n/a |";
       }
@@ -120,7 +120,7 @@ static std::string render_markdown_impl(const nlohmann::json& report, const nloh
 }
 
 std::string render_markdown(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate) {
-  return with_json_errors(std::string("report"), [&] { return render_markdown_impl(report, baseline, gate); });
+  return render_copy(report, baseline, [&](nlohmann::json& doc, nlohmann::json* base) { return render_markdown_impl(doc, base, gate); });
 }
 
 }  // namespace recbias

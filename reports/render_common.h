@@ -8,7 +8,20 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_errors.h"
+
 namespace recbias::render {
+
+// The renderers read untrusted reports with operator[]. On a const document,
+// operator[] with a missing key is undefined behaviour in nlohmann::json
+// (fuzzing found a use-after-free); on a mutable one it yields null. So they
+// work on a copy, and a field of an unexpected type becomes BadInput.
+template <class F>
+std::string render_copy(const nlohmann::json& report, const nlohmann::json* baseline, F&& render) {
+  nlohmann::json doc = report;
+  nlohmann::json base = baseline ? *baseline : nlohmann::json();
+  return with_json_errors("report", [&] { return render(doc, baseline ? &base : nullptr); });
+}
 
 struct Value {
   double value = std::nan("");
@@ -17,14 +30,14 @@ struct Value {
   bool present = false;
 };
 
-inline Value value_at(const nlohmann::json& metrics, std::initializer_list<const char*> path) {
-  const nlohmann::json* node = &metrics;
+inline Value value_at(nlohmann::json& metrics, std::initializer_list<const char*> path) {
+  nlohmann::json* node = &metrics;
   for (const char* key : path) {
     if (!node->is_object() || !node->contains(key)) return {};
     node = &(*node)[key];
   }
   Value v;
-  auto num = [](const nlohmann::json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
+  auto num = [](nlohmann::json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
   if (node->is_number()) {
     v.value = v.lo = v.hi = node->get<double>();
     v.present = true;
@@ -40,9 +53,9 @@ inline Value value_at(const nlohmann::json& metrics, std::initializer_list<const
   return v;
 }
 
-inline Value value_of(const nlohmann::json& node) {
+inline Value value_of(nlohmann::json& node) {
   Value v;
-  auto num = [](const nlohmann::json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
+  auto num = [](nlohmann::json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
   if (node.is_object() && node.contains("value")) {
     v.value = num(node["value"]);
     v.lo = num(node["ci"][0]);
@@ -95,8 +108,8 @@ inline const std::vector<Headline>& headlines() {
   return rows;
 }
 
-inline Value headline_value(const nlohmann::json& metrics, const Headline& h) {
-  const nlohmann::json* node = &metrics;
+inline Value headline_value(nlohmann::json& metrics, const Headline& h) {
+  nlohmann::json* node = &metrics;
   for (const char* key : h.path) {
     if (!node->is_object() || !node->contains(key)) return {};
     node = &(*node)[key];
@@ -114,6 +127,6 @@ inline const std::vector<std::pair<const char*, const char*>>& tradeoff_columns(
 }
 
 // Findings in plain words (strings still need escaping by the renderer).
-std::vector<std::string> findings(const nlohmann::json& report);
+std::vector<std::string> findings(nlohmann::json& report);
 
 }  // namespace recbias::render
