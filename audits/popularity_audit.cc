@@ -36,7 +36,10 @@ PopularityContext make_popularity_context(const Workload& workload, double short
   const std::size_t n = users.size();
   for (std::size_t i = 0; i < n; ++i)
     c.user_group[users[i].second] = i < n / 5 ? 0 : (i >= n - n / 5 ? 2 : 1);
-  if (n > 0) c.group_thresholds = {users[n / 5].first, users[n - n / 5 - (n / 5 ? 1 : 0)].first};
+  // With fewer than 5 users the high group is empty; its threshold is then
+  // the last user's (the old index, n - n/5, read one past the end: found by
+  // the sanitizer build).
+  if (n > 0) c.group_thresholds = {users[n / 5].first, users[n / 5 ? n - n / 5 - 1 : n - 1].first};
   return c;
 }
 
