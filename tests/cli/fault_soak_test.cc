@@ -100,25 +100,27 @@ void make_dataset(const TempDir& dir) {
   REQUIRE(r.exit_code == 0);
 }
 
+// Runs an audit that must succeed and returns the report it wrote to `out`.
+nlohmann::json audit_report(const std::vector<std::string>& args, const std::string& out) {
+  const auto r = run_recbias(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(read_file(out));
+}
+
 }  // namespace
 
 TEST_CASE("an audit with over 30% of LLM calls faulted reports exactly what the fault-free audit reports", "[cli][faults][soak]") {
   TempDir dir;
   make_dataset(dir);
   FakeLlmServer clean(model_answer);
-  const auto a = run_recbias(audit_args(clean, dir, dir / "clean.json", ""));
-  INFO(a.err);
-  REQUIRE(a.exit_code == 0);
+  const auto clean_report = audit_report(audit_args(clean, dir, dir / "clean.json", ""), dir / "clean.json");
   faults = 0;
   FakeLlmServer noisy(faulty);
-  const auto b = run_recbias(audit_args(noisy, dir, dir / "noisy.json", ""));
-  INFO(b.err);
-  REQUIRE(b.exit_code == 0);
+  const auto noisy_report = audit_report(audit_args(noisy, dir, dir / "noisy.json", ""), dir / "noisy.json");
   const double fault_share = static_cast<double>(faults.load()) / noisy.hits();
   INFO("faults " << faults.load() << " of " << noisy.hits() << " calls");
   CHECK(fault_share >= 0.30);
-  const auto clean_report = nlohmann::json::parse(read_file(dir / "clean.json"));
-  const auto noisy_report = nlohmann::json::parse(read_file(dir / "noisy.json"));
   CHECK(noisy_report["counts"]["failed_calls"] == 0);
   const auto d = differences(noisy_report, clean_report);
   INFO("differences:\n" << d);
@@ -129,9 +131,7 @@ TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same re
   TempDir dir;
   make_dataset(dir);
   FakeLlmServer reference_server(model_answer);
-  const auto reference = run_recbias(audit_args(reference_server, dir, dir / "reference.json", ""));
-  INFO(reference.err);
-  REQUIRE(reference.exit_code == 0);
+  const auto reference = audit_report(audit_args(reference_server, dir, dir / "reference.json", ""), dir / "reference.json");
   const int total_calls = reference_server.hits();
 
   // One server for the whole interrupted history; each reply takes 5 ms.
@@ -148,10 +148,8 @@ TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same re
     waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status));
   }
-  const auto resumed = run_recbias(audit_args(server, dir, dir / "resumed.json", cache));
-  INFO(resumed.err);
-  REQUIRE(resumed.exit_code == 0);
-  const auto d = differences(nlohmann::json::parse(read_file(dir / "resumed.json")), nlohmann::json::parse(read_file(dir / "reference.json")));
+  const auto resumed = audit_report(audit_args(server, dir, dir / "resumed.json", cache), dir / "resumed.json");
+  const auto d = differences(resumed, reference);
   INFO("differences:\n" << d);
   CHECK(d.empty());
   // Every call completed once, except those in flight at a kill (at most

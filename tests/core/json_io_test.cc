@@ -80,6 +80,9 @@ TEST_CASE("bad vocabulary JSON names the field and the types", "[json]") {
     CHECK_THROWS_WITH(json::parse(c.text).get<RankRequest>(), Contains(c.message));
   }
   CHECK_THROWS_WITH(parse_json("{\"a\": ", "requests.jsonl:3"), Contains("requests.jsonl:3: invalid JSON at byte"));
+  // A number beyond double's range is bad input too, not an escaping library error (found by fuzzing).
+  CHECK_THROWS_AS(parse_json("[5e5235]", "answer"), BadInput);
+  CHECK_THROWS_WITH(parse_json("[5e5235]", "answer"), Contains("answer: invalid JSON") && Contains("number overflow"));
   Catalog catalog;
   catalog.add({"1", "", {}, 0});
   CHECK_THROWS_WITH(catalog.add({"1", "", {}, 0}), Contains("item id \"1\" appears twice"));

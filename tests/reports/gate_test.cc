@@ -144,6 +144,7 @@ TEST_CASE("TOML policies read like their JSON twins", "[gate][toml]") {
       {"[[rules]]\nmax = high\n", "p.toml:2: found \"high\", expected a string, number, boolean or inline table"},
       {"[[rules]]\nrule.max = 1\n", "p.toml:2: dotted keys are not supported"},
       {"[[rules]]\nmax = 1\nmax = 2\n", "p.toml:3: key max given twice"},
+      {"[[rules]]\nname = \"x\xff\"\n", "p.toml:2: invalid UTF-8 at byte 19; expected UTF-8 text"},
   };
   for (const auto& c : bad) {
     write_file(dir / "p.toml", c.text);

@@ -102,3 +102,12 @@ TEST_CASE("headless Chromium renders the HTML report with its charts", "[render]
   INFO("report.png " << report_png << " bytes, blank.png " << blank_png << " bytes");
   CHECK(report_png > 10 * blank_png);
 }
+
+TEST_CASE("a report whose fields have unexpected types or are missing is bad input, not undefined behaviour", "[render][bad-input]") {
+  // Found by fuzzing: reading a missing key through const access was a
+  // use-after-free; a null where a number belongs escaped as a library error.
+  const auto report = nlohmann::json::parse(R"({"provenance": {}, "counts": {},
+      "metrics": {"position": {"selection_rate": [], "positive_by_input_position": [{}]}}, "tests": []})");
+  CHECK_THROWS_AS(render_html(report, nullptr, nullptr), BadInput);
+  CHECK_THROWS_WITH(render_html(report, nullptr, nullptr), Contains("report: a field has an unexpected type or value"));
+}
