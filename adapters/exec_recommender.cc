@@ -168,6 +168,26 @@ class ExecRecommender final : public Recommender {
   std::string id() const override { return fmt::format("exec:command={}", fmt::join(options_.argv, " ")); }
   Capabilities capabilities() const override { return {.scores = options_.scores, .deterministic = true, .remote = true}; }
 
+  void ground(const RankRequest& request, RankResponse& response) const override {
+    if (!response.raw || response.raw->format != "answer" || response.error) return;
+    RankResponse fresh;
+    try {
+      decode_answer(nlohmann::json::parse(response.raw->body), request, *catalog_, options_.grounding, fresh);
+    } catch (const std::exception&) {
+      return;  // the answer decoded when it arrived; an entry that no longer decodes is kept as it was
+    }
+    if (fresh.error) return;
+    reset_grounding(response);
+    response.ranking = std::move(fresh.ranking);
+    response.ungrounded = std::move(fresh.ungrounded);
+    response.duplicates = fresh.duplicates;
+    response.out_of_range = fresh.out_of_range;
+    response.parse_failures = fresh.parse_failures;
+    response.repaired = fresh.repaired;
+    response.first_entry_unusable = fresh.first_entry_unusable;
+    response.scores = std::move(fresh.scores);
+  }
+
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
     std::vector<RankResponse> out(requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -206,8 +226,10 @@ class ExecRecommender final : public Recommender {
         const auto j = nlohmann::json::parse(answer);
         if (!j.is_object() || j.value("id", std::string()) != request.id)
           failure = fmt::format("answer has id {} instead of \"{}\"", j.is_object() && j.contains("id") ? j["id"].dump() : "(none)", request.id);
-        else
+        else {
+          response.raw = RawAnswer{"answer", answer};
           decode_answer(j, request, *catalog_, options_.grounding, response);
+        }
       } catch (const nlohmann::json::exception&) {
         failure = fmt::format("answer is not valid JSON: {}", answer.substr(0, 200));
       } catch (const BadInput& e) {

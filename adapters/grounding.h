@@ -1,17 +1,32 @@
 // Parsing a language model's free-text answer into a ranking of the presented
 // candidates ("grounding"), recording everything that could not be grounded.
 //
-// Accepted answer shapes, after removing <think>...</think> blocks (an
-// unclosed <think> swallows the rest):
+// After <think>...</think> blocks are removed (an unclosed <think> swallows
+// the rest), and the content of the first ``` fenced block is taken when
+// there is one, the answer is read as:
+//  - JSON, when the text is a JSON document or a line opens one after prose
+//    ("Here is my ranking:\n[...]"): an array of entries, or an object with
+//    the array under a ranking-like key ("ranking", "recommendations",
+//    "items", ...; else its first array value, searching nested objects).
+//    An entry is a string (a title, "[i]", "3. Title"), an integer (a 1-based
+//    index), or an object whose "title"/"name"/"item"/"movie"/... string is a
+//    title or whose "index"/"id"/... integer is a 1-based index. An object
+//    with a single string value ({"answer": "1. Heat\n2. ..."}) is read as
+//    text. Malformed JSON falls back to the text rules.
 //  - index lists: "[3] > [1] > [2]", "[3], [1]", one "[i]" per line, ...
 //    Every "[i]" is an entry; i is 1-based into the presented candidates.
 //  - title lists: numbered ("1. Heat", "2) Heat"), bulleted ("- Heat",
-//    "* **Heat**"), plain lines, or "A > B > C". Markdown emphasis, quotes and
+//    "* **Heat**"), plain lines, "A > B > C", one-line lists separated by ','
+//    or ';' (parts are joined back when together they name a title, as in
+//    "Usual Suspects, The (1995)"; a line is such a list when at least two
+//    parts ground), and markdown tables (the first cell that grounds; the
+//    header row and the |---| rule are skipped). Markdown emphasis, quotes and
 //    prose lines around the list ("Sure! Here are ...:") are skipped.
 // A title is matched to a candidate, in this order: exactly; by normalised
 // title (case, punctuation, a trailing "(1995)" year, leading or trailing
 // articles "The/A/An", parenthesised alternate titles); after dropping a
-// trailing description (" - ...", ": ..."); then fuzzily, when the
+// trailing description (" - ...", " – ...", ": ...", ", ...", longest title
+// first) or a leading label ("Top pick: Heat"); then fuzzily, when the
 // longest-common-subsequence ratio 2·LCS/(|a|+|b|) of the normalised titles is
 // at least `fuzzy_threshold`.
 #pragma once
@@ -24,6 +39,10 @@
 
 namespace recbias {
 
+// The version of the rules above. Reports record it in their provenance;
+// cached answers are grounded again with the current rules when read.
+inline constexpr const char* kGrounderVersion = "recbias.grounding/2";
+
 struct GroundingOptions {
   double fuzzy_threshold = 0.9;  // minimum LCS ratio for a fuzzy match; default 0.9
   // Append the candidates the answer left out, in presented order, and count
@@ -33,11 +52,15 @@ struct GroundingOptions {
 };
 
 // Fills response.ranking, ungrounded, duplicates, out_of_range,
-// parse_failures and repaired from `text`. `titles` are the presented
+// parse_failures, repaired and first_entry_unusable from `text` (adds to
+// them: call reset_grounding first to ground a response again). `titles` are the presented
 // candidates' titles, in presented order. A non-empty answer from which no
 // entry at all can be read counts one parse failure; so does an empty answer.
 void ground_answer(std::string_view text, std::span<const std::string> titles, const GroundingOptions& options,
                    RankResponse& response);
+
+// Clears every field ground_answer fills.
+void reset_grounding(RankResponse& response);
 
 // The normalised form used for matching ("Usual Suspects, The (1995)" -> "usual suspects").
 std::string normalize_title(std::string_view title);

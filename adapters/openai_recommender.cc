@@ -89,6 +89,8 @@ class OpenAiRecommender final : public Recommender {
 
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
     std::vector<RankResponse> out(requests.size());
+    if (requests.empty()) return out;
+    check_reachable();
     std::vector<Transfer> transfers(requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i) {
       out[i].request_id = requests[i].id;
@@ -241,11 +243,56 @@ class OpenAiRecommender final : public Recommender {
       response.usage.completion_tokens = body["usage"].value("completion_tokens", std::int64_t{0});
     }
     response.truncated = finish_reason == "length";
+    response.raw = RawAnswer{"text", content->is_string() ? content->get<std::string>() : std::string()};
+    ground(request, response);
+    return Outcome::kDone;
+  }
+
+ public:
+  void ground(const RankRequest& request, RankResponse& response) const override {
+    if (!response.raw || response.error) return;
     std::vector<std::string> titles;
     titles.reserve(request.candidates.size());
     for (auto item : request.candidates) titles.push_back(catalog_->at(item).title);
-    ground_answer(content->is_string() ? content->get<std::string>() : std::string(), titles, options_.grounding, response);
-    return Outcome::kDone;
+    reset_grounding(response);
+    ground_answer(response.raw->body, titles, options_.grounding, response);
+  }
+
+ private:
+  // One GET {base_url}/models before the first call: a server that cannot be
+  // reached at all (connection refused, unknown host) ends the run at once
+  // instead of costing every call its retries. Any HTTP answer, even 404
+  // from a server without /models, counts as reachable.
+  void check_reachable() {
+    if (reachable_) return;
+    CURL* easy = curl_easy_init();
+    if (!easy) throw BackendFailure("adapter openai: curl_easy_init failed");
+    std::string sink;
+    const auto url = options_.base_url + "/models";
+    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, append_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms) + 5000L);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    const CURLcode result = curl_easy_perform(easy);
+    curl_easy_cleanup(easy);
+    switch (result) {
+      case CURLE_URL_MALFORMAT:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+        throw BadInput(redact(fmt::format("adapter openai: base_url={} is not a usable http(s) URL: {}", options_.base_url,
+                                          curl_easy_strerror(result))));
+      case CURLE_COULDNT_CONNECT:
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+        throw BackendFailure(redact(fmt::format(
+            "adapter openai: cannot reach the server at {}: {} (is it running, and are base_url's host and port right?)",
+            url, curl_easy_strerror(result))));
+      default:
+        break;  // answered, or a transient failure that the calls' own retries handle
+    }
+    reachable_ = true;
   }
 
   std::string redact(std::string text) const {
@@ -261,6 +308,7 @@ class OpenAiRecommender final : public Recommender {
   std::string url_;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
+  bool reachable_ = false;  // check_reachable() passed once
 };
 
 }  // namespace

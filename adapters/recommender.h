@@ -55,6 +55,19 @@ class Recommender {
 
   virtual Capabilities capabilities() const = 0;
 
+  // Grounds `response` again from response.raw (what the model said), for a
+  // request this recommender answered: clears and refills ranking,
+  // ungrounded, duplicates, out_of_range, parse_failures, repaired,
+  // first_entry_unusable (and scores for exec answers), keeping usage,
+  // truncated and error. The response cache calls it on every answer it
+  // reads, so grounding improvements apply to cached answers. Adapters that
+  // parse text (openai, exec) override it; the default leaves a response
+  // without `raw` unchanged and is right for scoring adapters.
+  virtual void ground(const RankRequest& request, RankResponse& response) const {
+    (void)request;
+    (void)response;
+  }
+
   // See the contract above.
   std::vector<RankResponse> rank(std::span<const RankRequest> requests, const ResponseCallback& on_response = {}) {
     return rank_batch(requests, on_response);

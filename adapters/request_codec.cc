@@ -100,11 +100,19 @@ static void decode_answer_impl(const json& answer, const RankRequest& request, c
     return;
   }
   std::vector<char> taken(request.candidates.size(), 0);
+  bool seen = false;  // an entry was read (the first decides first_entry_unusable)
+  auto first = [&](bool usable_entry) {
+    if (!seen && !usable_entry) response.first_entry_unusable = true;
+    seen = true;
+  };
   auto take = [&](int position) {
-    if (taken[static_cast<std::size_t>(position)]) ++response.duplicates;
-    else {
+    if (taken[static_cast<std::size_t>(position)]) {
+      ++response.duplicates;
+      first(false);
+    } else {
       taken[static_cast<std::size_t>(position)] = 1;
       response.ranking.push_back(position);
+      first(true);
     }
   };
   if (auto ranking = answer.find("ranking"); ranking != answer.end()) {
@@ -115,16 +123,24 @@ static void decode_answer_impl(const json& answer, const RankRequest& request, c
       int position = -1;
       for (int i = 0; i < k; ++i)
         if (catalog.at(request.candidates[static_cast<std::size_t>(i)]).id == id) position = i;
-      if (position < 0) response.ungrounded.push_back(id);
-      else take(position);
+      if (position < 0) {
+        response.ungrounded.push_back(id);
+        first(false);
+      } else {
+        take(position);
+      }
     }
   } else if (auto positions = answer.find("positions"); positions != answer.end()) {
     if (!positions->is_array()) throw BadInput(fmt::format("answer for {}: field positions: expected an array of integers", request.id));
     for (const auto& v : *positions) {
       if (!v.is_number_integer()) throw BadInput(fmt::format("answer for {}: field positions: found {}, expected integers", request.id, v.dump()));
       const auto p = v.get<long long>();
-      if (p < 0 || p >= k) ++response.out_of_range;
-      else take(static_cast<int>(p));
+      if (p < 0 || p >= k) {
+        ++response.out_of_range;
+        first(false);
+      } else {
+        take(static_cast<int>(p));
+      }
     }
   } else if (auto text = answer.find("text"); text != answer.end()) {
     if (!text->is_string()) throw BadInput(fmt::format("answer for {}: field text: expected a string", request.id));
@@ -148,7 +164,8 @@ static void decode_answer_impl(const json& answer, const RankRequest& request, c
     response.usage.prompt_tokens = usage->value("prompt_tokens", std::int64_t{0});
     response.usage.completion_tokens = usage->value("completion_tokens", std::int64_t{0});
   }
-  if (grounding.repair) {
+  if (grounding.repair && !answer.contains("text")) {  // ground_answer repaired text answers
+    if (response.ranking.empty() && k > 0) response.first_entry_unusable = true;
     for (int i = 0; i < k; ++i)
       if (!taken[static_cast<std::size_t>(i)] && std::find(response.ranking.begin(), response.ranking.end(), i) == response.ranking.end()) {
         response.ranking.push_back(i);
@@ -175,8 +192,10 @@ json encode_response(const RankResponse& response, const RankRequest& request, c
          {"repaired", response.repaired},
          {"truncated", response.truncated},
          {"usage", response.usage}};
+  if (response.first_entry_unusable) j["first_entry_unusable"] = true;
   if (response.scores) j["scores"] = *response.scores;
   if (response.error) j["error"] = *response.error;
+  if (response.raw) j["raw"] = response.raw->body;
   return j;
 }
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/grounding.h"
 #include "adapters/request_codec.h"
 #include "core/errors.h"
 #include "core/json_io.h"
@@ -51,7 +52,9 @@ std::optional<RankResponse> ResponseCache::get(const std::string& key) const {
 }
 
 bool ResponseCache::put(const std::string& key, const RankResponse& response) const {
-  if (response.error || (response.ranking.empty() && response.parse_failures > 0)) return false;
+  // Errors are not the model's answer; an unparseable answer without its raw
+  // text could never be grounded again, so only those are skipped.
+  if (response.error || (!response.raw && response.ranking.empty() && response.parse_failures > 0)) return false;
   const auto path = path_of(key);
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
@@ -60,7 +63,8 @@ bool ResponseCache::put(const std::string& key, const RankResponse& response) co
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw BadInput(fmt::format("cannot write cache entry {} (is the cache directory writable?)", tmp));
-    out << nlohmann::json{{"key", key}, {"response", response}}.dump();
+    out << nlohmann::json{{"key", key}, {"grounder", kGrounderVersion}, {"response", response}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
     out.flush();
     if (!out) throw BadInput(fmt::format("cannot write cache entry {} (disk full?)", tmp));
   }
@@ -87,6 +91,7 @@ std::vector<RankResponse> CachedRecommender::rank_batch(std::span<const RankRequ
     if (auto hit = cache_->get(keys[i])) {
       out[i] = std::move(*hit);
       out[i].request_id = requests[i].id;
+      inner_->ground(requests[i], out[i]);  // with today's grounder
       ++stats_.hits;
       if (on_response) on_response(i, out[i]);
       continue;

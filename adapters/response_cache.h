@@ -7,8 +7,13 @@
 // and sample. Entries are files <dir>/<key[0:2]>/<key>.json written to a
 // temporary file and renamed into place, so a killed run never leaves a
 // corrupt entry; a re-run finds every answer that completed and sends only
-// the rest. Errors and unparseable answers (no ranking and a parse failure)
-// are not cached. API keys are never part of ids, keys or entries.
+// the rest. An entry holds the model's raw answer (RawAnswer: text or answer
+// object, usage) whatever it looked like, also when it could not be parsed:
+// the answer is the model's behaviour. Grounding runs again when an entry is
+// read (Recommender::ground), so a better grounder applies to cached answers
+// without sending them again; entries record the grounder version they were
+// written with. Transport and backend errors are never cached. API keys are
+// never part of ids, keys or entries.
 //
 // Thread rules: ResponseCache may be used from several threads; distinct
 // keys never collide on disk and the same key is written atomically.
@@ -34,7 +39,7 @@ class ResponseCache {
 
   // The cached answer (request_id as stored); nullopt when absent or unreadable.
   std::optional<RankResponse> get(const std::string& key) const;
-  // Writes atomically; returns false (and stores nothing) for errors and unparseable answers.
+  // Writes atomically; returns false (and stores nothing) for errors.
   bool put(const std::string& key, const RankResponse& response) const;
 
  private:
@@ -58,6 +63,7 @@ class CachedRecommender final : public Recommender {
 
   std::string id() const override { return inner_->id(); }
   Capabilities capabilities() const override { return inner_->capabilities(); }
+  void ground(const RankRequest& request, RankResponse& response) const override { inner_->ground(request, response); }
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override;
 
   CacheStats stats() const { return stats_; }

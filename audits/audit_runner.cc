@@ -90,7 +90,7 @@ nlohmann::ordered_json AuditState::metrics(nlohmann::ordered_json& tests) const 
     if (pos.contains("chi_square")) {
       const double adj = by_name.count("position.chi_square") ? by_name["position.chi_square"] : 1.0;
       pos["chi_square"]["p_adjusted"] = adj;
-      const auto n = pos["usable_responses"].get<std::int64_t>();
+      const auto n = pos["top1_picks"].get<std::int64_t>();
       pos["verdict"] = adj < options_.alpha
                            ? fmt::format("position bias detected: TVD {:.3f} (p_adj = {:.2g}, N = {})",
                                          pos["tvd"]["value"].get<double>(), adj, n)
@@ -219,12 +219,17 @@ AuditRun run_audit(Recommender& recommender, const Workload& workload, const Req
     });
     if (responses.size() != plan.calls.size()) throw InternalError("recommender returned a different number of responses");
     for (const auto& r : responses) run.state.failed_calls += r.error.has_value();
+    // The one cut to k (outcome.h): audits read these views; whole answers stay beside them.
+    std::vector<RankResponse> top_k;
+    top_k.reserve(responses.size());
+    for (std::size_t i = 0; i < responses.size(); ++i) top_k.push_back(top_k_view(responses[i], plan.calls[i].k));
     for (std::size_t b = 0; b < slice.size(); ++b) {
       const auto weights = poisson_weights(options.seed ^ kBootstrapSalt, stable_hash(slice[b].request.id), options.bootstrap_replicates);
       BaseOutcome outcome;
       outcome.base = &slice[b];
       outcome.plan = &plan.bases[b];
-      outcome.responses = &responses;
+      outcome.responses = &top_k;
+      outcome.full = &responses;
       outcome.call_offset = 0;
       outcome.weights = &weights;
       outcome.real_attributes = &real[begin + b];

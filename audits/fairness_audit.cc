@@ -55,12 +55,15 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
   const auto& neutral = o.response(o.plan->identity);
   if (!usable(neutral)) return;
   const auto& weights = *o.weights;
-  const std::vector<int> x = neutral.ranking;  // identity order: positions are base candidates
-  auto similarities = [&](const std::vector<int>& a, const std::vector<int>& b, double* out) {
-    out[0] = jaccard(a, b);
-    out[1] = serp_star(a, b, compat_);
-    out[2] = prag_star(a, b);
-    out[3] = rbo(a, b);
+  // Top-k views (outcome.h); identity order, so positions are base candidates.
+  const std::vector<int>& neutral_list = neutral.ranking;
+  // FaiRLLM's argument order: calc_metric_at_k(variant, neutral) — the
+  // compared list first, the reference second (SERP* and PRAG* are asymmetric).
+  auto similarities = [&](const std::vector<int>& variant, const std::vector<int>& reference, double* out) {
+    out[0] = jaccard(variant, reference);
+    out[1] = serp_star(variant, reference, compat_);
+    out[2] = prag_star(variant, reference);
+    out[3] = rbo(variant, reference);
     out[4] = 1;
   };
   std::vector<double> sims((profiles_.size() + 1) * kSlots, 0.0);
@@ -68,7 +71,7 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
   const auto& noise = o.response(o.plan->noise);
   const bool have_noise = usable(noise);
   if (have_noise) {
-    similarities(x, noise.ranking, noise_sim);
+    similarities(noise.ranking, neutral_list, noise_sim);
     std::copy(noise_sim, noise_sim + kSlots, sims.begin() + static_cast<std::ptrdiff_t>(profiles_.size() * kSlots));
   }
   const std::uint64_t unit = stable_hash(o.base->request.id);
@@ -77,7 +80,7 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
     const auto& r = o.response(o.plan->counterfactual[i]);
     if (!usable(r)) continue;
     lists[i] = &r;
-    similarities(x, r.ranking, &sims[i * kSlots]);
+    similarities(r.ranking, neutral_list, &sims[i * kSlots]);
     if (have_noise && profiles_[i].size() == 1)
       paired_.emplace_back(unit, static_cast<std::uint32_t>(i), noise_sim[test_metric_], sims[i * kSlots + static_cast<std::size_t>(test_metric_)]);
   }
@@ -87,7 +90,7 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
     const auto* b = lists[swap_pairs_[s].second];
     if (!a || !b) continue;
     double sim[kSlots];
-    similarities(a->ranking, b->ranking, sim);
+    similarities(b->ranking, a->ranking, sim);  // the later value against the earlier one
     for (int m = 0; m < kMetrics; ++m) swap_[s * kMetrics + static_cast<std::size_t>(m)].add(sim[m]);
   }
   // Utility with the user's real value stated.

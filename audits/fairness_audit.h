@@ -3,8 +3,11 @@
 //
 // For every user, the neutral profile (no attribute stated) and one variant
 // per value of each attribute (and per pair of values of two attributes when
-// intersections are asked for). Between the neutral top-k list x and a
-// variant's list y: Jaccard@k, SERP*@k, PRAG*@k and RBO (list_similarity.h).
+// intersections are asked for). Between a variant's top-k list and the
+// neutral top-k list, in FaiRLLM's argument order calc_metric_at_k(variant,
+// neutral): Jaccard@k, SERP*@k, PRAG*@k and RBO (list_similarity.h). Every
+// answer is cut to k before (outcome.h), so an LLM that lists all K
+// candidates is compared on its top k.
 //
 // Per attribute, over its values' mean similarities: SNSR = max - min and
 // SNSV = population standard deviation, with Poisson-bootstrap intervals

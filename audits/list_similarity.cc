@@ -1,14 +1,98 @@
 #include "audits/list_similarity.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/stats.h"
 
 namespace recbias {
+namespace {
+
+// The audits compare lists of base-candidate indices (0..K-1), so ids are
+// small: a fixed bitset on the stack replaces hash sets (no allocation;
+// bench/list_similarity_bench.cc measures the difference). Other ids take
+// the general path.
+constexpr int kSmallIds = 512;
+
+struct SmallSet {
+  std::array<std::uint64_t, kSmallIds / 64> words{};
+  // Adds `id`; false when it was already there.
+  bool insert(int id) {
+    auto& w = words[static_cast<std::size_t>(id) >> 6];
+    const std::uint64_t bit = std::uint64_t{1} << (id & 63);
+    const bool fresh = (w & bit) == 0;
+    w |= bit;
+    return fresh;
+  }
+  bool contains(int id) const { return (words[static_cast<std::size_t>(id) >> 6] >> (id & 63)) & 1U; }
+};
+
+bool small_ids(std::span<const int> list) {
+  return std::all_of(list.begin(), list.end(), [](int id) { return static_cast<unsigned>(id) < static_cast<unsigned>(kSmallIds); });
+}
+
+double serp_sum_to_value(double sum, std::size_t x_size, std::size_t y_size, bool fairllm_compat) {
+  if (fairllm_compat) {
+    if (y_size == 0) return 0.0;
+    const double ly = static_cast<double>(y_size);
+    return sum * 0.5 / ((ly + 1) * ly);
+  }
+  const double n = static_cast<double>(std::max(x_size, y_size));
+  if (n == 0) return 1.0;
+  return sum / (n * (n + 1) / 2);
+}
+
+// RBO_ext (eq. 32) over small ids; nullopt when a list repeats an id (the
+// general path then reports it).
+std::optional<double> rbo_small(std::span<const int> s, std::span<const int> l, double p) {
+  if (s.size() > l.size()) std::swap(s, l);
+  if (l.empty()) return 1.0;
+  if (s.empty()) return 0.0;
+  SmallSet seen_s, seen_l;
+  const std::size_t s_len = s.size(), l_len = l.size();
+  double overlap = 0, sum = 0, tail = 0, x_s = 0, p_d = 1;
+  for (std::size_t d = 1; d <= l_len; ++d) {
+    p_d *= p;
+    const int from_l = l[d - 1];
+    if (d <= s_len) {
+      const int from_s = s[d - 1];
+      if (from_s == from_l) overlap += 1;
+      else overlap += static_cast<double>(seen_l.contains(from_s)) + static_cast<double>(seen_s.contains(from_l));
+      if (!seen_s.insert(from_s)) return std::nullopt;
+    } else if (seen_s.contains(from_l)) {
+      overlap += 1;
+    }
+    if (!seen_l.insert(from_l)) return std::nullopt;
+    if (d == s_len) x_s = overlap;
+    sum += overlap / static_cast<double>(d) * p_d;
+    if (d > s_len) {
+      const double dd = static_cast<double>(d), ss = static_cast<double>(s_len);
+      tail += x_s * (dd - ss) / (ss * dd) * p_d;
+    }
+  }
+  const double ll = static_cast<double>(l_len), ss = static_cast<double>(s_len);
+  return (1 - p) / p * (sum + tail) + ((overlap - x_s) / ll + x_s / ss) * p_d;
+}
+
+}  // namespace
 
 double jaccard(std::span<const int> a, std::span<const int> b) {
+  if (small_ids(a) && small_ids(b)) {
+    SmallSet sa, sb;
+    for (int v : a) sa.insert(v);
+    for (int v : b) sb.insert(v);
+    int both = 0, either = 0;
+    for (std::size_t w = 0; w < sa.words.size(); ++w) {
+      both += std::popcount(sa.words[w] & sb.words[w]);
+      either += std::popcount(sa.words[w] | sb.words[w]);
+    }
+    return either == 0 ? 1.0 : static_cast<double>(both) / either;
+  }
   std::unordered_set<int> sa(a.begin(), a.end()), sb(b.begin(), b.end());
   if (sa.empty() && sb.empty()) return 1.0;
   std::size_t both = 0;
@@ -17,35 +101,63 @@ double jaccard(std::span<const int> a, std::span<const int> b) {
 }
 
 double serp_star(std::span<const int> x, std::span<const int> y, bool fairllm_compat) {
-  std::unordered_set<int> in_y(y.begin(), y.end());
   const double k = static_cast<double>(x.size());
+  const double n = static_cast<double>(std::max(x.size(), y.size()));
+  // compat: FaiRLLM's len(x) - i + 1 (0-based i), counted once per equal
+  // (x_i, y_j) pair as calc_serp_ms does; normalised: n - i, once per x_i in y.
+  auto weight = [&](std::size_t i) { return fairllm_compat ? k - static_cast<double>(i) + 1 : n - static_cast<double>(i); };
   double sum = 0;
+  if (small_ids(y) && small_ids(x)) {
+    SmallSet in_y;
+    bool repeats = false;
+    for (int v : y) repeats = !in_y.insert(v) || repeats;
+    if (!repeats || !fairllm_compat) {
+      for (std::size_t i = 0; i < x.size(); ++i)
+        if (in_y.contains(x[i])) sum += weight(i);
+      return serp_sum_to_value(sum, x.size(), y.size(), fairllm_compat);
+    }
+  }
+  std::unordered_map<int, int> count_in_y;
+  for (int v : y) ++count_in_y[v];
   for (std::size_t i = 0; i < x.size(); ++i) {
-    if (!in_y.count(x[i])) continue;
-    // compat: FaiRLLM's len(x) - i + 1 (0-based i); normalised: K - i.
-    sum += fairllm_compat ? k - static_cast<double>(i) + 1 : k - static_cast<double>(i);
+    auto it = count_in_y.find(x[i]);
+    if (it != count_in_y.end()) sum += weight(i) * (fairllm_compat ? it->second : 1);
   }
-  if (fairllm_compat) {
-    if (y.empty()) return 0.0;
-    const double ly = static_cast<double>(y.size());
-    // calc_serp_ms counts every (x, y) equal pair; lists of unique ids match at most once.
-    return sum * 0.5 / ((ly + 1) * ly);
-  }
-  if (x.empty()) return y.empty() ? 1.0 : 0.0;
-  return sum / (k * (k + 1) / 2);
+  return serp_sum_to_value(sum, x.size(), y.size(), fairllm_compat);
 }
 
 double prag_star(std::span<const int> x, std::span<const int> y) {
   if (x.empty() || y.empty()) return 0.0;
   if (x.size() == 1) return std::equal(x.begin(), x.end(), y.begin(), y.end()) ? 1.0 : 0.0;
+  double kept = 0;
+  const double pairs = static_cast<double>(x.size()) * static_cast<double>(x.size() - 1) / 2;
+  if (small_ids(x) && small_ids(y)) {
+    SmallSet in_y;
+    std::array<std::int32_t, kSmallIds> rank_in_y;  // valid where in_y
+    for (std::size_t k = 0; k < y.size(); ++k) {
+      in_y.insert(y[k]);
+      rank_in_y[static_cast<std::size_t>(y[k])] = static_cast<std::int32_t>(k);  // last occurrence, as calc_prag
+    }
+    std::array<std::int32_t, kSmallIds> rank_of_x;  // per position of x: rank in y, or INT32_MAX when absent
+    const std::size_t n = std::min<std::size_t>(x.size(), kSmallIds);
+    if (n == x.size()) {
+      for (std::size_t i = 0; i < n; ++i)
+        rank_of_x[i] = in_y.contains(x[i]) ? rank_in_y[static_cast<std::size_t>(x[i])] : INT32_MAX;
+      std::int64_t count = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::int32_t ri = rank_of_x[i];
+        if (ri == INT32_MAX) continue;  // x_i missing from y: no pair starting at it is kept
+        for (std::size_t j = i + 1; j < n; ++j) count += rank_of_x[j] > ri;  // x_j missing (MAX) or ranked after x_i
+      }
+      return static_cast<double>(count) / pairs;
+    }
+  }
   std::unordered_map<int, std::size_t> rank_in_y;
   for (std::size_t k = 0; k < y.size(); ++k) rank_in_y[y[k]] = k;  // last occurrence, as calc_prag
-  double kept = 0, pairs = 0;
   for (std::size_t i = 0; i < x.size(); ++i) {
+    auto a = rank_in_y.find(x[i]);
+    if (a == rank_in_y.end()) continue;
     for (std::size_t j = i + 1; j < x.size(); ++j) {
-      pairs += 1;
-      auto a = rank_in_y.find(x[i]);
-      if (a == rank_in_y.end()) continue;
       auto b = rank_in_y.find(x[j]);
       if (b == rank_in_y.end() || a->second < b->second) kept += 1;
     }
@@ -53,7 +165,11 @@ double prag_star(std::span<const int> x, std::span<const int> y) {
   return kept / pairs;
 }
 
-double rbo(std::span<const int> a, std::span<const int> b) { return rbo_ext(a, b, 0.9); }
+double rbo(std::span<const int> a, std::span<const int> b) {
+  if (small_ids(a) && small_ids(b))
+    if (auto r = rbo_small(a, b, 0.9)) return *r;
+  return rbo_ext(a, b, 0.9);
+}
 
 double topk_kendall_tau(std::span<const int> a, std::span<const int> b, int n) {
   std::vector<double> ra(static_cast<std::size_t>(n), static_cast<double>(a.size())),

@@ -10,22 +10,30 @@ namespace recbias {
 // |A ∩ B| / |A ∪ B| of the lists as sets; two empty lists give 1.
 double jaccard(std::span<const int> a, std::span<const int> b);
 
-// SERP*@K of a reference list x (the neutral answer) and a list y.
+// Argument order follows FaiRLLM's calc_metric_at_k(variant, neutral, k):
+// x is the compared list (a counterfactual variant's answer), y the
+// reference (the neutral answer). SERP* and PRAG* are asymmetric. Callers
+// cut both lists to k first (the audits do it once, audits/outcome.h).
+
+// SERP*@K of a list x against a reference y.
 //
-// Normalised (default): sum over x_i found in y of (K - i), i = 0-based rank
-// in x, divided by K(K+1)/2 with K = |x|, so identical lists give 1.
+// Normalised (default): sum over x_i found in y of (n - i), i = 0-based rank
+// in x, n = max(|x|, |y|), divided by n(n+1)/2: identical lists give 1, two
+// empty lists 1, and a list shorter than the other cannot reach 1.
 //
-// fairllm_compat: FaiRLLM's published calc_serp_ms exactly:
-//   sum over matches of (len(x) - i + 1), times 0.5 / ((len(y) + 1) len(y)),
-// whose weight is off by one and whose normaliser is four times too large:
-// identical lists of K = 20 give 230 * 0.5 / 420 = 0.2738. An empty y gives 0.
+// fairllm_compat: FaiRLLM's published calc_serp_ms(x, y) exactly: sum over
+// every equal pair (x_i, y_j) of (len(x) - i + 1), times
+// 0.5 / ((len(y) + 1) len(y)); its weight is off by one and its normaliser
+// four times too large: identical lists of K = 20 give 230 * 0.5 / 420 =
+// 0.2738. An empty y gives 0. The two modes differ only in weight and
+// normaliser.
 double serp_star(std::span<const int> x, std::span<const int> y, bool fairllm_compat = false);
 
-// PRAG*@K: over all pairs (i < j) of x, the share whose order y keeps — x_i
-// must be in y, and x_j either missing from y or ranked after x_i. FaiRLLM's
-// calc_prag computes exactly this share (its denominator counts the pairs),
-// so the normalised and compat forms coincide. |x| = 1: 1 if x == y else 0;
-// either list empty: 0.
+// PRAG*@K of x against y (FaiRLLM's calc_prag(x, y)): over all pairs (i < j)
+// of x, the share that y keeps — x_i must be in y, and x_j either missing
+// from y or ranked after x_i (ranks in y by last occurrence). The
+// denominator counts the pairs, so the normalised and compat forms
+// coincide. |x| = 1: 1 if x == y else 0; either list empty: 0.
 double prag_star(std::span<const int> x, std::span<const int> y);
 
 // Extrapolated RBO with persistence 0.9 (core/stats.h, rbo_ext).

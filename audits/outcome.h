@@ -2,6 +2,7 @@
 // shared by the audits.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <span>
@@ -17,16 +18,46 @@
 
 namespace recbias {
 
+// k vs K. Every answer is cut to its request's k once, here, before any
+// audit reads it: response() is that top-k view, and every set or "@k"
+// metric reads it (fairness similarities, popularity's ARP/APLT/ACLT/
+// exposure/PopRSP/PopREO/ΔGAP, HR/NDCG/MRR@k, utility). full_response() is
+// the whole answer as the model gave it (an LLM often lists all K
+// candidates), for the metrics defined on whole rankings: the position
+// audit's Kendall τ, RBO and transition matrix, popularity by output rank and
+// the within-list Spearman preference, and the grounding audit's entry
+// counts. `truncated` keeps its meaning: the model gave fewer than k.
 struct BaseOutcome {
   const EvalRequest* base = nullptr;                         // neutral profile, base candidate order
   const BasePlan* plan = nullptr;
-  const std::vector<RankResponse>* responses = nullptr;      // by call index of the current chunk
+  const std::vector<RankResponse>* responses = nullptr;      // top-k views, by call index of the current chunk
+  const std::vector<RankResponse>* full = nullptr;           // whole answers (null: `responses` are whole)
   std::size_t call_offset = 0;                               // plan call index -> responses index
   const std::vector<int>* weights = nullptr;                 // Poisson weights of this base request
   const std::map<std::string, std::string>* real_attributes = nullptr;  // the user's dataset attributes
 
   const RankResponse& response(std::size_t call) const { return (*responses)[call - call_offset]; }
+  const RankResponse& full_response(std::size_t call) const { return (*(full ? full : responses))[call - call_offset]; }
 };
+
+// `r` cut to its first `k` grounded entries, without the raw answer (the
+// audits read grounded entries only).
+inline RankResponse top_k_view(const RankResponse& r, int k) {
+  RankResponse v;
+  v.request_id = r.request_id;
+  v.ranking.assign(r.ranking.begin(), r.ranking.begin() + std::min<std::ptrdiff_t>(std::max(k, 0), static_cast<std::ptrdiff_t>(r.ranking.size())));
+  v.scores = r.scores;
+  v.ungrounded = r.ungrounded;
+  v.duplicates = r.duplicates;
+  v.out_of_range = r.out_of_range;
+  v.parse_failures = r.parse_failures;
+  v.repaired = r.repaired;
+  v.truncated = r.truncated;
+  v.first_entry_unusable = r.first_entry_unusable;
+  v.usage = r.usage;
+  v.error = r.error;
+  return v;
+}
 
 // A response the audits can read: no error and at least one grounded entry.
 inline bool usable(const RankResponse& r) { return !r.error && !r.ranking.empty(); }

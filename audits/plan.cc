@@ -113,6 +113,7 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
         RankRequest r = base.request;
         for (int j = 0; j < k; ++j)
           r.candidates[static_cast<std::size_t>(j)] = base.request.candidates[static_cast<std::size_t>(bp.orders[s][static_cast<std::size_t>(j)])];
+        r.sample = base.request.sample + s;  // its own draw (plan.h); order 0 is the identity, draw 0
         bp.permuted.push_back(add(std::move(r), fmt::format("/perm{}", s)));
       }
     }
@@ -120,6 +121,7 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
       bp.profiles = profiles;
       for (std::size_t i = 0; i < profiles.size(); ++i) {
         RankRequest r = base.request;
+        r.sample = base.request.sample + kFairnessDraws + 1 + i;
         std::string suffix = "/attr";
         for (const auto& [a, v] : profiles[i]) {
           r.user.attributes[a] = v;
@@ -128,7 +130,7 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
         bp.counterfactual.push_back(add(std::move(r), suffix));
       }
       RankRequest noise = base.request;
-      noise.sample = base.request.sample + 1;
+      noise.sample = base.request.sample + kFairnessDraws;
       bp.noise = add(std::move(noise), "/noise");
     }
     plan.bases.push_back(std::move(bp));

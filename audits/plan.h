@@ -6,9 +6,19 @@
 //   identity         the base request itself (popularity, accuracy, fairness' neutral list)
 //   permutation s    the base candidates in order `order` (position)
 //   counterfactual   the base request stating some attributes (fairness)
-//   noise floor      the base request with sample = 1 (fairness)
+//   noise floor      the base request asked again as another draw (fairness)
 // Identical variants are one call: the identity is also cyclic shift 0 and
 // the fairness audit's neutral profile, so it is sent once.
+//
+// Independent draws. A stochastic model (temperature > 0) answers each
+// variant with its own random draw: RankRequest::sample = base sample +
+// draw, and adapters fold `sample` into their seed (openai sends
+// seed + sample). Draws: identity 0; position order s: s (order 0 is the
+// identity); fairness noise floor: kFairnessDraws; counterfactual profile i:
+// kFairnessDraws + 1 + i. So both sides of every comparison (variant vs
+// neutral, neutral vs noise floor, value a vs value b, order s vs order t)
+// are independent samples, never common random numbers, and a probe's
+// draws do not depend on which other probes run.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +34,9 @@
 namespace recbias {
 
 using Profile = std::vector<std::pair<std::string, std::string>>;  // stated attributes, sorted by name
+
+// First draw of the fairness probe (above); position orders use 0..P-1 < this.
+inline constexpr std::uint64_t kFairnessDraws = std::uint64_t{1} << 20;
 
 struct BasePlan {
   std::size_t identity = 0;                      // call index of the identity variant

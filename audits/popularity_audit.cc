@@ -49,7 +49,8 @@ PopularityAccumulator::PopularityAccumulator(std::shared_ptr<const PopularityCon
       exposure_replicates_(exposure_.size() * static_cast<std::size_t>(replicates), 0) {}
 
 void PopularityAccumulator::add(const BaseOutcome& o) {
-  const auto& r = o.response(o.plan->identity);
+  const auto& r = o.response(o.plan->identity);  // top-k view: ARP, APLT, ACLT, exposure, PopRSP/PopREO, ΔGAP
+  const auto& whole = o.full_response(o.plan->identity).ranking;  // popularity by output rank, Spearman
   if (!usable(r)) return;
   const auto& weights = *o.weights;
   const auto& candidates = o.base->request.candidates;
@@ -69,18 +70,19 @@ void PopularityAccumulator::add(const BaseOutcome& o) {
     const ItemIndex item = candidates[static_cast<std::size_t>(list[rank])];
     sum_pop += pop(item);
     tail += context_->in_head[static_cast<std::size_t>(item)] ? 0 : 1;
-    if (rank < static_cast<std::size_t>(k)) by_rank_[rank].add(pop(item));
     exposure_[static_cast<std::size_t>(item)] += 1;
     for (std::size_t rep = 0; rep < weights.size(); ++rep)
       exposure_replicates_[rep * exposure_.size() + static_cast<std::size_t>(item)] += weights[rep];
   }
+  for (std::size_t rank = 0; rank < whole.size() && rank < static_cast<std::size_t>(k); ++rank)
+    by_rank_[rank].add(pop(candidates[static_cast<std::size_t>(whole[rank])]));
   const double len = static_cast<double>(list.size());
 
   // Spearman: model preference (higher = ranked earlier, unranked tied last) and truth.
   std::vector<double> popularity, preference, truth;
   for (std::size_t j = 0; j < candidates.size(); ++j) {
     popularity.push_back(pop(candidates[j]));
-    const int rank = rank_of(list, static_cast<int>(j));
+    const int rank = rank_of(whole, static_cast<int>(j));
     preference.push_back(rank > 0 ? -rank : -static_cast<double>(candidates.size() + 1));
     truth.push_back(static_cast<int>(j) == o.base->positive_position ? 1.0 : 0.0);
   }

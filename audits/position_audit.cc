@@ -92,7 +92,8 @@ void PositionAccumulator::add(const BaseOutcome& o) {
   const int positive_base = o.base->positive_position;  // base-candidate index of the positive
   for (std::size_t s = 0; s < o.plan->permuted.size(); ++s) {
     ++responses_;
-    const auto& r = o.response(o.plan->permuted[s]);
+    // The whole answer: tau, RBO and the transition matrix are defined on whole rankings.
+    const auto& r = o.full_response(o.plan->permuted[s]);
     const auto& order = o.plan->orders[s];
     // Input position of the positive in this permutation.
     const int q = static_cast<int>(std::find(order.begin(), order.end(), positive_base) - order.begin());
@@ -101,11 +102,16 @@ void PositionAccumulator::add(const BaseOutcome& o) {
       continue;
     }
     ++usable_;
-    top1[static_cast<std::size_t>(r.ranking[0])] += 1;
+    if (r.first_entry_unusable) {
+      ++top1_unusable_;
+      complete = false;
+    } else {
+      top1[static_cast<std::size_t>(r.ranking[0])] += 1;
+    }
     for (std::size_t rank = 0; rank < r.ranking.size() && rank < static_cast<std::size_t>(k); ++rank)
       ++transition_[static_cast<std::size_t>(r.ranking[rank] * k) + rank];
     auto list = depermute(r, order);
-    first_items.push_back(list[0]);
+    if (!r.first_entry_unusable) first_items.push_back(list[0]);
     const int rank = rank_of(list, positive_base);
     const bool hit = rank > 0 && rank <= o.base->request.k;
     positive_hits_[static_cast<std::size_t>(q)] += hit;
@@ -151,6 +157,7 @@ void PositionAccumulator::merge(const PositionAccumulator& other) {
   requests_ += other.requests_;
   responses_ += other.responses_;
   usable_ += other.usable_;
+  top1_unusable_ += other.top1_unusable_;
   complete_requests_ += other.complete_requests_;
   consistent_requests_ += other.consistent_requests_;
   top1_.merge(other.top1_);
@@ -163,7 +170,7 @@ void PositionAccumulator::merge(const PositionAccumulator& other) {
 }
 
 double PositionAccumulator::p_value() const {
-  if (k_ < 2 || usable_ == 0) return std::nan("");
+  if (k_ < 2 || usable_ - top1_unusable_ <= 0) return std::nan("");
   const auto counts = top1_.totals();
   const std::vector<double> uniform(static_cast<std::size_t>(k_), 1.0);
   return chi_square_gof(counts, uniform).p_value;
@@ -175,12 +182,14 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   out["requests"] = requests_;
   out["responses"] = responses_;
   out["usable_responses"] = usable_;
-  if (k_ == 0 || usable_ == 0) {
+  out["top1_unusable"] = top1_unusable_;
+  out["top1_picks"] = usable_ - top1_unusable_;
+  if (k_ == 0 || usable_ - top1_unusable_ <= 0) {
     out["verdict"] = "no usable responses";
     return out;
   }
   const auto counts = top1_.totals();
-  const double n = static_cast<double>(usable_);
+  const double n = static_cast<double>(usable_ - top1_unusable_);
   const double uniform = 1.0 / k_;
   nlohmann::ordered_json rates = nlohmann::ordered_json::array();
   for (int j = 0; j < k_; ++j) rates.push_back(proportion_json(counts[static_cast<std::size_t>(j)], n, confidence));
@@ -245,7 +254,7 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
 }
 
 nlohmann::json PositionAccumulator::state() const {
-  return {{"replicates", replicates_}, {"k", k_}, {"requests", requests_}, {"responses", responses_}, {"usable", usable_},
+  return {{"replicates", replicates_}, {"k", k_}, {"requests", requests_}, {"responses", responses_}, {"usable", usable_}, {"top1_unusable", top1_unusable_},
           {"complete_requests", complete_requests_}, {"consistent_requests", consistent_requests_},
           {"top1", k_ ? top1_.to_json() : nlohmann::json()}, {"agreement", k_ ? agreement_.to_json() : nlohmann::json()},
           {"positive_hits", positive_hits_}, {"positive_ndcg", [&] {
@@ -264,6 +273,7 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
     a.requests_ = j.at("requests");
     a.responses_ = j.at("responses");
     a.usable_ = j.at("usable");
+    a.top1_unusable_ = j.value("top1_unusable", std::int64_t{0});
     a.complete_requests_ = j.at("complete_requests");
     a.consistent_requests_ = j.at("consistent_requests");
     a.top1_ = ReplicatedSums::from_json(j.at("top1"));

@@ -14,7 +14,12 @@
 // - consistency: share of requests whose top-1 item is the same under every
 //   permutation (Wilson); mean pairwise Kendall tau-b and RBO (p = 0.9)
 //   between the de-permuted top-k lists of one request, averaged over
-//   requests (bootstrap).
+//   requests (bootstrap). These, and the transition matrix, are defined on
+//   whole rankings and read the whole answer (outcome.h); HR/NDCG read the
+//   top-k view.
+// - top-1 is the model's first entry: a response whose first entry was
+//   hallucinated, a duplicate, out of range or unparseable is "top-1
+//   unusable" (counted and reported), never its second entry promoted.
 // - the held-out positive's HR@k (Wilson) and NDCG@k (normal approximation)
 //   by the input position it was placed at (LLMRank, Fig. 2).
 // - the input-position x output-rank transition matrix (STELLA).
@@ -54,6 +59,7 @@ class PositionAccumulator {
   std::int64_t requests_ = 0;            // base requests seen
   std::int64_t responses_ = 0;           // permuted responses seen
   std::int64_t usable_ = 0;              // of which usable
+  std::int64_t top1_unusable_ = 0;       // usable, but the first entry was not a candidate (no top-1 pick)
   std::int64_t complete_requests_ = 0;   // requests with every permutation usable
   std::int64_t consistent_requests_ = 0; // of which the top-1 item never changed
   ReplicatedSums top1_;                  // K: top-1 picks by input position

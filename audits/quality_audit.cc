@@ -13,7 +13,7 @@ namespace recbias {
 
 void GroundingAccumulator::add(const BaseOutcome& o) {
   for (auto call : o.plan->calls) {
-    const auto& r = o.response(call);
+    const auto& r = o.full_response(call);  // every entry the model wrote
     ++counts_[0];
     if (r.error) {
       ++counts_[1];

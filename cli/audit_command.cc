@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/grounding.h"
 #include "adapters/response_cache.h"
 #include "audits/audit_runner.h"
 #include "audits/comparison.h"
@@ -195,6 +196,7 @@ void run(const AuditCliOptions& o) {
   nlohmann::ordered_json provenance = {
       {"tool", "recbias"}, {"version", "0.1.0"}, {"git_sha", RECBIAS_GIT_SHA},
       {"adapter", recommender->id()},
+      {"grounder", kGrounderVersion},
       {"adapter_capabilities", {{"scores", recommender->capabilities().scores}, {"deterministic", recommender->capabilities().deterministic}}},
       {"dataset", {{"name", data.dataset.name}, {"format", data.dataset.format}, {"path", data.dataset.path}, {"sha256", fingerprint}}},
       {"workload", {{"users_requested", o.users}, {"candidates", o.candidates}, {"k", o.k}, {"sampling", o.sampling},

@@ -120,6 +120,8 @@ void to_json(json& j, const RankResponse& v) {
            {"usage", v.usage}};
   if (v.scores) j["scores"] = *v.scores;
   if (v.error) j["error"] = *v.error;
+  if (v.first_entry_unusable) j["first_entry_unusable"] = true;
+  if (v.raw) j["raw"] = json{{"format", v.raw->format}, {"body", v.raw->body}};
 }
 void from_json(const json& j, RankResponse& v) {
   v.request_id = required<std::string>(j, "request_id", "a string");
@@ -138,6 +140,12 @@ void from_json(const json& j, RankResponse& v) {
   optional_field(j, "usage", "a usage object", v.usage);
   if (j.contains("error") && !j.at("error").is_null())
     v.error = get_as<std::string>(j.at("error"), "error", "a string");
+  optional_field(j, "first_entry_unusable", "a boolean", v.first_entry_unusable);
+  if (j.contains("raw") && !j.at("raw").is_null()) {
+    const auto& raw = j.at("raw");
+    v.raw = RawAnswer{required<std::string>(raw, "format", "\"text\" or \"answer\""),
+                      required<std::string>(raw, "body", "a string")};
+  }
 }
 
 void to_json(json& j, const Catalog& v) { j = v.items(); }

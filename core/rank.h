@@ -43,6 +43,18 @@ struct Usage {
   std::int64_t retries = 0;  // extra attempts after 429/5xx/timeouts/connection errors
 };
 
+// The model's output exactly as it arrived, before grounding. Kept so that the
+// response cache stores what the model said (also when it could not be
+// parsed) and grounding can run again when the answer is read: an improved
+// grounder then applies to cached answers without sending them again.
+struct RawAnswer {
+  // "text": `body` is generated text (a chat completion's content, or an
+  // exec answer's "text"); "answer": `body` is an exec answer object as JSON.
+  std::string format;
+  std::string body;
+  bool operator==(const RawAnswer&) const = default;
+};
+
 // The model's answer to one RankRequest.
 struct RankResponse {
   std::string request_id;
@@ -58,6 +70,14 @@ struct RankResponse {
   int parse_failures = 0;  // output lines that could not be parsed as an entry
   int repaired = 0;        // candidates appended by optional repair (not by the model)
   bool truncated = false;  // the output was cut short (e.g. max_tokens reached)
+  // The answer's first entry was not a usable candidate (hallucinated, a
+  // duplicate, out of range, or an unparseable line), so ranking[0] is not
+  // the model's first choice. The position audit counts such responses as
+  // "top-1 unusable" instead of promoting the second entry.
+  bool first_entry_unusable = false;
+  // What the model said, for adapters that parse text or answer objects
+  // (openai, exec); absent for scoring adapters. See RawAnswer.
+  std::optional<RawAnswer> raw;
   Usage usage;
   std::optional<std::string> error;  // set when the request failed; ranking is then empty
 };

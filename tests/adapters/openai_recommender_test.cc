@@ -148,13 +148,20 @@ TEST_CASE("client errors fail at once without retries", "[openai][faults]") {
   CHECK(server.hits() == 1);
 }
 
-TEST_CASE("an unreachable server fails each request with the reason", "[openai][faults]") {
-  auto rec = make_recommender(
-      AdapterSpec::parse("openai:model=m,base_url=http://127.0.0.1:9/v1,max_retries=1,backoff_ms=1,connect_timeout_ms=500"),
-      small_context());
-  const auto out = rec->rank(requests(2));
-  REQUIRE(out[0].error.has_value());
-  CHECK_THAT(*out[0].error, Contains("gave up after 2 attempts"));
+TEST_CASE("an unreachable server ends the run at once with a backend failure naming the URL", "[openai][faults]") {
+  // Port 9 (discard) on loopback: connection refused. With max_retries=6 and
+  // backoff_ms=500 each call would otherwise retry for ~30 s; the probe fails
+  // before any call is planned out.
+  auto rec = make_recommender(AdapterSpec::parse("openai:model=m,base_url=http://127.0.0.1:9/v1,connect_timeout_ms=500"),
+                              small_context());
+  CHECK_THROWS_AS(rec->rank(requests(2)), BackendFailure);
+  CHECK_THROWS_WITH(rec->rank(requests(2)), Contains("cannot reach the server at http://127.0.0.1:9/v1/models") &&
+                                                Contains("Couldn't connect"));
+  // Nothing to send: no probe, no failure (a fully cached re-run works with the server down).
+  CHECK(rec->rank(std::vector<RankRequest>{}).empty());
+  // A malformed base_url is the user's to fix.
+  auto bad = make_recommender(AdapterSpec::parse("openai:model=m,base_url=htp://127.0.0.1:9/v1"), small_context());
+  CHECK_THROWS_AS(bad->rank(requests(1)), BadInput);
 }
 
 TEST_CASE("the API key is sent as a bearer token and never appears in the id or errors", "[openai][secrets]") {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/adapter_spec.h"
+#include "adapters/grounding.h"
 #include "adapters/registry.h"
 #include "adapters/response_cache.h"
 #include "tests/adapters/adapter_fixtures.h"
@@ -47,19 +48,54 @@ TEST_CASE("the same request twice reaches the server once, a re-run sends nothin
   CHECK(second[2].usage.prompt_tokens == first[2].usage.prompt_tokens);
 }
 
-TEST_CASE("errors and unparseable answers are not cached", "[cache]") {
+TEST_CASE("errors are not cached, unparseable answers are, as the model raw answer", "[cache]") {
   int calls = 0;
+  const std::string prose = "I am sorry, but I cannot rank these movies without more information about you.";
   FakeLlmServer server([&](const Prompt&) {
     ++calls;
-    return calls <= 2 ? Reply::error(404) : Reply::answer("I am sorry, but I cannot rank these movies without more information about you.");
+    return calls <= 2 ? Reply::error(404) : Reply::answer(prose);
   });
   TempDir dir;
   const std::vector<RankRequest> batch = {small_request("a", {0, 1, 2})};
   cached(server, dir.path().string())->rank(batch);  // 404
   cached(server, dir.path().string())->rank(batch);  // 404 again: not served from cache
-  cached(server, dir.path().string())->rank(batch);  // prose only: a parse failure
-  cached(server, dir.path().string())->rank(batch);
-  CHECK(server.hits() == 4);
+  const auto first = cached(server, dir.path().string())->rank(batch);  // prose only: a parse failure
+  CHECK(server.hits() == 3);
+  auto again = cached(server, dir.path().string());
+  const auto second = again->rank(batch);  // the model's answer, from the cache
+  CHECK(server.hits() == 3);
+  CHECK(again->stats().hits == 1);
+  CHECK(second[0].parse_failures == 1);
+  CHECK(second[0].ranking.empty());
+  REQUIRE(second[0].raw.has_value());
+  CHECK(second[0].raw->body == prose);
+  CHECK(first[0].parse_failures == 1);
+}
+
+TEST_CASE("cached answers are grounded again when read, so a better grounder applies without re-sending", "[cache]") {
+  FakeLlmServer server([](const Prompt&) { return Reply::answer(R"J({"ranking": ["Movie Two (1992)", "Movie One (1991)"]})J"); });
+  TempDir dir;
+  const std::vector<RankRequest> batch = {small_request("a", {0, 1, 2})};
+  const auto first = cached(server, dir.path().string())->rank(batch);
+  REQUIRE(first[0].raw.has_value());
+  // Make the entry look as an older grounder left it: nothing grounded, one parse failure.
+  int rewritten = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
+    auto j = nlohmann::json::parse(read_file(entry.path().string()));
+    CHECK(j["grounder"] == kGrounderVersion);
+    j["grounder"] = "recbias.grounding/1";
+    j["response"]["ranking"] = nlohmann::json::array();
+    j["response"]["parse_failures"] = 1;
+    write_file(entry.path().string(), j.dump());
+    ++rewritten;
+  }
+  REQUIRE(rewritten == 1);
+  const auto second = cached(server, dir.path().string())->rank(batch);
+  CHECK(server.hits() == 1);
+  CHECK(first[0].ranking == std::vector<int>{1, 0});
+  CHECK(second[0].ranking == first[0].ranking);
+  CHECK(second[0].parse_failures == 0);
 }
 
 TEST_CASE("cache keys cover sampling parameters, sample and the request, and never the API key", "[cache]") {

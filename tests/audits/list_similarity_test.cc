@@ -1,8 +1,13 @@
+#include <set>
 #include <catch2/catch.hpp>
 
 #include "audits/list_similarity.h"
+#include "core/rng.h"
+#include "core/stats.h"
+#include "tests/audits/fairllm_reference.h"
 
 using namespace recbias;
+using namespace recbias::testing;
 
 TEST_CASE("FaiRLLM compat: SERP* of identical lists of 20 is 230 * 0.5 / 420", "[fairness][compat]") {
   // calc_serp_ms(x, x), K = 20: sum over i = 0..19 of (20 - i + 1) = 21 + 20 + ... + 2 = 230;
@@ -13,25 +18,83 @@ TEST_CASE("FaiRLLM compat: SERP* of identical lists of 20 is 230 * 0.5 / 420", "
   CHECK(serp_star(x, x, false) == Approx(1.0));
 }
 
-TEST_CASE("FaiRLLM compat: hand-computed Jaccard, SERP* and PRAG* of short lists", "[fairness][compat]") {
-  // x (neutral) = [1, 2, 3, 4], y = [2, 5, 1]
+TEST_CASE("FaiRLLM compat: hand-computed Jaccard, SERP* and PRAG* in FaiRLLM's argument order", "[fairness][compat]") {
+  // calc_metric_at_k(variant, neutral): x = variant [2, 5, 1], y = neutral [1, 2, 3, 4].
   // Jaccard: {1,2} / {1,2,3,4,5} = 2/5.
-  // SERP* compat: matches x[0]=1 (i=0: 4 - 0 + 1 = 5) and x[1]=2 (i=1: 4 - 1 + 1 = 4): 9 * 0.5 / (4 * 3) = 0.375.
-  // SERP* normalised: (4 - 0) + (4 - 1) = 7 over 4*5/2 = 10: 0.7.
-  // PRAG*: pairs of x (6): (1,2): 1 in y at 2, 2 at 0 -> 2 < ... id1=2 > id2=0 -> 0;
-  //   (1,3): 3 missing -> 1; (1,4): 4 missing -> 1; (2,3): 1; (2,4): 1; (3,4): 3 missing -> 0. 4/6.
-  const std::vector<int> x{1, 2, 3, 4}, y{2, 5, 1};
-  CHECK(jaccard(x, y) == Approx(0.4));
-  CHECK(serp_star(x, y, true) == Approx(0.375));
-  CHECK(serp_star(x, y, false) == Approx(0.7));
-  CHECK(prag_star(x, y) == Approx(4.0 / 6.0));
-  // Edge cases follow the published code: an empty y gives 0; one-element lists compare whole.
-  CHECK(serp_star(x, {}, true) == 0.0);
-  CHECK(prag_star(x, {}) == 0.0);
+  // SERP* compat (calc_serp_ms(x, y)): x[0] = 2 in y (weight 3 - 0 + 1 = 4), x[2] = 1 in y
+  //   (3 - 2 + 1 = 2): 6 * 0.5 / ((4 + 1) * 4) = 0.15.
+  // SERP* normalised: n = max(3, 4) = 4; weights (4 - 0) + (4 - 2) = 6 over 4*5/2 = 10: 0.6.
+  // PRAG* (calc_prag(x, y)): pairs of x: (2,5): 2 at 1 in y, 5 missing -> kept; (2,1): 2 at 1,
+  //   1 at 0 -> not kept; (5,1): 5 missing -> not kept. 1/3.
+  const std::vector<int> neutral{1, 2, 3, 4}, variant{2, 5, 1};
+  CHECK(jaccard(variant, neutral) == Approx(0.4));
+  CHECK(serp_star(variant, neutral, true) == Approx(0.15).epsilon(1e-12));
+  CHECK(serp_star(variant, neutral, false) == Approx(0.6).epsilon(1e-12));
+  CHECK(prag_star(variant, neutral) == Approx(1.0 / 3.0).epsilon(1e-12));
+  // The reverse order gives other numbers (the functions are asymmetric):
+  // recbias passed (neutral, variant) before, i.e. 0.375 and 2/3.
+  CHECK(serp_star(neutral, variant, true) == Approx(0.375));
+  CHECK(prag_star(neutral, variant) == Approx(4.0 / 6.0));
+  // Edge cases follow the published code: an empty reference gives 0; one-element lists compare whole.
+  CHECK(serp_star(variant, {}, true) == 0.0);
+  CHECK(prag_star(variant, {}) == 0.0);
   const std::vector<int> one{7}, other{8};
   CHECK(prag_star(one, one) == 1.0);
   CHECK(prag_star(one, other) == 0.0);
   CHECK(jaccard({}, {}) == 1.0);
+  CHECK(serp_star({}, {}, false) == 1.0);
+}
+
+TEST_CASE("the compat functions equal FaiRLLM's calc_metric_at_k(variant, neutral) on many list pairs", "[fairness][compat]") {
+  // A literal transcription of FaiRLLM's functions (tests/audits/fairllm_reference.h)
+  // against recbias's fast paths, to 1e-12, on pairs of different lengths,
+  // disjoint, identical, items missing from either side, repeated items,
+  // and ids beyond the small-id fast path.
+  std::vector<std::pair<std::vector<int>, std::vector<int>>> pairs = {
+      {{0, 1, 2, 3, 4}, {0, 1, 2, 3, 4}},          // identical
+      {{0, 1, 2}, {3, 4, 5}},                      // disjoint
+      {{4, 3, 2, 1, 0}, {0, 1, 2, 3, 4}},          // reversed
+      {{0, 1, 2, 3, 4, 5, 6}, {2, 0}},             // variant longer
+      {{9}, {9, 1, 2}},                            // one entry
+      {{1, 2, 3}, {3, 9, 1, 8, 2, 7}},             // neutral longer, interleaved
+      {{5, 5, 1}, {1, 5, 5, 2}},                   // repeated items (calc_serp_ms counts pairs; calc_prag last occurrence)
+      {{100000, 7, 3}, {3, 100000}},               // ids beyond the fast path
+      {{}, {1, 2}},                                // empty variant
+  };
+  Rng rng(2023);
+  for (int t = 0; t < 300; ++t) {
+    auto a = rng.permutation(20), b = rng.permutation(20);
+    a.resize(static_cast<std::size_t>(1 + rng.uniform_int(20)));
+    b.resize(static_cast<std::size_t>(1 + rng.uniform_int(20)));
+    pairs.emplace_back(a, b);
+  }
+  for (const auto& [variant, neutral] : pairs) {
+    for (std::size_t k : {std::size_t{1}, std::size_t{5}, std::size_t{10}, std::size_t{20}}) {
+      const std::vector<int> x(variant.begin(), variant.begin() + static_cast<std::ptrdiff_t>(std::min(k, variant.size())));
+      const std::vector<int> y(neutral.begin(), neutral.begin() + static_cast<std::ptrdiff_t>(std::min(k, neutral.size())));
+      CAPTURE(variant, neutral, k);
+      if (!x.empty() || !y.empty()) CHECK(jaccard(x, y) == Approx(fairllm::calc_metric_at_k(variant, neutral, k, "jaccard")).margin(1e-12));
+      CHECK(serp_star(x, y, true) == Approx(fairllm::calc_metric_at_k(variant, neutral, k, "serp_ms")).margin(1e-12));
+      CHECK(prag_star(x, y) == Approx(fairllm::calc_metric_at_k(variant, neutral, k, "prag")).margin(1e-12));
+    }
+  }
+}
+
+TEST_CASE("normalised SERP* lies in [0, 1] and is 1 exactly when both lists hold the same items", "[fairness]") {
+  // SERP* weighs x's items by their rank in x and asks only whether y has
+  // them, so a reordering of the same items scores 1 (PRAG* is what sees order).
+  Rng rng(7);
+  for (int t = 0; t < 500; ++t) {
+    auto a = rng.permutation(12), b = rng.permutation(12);
+    a.resize(static_cast<std::size_t>(1 + rng.uniform_int(12)));
+    b.resize(static_cast<std::size_t>(1 + rng.uniform_int(12)));
+    const double v = serp_star(a, b, false);
+    CHECK(v >= 0.0);
+    CHECK(v <= 1.0 + 1e-15);
+    const std::set<int> sa(a.begin(), a.end()), sb(b.begin(), b.end());
+    CHECK((v == Approx(1.0)) == (sa == sb));
+    CHECK(rbo(a, b) == Approx(rbo_ext(a, b, 0.9)).margin(1e-14));  // fast path vs core's general one
+  }
 }
 
 TEST_CASE("top-k Kendall tau ties unlisted items last", "[position]") {

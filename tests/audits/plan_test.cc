@@ -49,7 +49,38 @@ TEST_CASE("identical variants across audits are sent once", "[plan]") {
   CHECK(plan.calls.size() == 16);
   CHECK(plan.bases[0].permuted[0] == plan.bases[0].identity);
   CHECK(plan.calls[plan.bases[0].counterfactual[1]].user.attributes.at("gender") == "M");
-  CHECK(plan.calls[plan.bases[0].noise].sample == 1);
+  CHECK(plan.calls[plan.bases[0].noise].sample == kFairnessDraws);
   AuditOptions no_attributes;
   CHECK_THROWS_WITH(build_plan(bases, no_attributes), Contains("the fairness audit needs attributes"));
+}
+
+TEST_CASE("every variant of a base is its own draw, so no comparison shares random numbers", "[plan]") {
+  // At temperature > 0 an adapter seeds with seed + sample: a variant that
+  // shared the neutral prompt's sample would share its random stream (common
+  // random numbers) and look artificially similar to it.
+  auto s = synthetic_setup(20, 30, 6, 2);
+  AuditOptions options;
+  options.attributes = {{"gender", {"F", "M"}}, {"age", {"<18", "56+"}}};
+  options.intersections = true;
+  std::vector<EvalRequest> bases(s.requests.requests.begin(), s.requests.requests.begin() + 3);
+  for (auto& b : bases) {
+    b.request.user.attributes.clear();
+    b.request.sample = 5;  // draws are offsets from the base's own sample
+  }
+  const auto plan = build_plan(bases, options);
+  for (const auto& bp : plan.bases) {
+    std::set<std::uint64_t> samples;
+    for (auto call : bp.calls) samples.insert(plan.calls[call].sample);
+    CHECK(samples.size() == bp.calls.size());  // all distinct within the base
+    CHECK(plan.calls[bp.identity].sample == 5);
+    for (std::size_t o = 1; o < bp.permuted.size(); ++o) CHECK(plan.calls[bp.permuted[o]].sample == 5 + o);
+    CHECK(plan.calls[bp.noise].sample == 5 + kFairnessDraws);
+    for (std::size_t i = 0; i < bp.counterfactual.size(); ++i)
+      CHECK(plan.calls[bp.counterfactual[i]].sample == 5 + kFairnessDraws + 1 + i);
+  }
+  // A probe's draws do not depend on which other probes run.
+  AuditOptions fairness_only = options;
+  fairness_only.audits = {"fairness"};
+  const auto alone = build_plan(bases, fairness_only);
+  CHECK(alone.calls[alone.bases[0].counterfactual[2]].sample == plan.calls[plan.bases[0].counterfactual[2]].sample);
 }
