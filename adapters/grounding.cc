@@ -517,7 +517,7 @@ class AnswerReader {
     if (first_text) sink_.ungrounded(strip_decoration(*first_text));
   }
 
-  // "Heat (1995), Casino (1995); Toy Story (1995)": splits at ',' and ';',
+  // "Heat (1995), Casino (1995); Toy Story (1995)": splits at ',', ';' and '>',
   // joining neighbouring parts back when together they name a candidate
   // (titles contain commas: "Usual Suspects, The (1995)"). A line is a list
   // only when at least two of its parts ground; then the rest are
@@ -527,7 +527,7 @@ class AnswerReader {
     std::vector<std::pair<std::size_t, std::size_t>> parts;  // [begin, end) in line
     std::size_t begin = 0;
     for (std::size_t i = 0; i <= line.size(); ++i)
-      if (i == line.size() || line[i] == ',' || line[i] == ';') {
+      if (i == line.size() || line[i] == ',' || line[i] == ';' || line[i] == '>') {
         parts.emplace_back(begin, i);
         begin = i + 1;
       }

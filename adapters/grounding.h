@@ -17,7 +17,7 @@
 //    Every "[i]" is an entry; i is 1-based into the presented candidates.
 //  - title lists: numbered ("1. Heat", "2) Heat"), bulleted ("- Heat",
 //    "* **Heat**"), plain lines, "A > B > C", one-line lists separated by ','
-//    or ';' (parts are joined back when together they name a title, as in
+//    ';' or '>' (parts are joined back when together they name a title, as in
 //    "Usual Suspects, The (1995)"; a line is such a list when at least two
 //    parts ground), and markdown tables (the first cell that grounds; the
 //    header row and the |---| rule are skipped). Markdown emphasis, quotes and

@@ -1,6 +1,9 @@
 #include "tests/fake_llm_server.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <numeric>
 
 #include <httplib.h>
 
@@ -121,6 +124,144 @@ std::string bracket_answer(const std::vector<int>& order) {
   std::string out;
   for (std::size_t i = 0; i < order.size(); ++i) out += (i ? " > [" : "[") + std::to_string(order[i] + 1) + "]";
   return out;
+}
+
+}  // namespace recbias::testing
+
+namespace recbias::testing {
+namespace {
+
+double unit_hash(const std::string& key) { return static_cast<double>(stable_hash(key) >> 11) * 0x1.0p-53; }
+
+std::map<std::string, std::string> parse_profile(const std::string& message) {
+  std::map<std::string, std::string> out;
+  const auto at = message.find("User profile: ");
+  if (at == std::string::npos) return out;
+  auto end = message.find(".\n", at);
+  if (end == std::string::npos) end = message.find('\n', at);
+  const auto line = message.substr(at + 14, end - at - 14);
+  std::size_t from = 0;
+  while (from < line.size()) {
+    auto semi = line.find("; ", from);
+    if (semi == std::string::npos) semi = line.size();
+    const auto part = line.substr(from, semi - from);
+    const auto colon = part.find(": ");
+    if (colon != std::string::npos) out[part.substr(0, colon)] = part.substr(colon + 2);
+    from = semi + 2;
+  }
+  return out;
+}
+
+std::string render(const std::vector<std::string>& entries, const std::vector<int>& indices, int format) {
+  std::string out;
+  switch (format) {
+    case 0:  // numbered lines with an explanation
+      out = "Based on your history, here is my ranking:\n\n";
+      for (std::size_t i = 0; i < entries.size(); ++i)
+        out += std::to_string(i + 1) + ". " + entries[i] + (i % 2 ? " \xe2\x80\x93 a great fit for you\n" : "\n");
+      return out + "\nEnjoy!";
+    case 1: {  // JSON array of titles
+      return nlohmann::json(entries).dump();
+    }
+    case 2: {  // JSON object of objects
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& e : entries) list.push_back({{"title", e}, {"reason", "matches your taste"}});
+      return nlohmann::json{{"recommendations", list}}.dump(2);
+    }
+    case 3:  // fenced JSON with prose
+      return "Sure! Here you go:\n```json\n" + nlohmann::json{{"ranking", entries}}.dump() + "\n```\nLet me know if you need more.";
+    case 4:  // one comma-separated line
+      for (std::size_t i = 0; i < entries.size(); ++i) out += (i ? ", " : "") + entries[i];
+      return out;
+    case 5:  // markdown table
+      out = "| Rank | Title |\n|---|---|\n";
+      for (std::size_t i = 0; i < entries.size(); ++i) out += "| " + std::to_string(i + 1) + " | " + entries[i] + " |\n";
+      return out;
+    case 6:  // bracket chain (indices; an invented entry is an out-of-range index)
+      for (std::size_t i = 0; i < indices.size(); ++i) out += (i ? " > [" : "[") + std::to_string(indices[i] + 1) + "]";
+      return out;
+    default:  // think block, then bullets
+      out = "<think>The user seems to like " + (entries.empty() ? std::string() : entries[0]) + ". Let me rank.</think>\n";
+      for (const auto& e : entries) out += "- **" + e + "**\n";
+      return out;
+  }
+}
+
+}  // namespace
+
+std::vector<double> chat_model_scores(const std::vector<std::string>& titles, const std::map<std::string, std::string>& profile,
+                                      const ChatModelOptions& options, double temperature, std::int64_t seed,
+                                      const std::string& prompt) {
+  std::vector<double> scores(titles.size());
+  const auto stated = profile.find(options.attribute);
+  const bool shifted = stated != profile.end() && stated->second == options.value;
+  // Like a seeded sampler (vLLM's per-request generator), two prompts sent
+  // with one seed share their random numbers: the stream depends on the seed
+  // and on the prompt without its profile line, so a counterfactual variant
+  // sent with the neutral prompt's seed gets the neutral prompt's noise
+  // (common random numbers), while other users' prompts get their own.
+  std::string unprofiled = prompt;
+  if (const auto at = unprofiled.find("User profile: "); at != std::string::npos) {
+    const auto end = unprofiled.find('\n', at);
+    unprofiled.erase(at, end == std::string::npos ? std::string::npos : end - at + 1);
+  }
+  Rng rng = Rng::stream(static_cast<std::uint64_t>(seed), "chat/" + unprofiled);
+  const double k = static_cast<double>(titles.size());
+  for (std::size_t i = 0; i < titles.size(); ++i) {
+    double s = 2.0 * unit_hash("appeal/" + titles[i]);
+    if (shifted) s += options.effect * (unit_hash("taste/" + titles[i]) - 0.5) * std::sqrt(12.0);
+    if (options.primacy != 0 && k > 1) s += options.primacy * (1.0 - static_cast<double>(i) / (k - 1));
+    if (temperature > 0) {
+      double u = rng.uniform01();
+      while (u == 0) u = rng.uniform01();
+      s += temperature * -std::log(-std::log(u));
+    }
+    scores[i] = s;
+  }
+  return scores;
+}
+
+Behaviour chat_model(ChatModelOptions options, std::shared_ptr<ChatModelStats> stats) {
+  if (!stats) stats = std::make_shared<ChatModelStats>();
+  return [options, stats](const Prompt& p) {
+    const double temperature = p.body.value("temperature", 0.0);
+    const std::int64_t seed = p.body.value("seed", std::int64_t{0});
+    const auto scores = chat_model_scores(p.candidates, parse_profile(p.user_message), options, temperature, seed, p.user_message);
+    std::vector<int> order(p.candidates.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return scores[static_cast<std::size_t>(a)] > scores[static_cast<std::size_t>(b)]; });
+    // What to insert is decided by the prompt and the seed, so the same body always gets the same answer.
+    const std::string key = p.user_message + "/" + std::to_string(seed) + "/" + std::to_string(temperature);
+    std::vector<std::string> entries;
+    std::vector<int> indices;
+    for (int i : order) {
+      entries.push_back(p.candidates[static_cast<std::size_t>(i)]);
+      indices.push_back(i);
+    }
+    const int k = static_cast<int>(order.size());
+    const auto invented = "Imaginary Film Number " + std::to_string(stable_hash(key) % 100000) + " (2031)";
+    if (unit_hash("first/" + key) < options.first_hallucinated_rate) {
+      entries.insert(entries.begin(), invented);
+      indices.insert(indices.begin(), k + 5);  // out of range in the bracket format
+      ++stats->first_hallucinated;
+      ++stats->hallucinated;
+    } else if (unit_hash("hallucinate/" + key) < options.hallucination_rate && !entries.empty()) {
+      const auto at = 1 + static_cast<std::size_t>(stable_hash("where/" + key) % entries.size());
+      entries.insert(entries.begin() + static_cast<std::ptrdiff_t>(at), invented);
+      indices.insert(indices.begin() + static_cast<std::ptrdiff_t>(at), k + 5);
+      ++stats->hallucinated;
+    }
+    if (unit_hash("duplicate/" + key) < options.duplicate_rate && entries.size() > 2) {
+      const std::size_t real = indices[0] < k ? 0 : 1;  // repeat a real candidate, never the invented title
+      entries.push_back(entries[real]);
+      indices.push_back(indices[real]);
+      ++stats->duplicated;
+    }
+    const int format = options.vary_formats ? static_cast<int>(stable_hash("format/" + p.user_message) % 8) : 0;
+    ++stats->answers;
+    stats->entries += static_cast<int>(entries.size());
+    return Reply::answer(render(entries, indices, format));
+  };
 }
 
 }  // namespace recbias::testing

@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/rng.h"
+
 namespace recbias::testing {
 
 struct Prompt {
@@ -72,5 +74,44 @@ class FakeLlmServer {
 
 // "[3] > [1] > [2]"-style answer listing the candidates best-first by `order` (0-based positions).
 std::string bracket_answer(const std::vector<int>& order);
+
+// A chat model with a known behaviour, for end-to-end audits through the
+// openai adapter. It reads the candidates ("[i] Title" lines), the stated
+// profile ("User profile: gender: F; age: 25-34.") and the body's
+// temperature and seed, scores every candidate with chat_model_scores, and
+// answers with ALL of them, best first, as chat models do — in one of eight
+// formats chosen by the prompt (numbered lines with explanations, JSON array,
+// JSON object of objects, fenced JSON, comma list, markdown table, bracket
+// chain, <think> block then bullets), with hallucinated titles and
+// duplicates inserted at known rates.
+struct ChatModelOptions {
+  std::string attribute = "gender";  // the stated attribute that changes the answer
+  std::string value = "F";           // ... when it has this value
+  double effect = 0;                 // scale of the per-title taste added for that value
+  double primacy = 0;                // score bonus of the first-presented candidate, falling linearly to 0
+  double hallucination_rate = 0;     // share of answers with one invented title inserted
+  double first_hallucinated_rate = 0;// share of answers whose FIRST entry is an invented title
+  double duplicate_rate = 0;         // share of answers repeating one entry
+  bool vary_formats = true;          // false: numbered lines only
+};
+
+struct ChatModelStats {
+  std::atomic<int> answers{0};
+  std::atomic<int> hallucinated{0};        // invented titles written
+  std::atomic<int> first_hallucinated{0};  // answers whose first entry was invented
+  std::atomic<int> duplicated{0};          // entries written twice
+  std::atomic<int> entries{0};             // entries written (including invented and repeated ones)
+};
+
+// The model's scores of `titles` (presented order) for a profile. Temperature
+// 0: deterministic in the titles and the profile; above 0: plus
+// temperature x Gumbel noise per presented position, drawn from `seed` and
+// the prompt without its "User profile:" line (as a seeded sampler does: a
+// variant sent with the neutral prompt's seed shares its random numbers).
+std::vector<double> chat_model_scores(const std::vector<std::string>& titles, const std::map<std::string, std::string>& profile,
+                                      const ChatModelOptions& options, double temperature, std::int64_t seed,
+                                      const std::string& prompt);
+
+Behaviour chat_model(ChatModelOptions options, std::shared_ptr<ChatModelStats> stats = nullptr);
 
 }  // namespace recbias::testing

@@ -12,12 +12,28 @@
 
 namespace recbias::testing {
 
-inline Dataset synthetic_dataset(int n_users, int n_items, std::uint64_t seed) {
+// A movie-like title for item i: "Silent River (1987)", "Harbor of Glass, The (1994)",
+// "Crimson Voyage: Return (2001)" — distinct, with commas, colons and articles as
+// MovieLens titles have them.
+inline std::string movie_like_title(int i) {
+  static const char* const adjectives[] = {"Silent", "Crimson", "Midnight", "Broken", "Golden", "Hidden", "Electric", "Frozen",
+                                           "Lonely", "Wild", "Secret", "Burning", "Distant", "Savage", "Quiet", "Last"};
+  static const char* const nouns[] = {"River", "Harbor", "Voyage", "Garden", "Empire", "Mirror", "Winter", "Highway",
+                                      "Orchard", "Signal", "Kingdom", "Lantern", "Frontier", "Canyon", "Promise", "Station"};
+  const int a = i % 16, n = (i / 16) % 16, form = (i / 256) % 3;
+  const std::string year = " (" + std::to_string(1950 + (i * 7) % 70) + ")";
+  const std::string base = std::string(adjectives[a]) + " " + nouns[n];
+  if (form == 0) return base + year;
+  if (form == 1) return base + ", The" + year;
+  return base + ": Chapter " + std::to_string(i / 256) + year;
+}
+
+inline Dataset synthetic_dataset(int n_users, int n_items, std::uint64_t seed, bool movie_titles = false) {
   Dataset ds;
   ds.name = "synthetic";
   ds.format = "memory";
   for (int i = 0; i < n_items; ++i)
-    ds.catalog.add({std::to_string(i + 1), "Item " + std::to_string(i + 1), {i % 3 ? "A" : "B"}, 0});
+    ds.catalog.add({std::to_string(i + 1), movie_titles ? movie_like_title(i) : "Item " + std::to_string(i + 1), {i % 3 ? "A" : "B"}, 0});
   ds.attributes = {{"gender", {"F", "M"}}};
   Rng rng(seed);
   // Zipf(1) item draws by inversion over the cumulative weights 1/(i+1).
@@ -47,9 +63,10 @@ struct SyntheticSetup {
 };
 
 // k = the answer length asked for (0: half the candidates).
-inline SyntheticSetup synthetic_setup(int n_users, int n_items, int candidates, std::uint64_t seed, int k = 0) {
+inline SyntheticSetup synthetic_setup(int n_users, int n_items, int candidates, std::uint64_t seed, int k = 0,
+                                      bool movie_titles = false) {
   SyntheticSetup s;
-  s.workload = split_leave_one_out(synthetic_dataset(n_users, n_items, seed));
+  s.workload = split_leave_one_out(synthetic_dataset(n_users, n_items, seed, movie_titles));
   CandidateOptions options;
   options.negatives = candidates - 1;
   options.seed = seed;
