@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -81,6 +82,20 @@ RunResult run_recbias(const std::vector<std::string>& args) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_file(out_path);
   result.err = read_file(err_path);
+  // With RECBIAS_COLLECT_REPORTS set (CTest sets it for the CLI tests), every
+  // report a successful command wrote with --out is kept there for the
+  // independent schema check (tests/reports/validate_reports.py).
+  if (const char* collect = std::getenv("RECBIAS_COLLECT_REPORTS"); collect && *collect && result.exit_code <= 1) {
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] != "--out" || !std::filesystem::is_regular_file(args[i + 1])) continue;
+      if (args[0] != "audit" && args[0] != "merge") continue;
+      static int counter = 0;
+      std::filesystem::create_directories(collect);
+      std::error_code ec;
+      std::filesystem::copy_file(args[i + 1], std::filesystem::path(collect) / (std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".json"),
+                                 std::filesystem::copy_options::overwrite_existing, ec);
+    }
+  }
   return result;
 }
 

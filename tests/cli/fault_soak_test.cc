@@ -23,8 +23,11 @@ using namespace recbias::testing;
 namespace {
 
 // The model: ranks the presented candidates by a hash of their titles (so the
-// answer depends on the request alone, never on timing or attempts).
+// answer depends on the request alone, never on timing or attempts). One
+// prompt in five gets an answer no grounder can read: such answers are the
+// model's behaviour too, and must be cached like the others.
 Reply model_answer(const Prompt& p) {
+  if (recbias::stable_hash(p.user_message) % 5 == 0) return Reply::answer("I'm sorry, but I can't rank these for you.");
   std::vector<int> order(p.candidates.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
   std::sort(order.begin(), order.end(), [&](int a, int b) {
@@ -159,4 +162,11 @@ TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same re
   INFO("calls " << server.hits() << ", distinct " << server.completed_by_body().size() << ", repeated " << repeated);
   CHECK(static_cast<int>(server.completed_by_body().size()) == total_calls);
   CHECK(repeated <= 3 * 8);
+  // Unparseable answers were among them, and a cached re-run sends nothing at all.
+  CHECK(resumed["metrics"]["grounding"]["parse_failure_rate"]["value"].get<double>() > 0.05);
+  const int before = server.hits();
+  const auto cached = audit_report(audit_args(server, dir, dir / "cached.json", cache), dir / "cached.json");
+  CHECK(server.hits() == before);
+  CHECK(cached["provenance"]["cache"]["sent"] == 0);
+  CHECK(differences(cached, reference).empty());
 }
