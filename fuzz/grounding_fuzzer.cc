@@ -1,7 +1,8 @@
 // The model-output parser and grounder: arbitrary model text against a list
 // of candidate titles (the input's first NUL-separated part, one title per
 // line), with and without repair. Invariants checked: every grounded entry is
-// a valid, distinct candidate position.
+// a valid, distinct candidate position, and grounding again after
+// reset_grounding gives the same response.
 #include <cstdint>
 #include <cstdlib>
 #include <set>
@@ -31,6 +32,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (int position : response.ranking) {
       if (position < 0 || position >= static_cast<int>(titles.size()) || !seen.insert(position).second) std::abort();
     }
+    // Grounding again (as the response cache does on every read) gives the same answer.
+    RankResponse again = response;
+    reset_grounding(again);
+    ground_answer(parts[1], titles, options, again);
+    if (again.ranking != response.ranking || again.ungrounded != response.ungrounded || again.duplicates != response.duplicates ||
+        again.out_of_range != response.out_of_range || again.first_entry_unusable != response.first_entry_unusable)
+      std::abort();
   }
   normalize_title(parts[1]);
   lcs_ratio(parts[0].substr(0, 512), parts[1].substr(0, 512));
