@@ -15,6 +15,7 @@
 
 #include "adapters/prompt_template.h"
 #include "core/errors.h"
+#include "core/json_errors.h"
 #include "core/rng.h"
 
 namespace recbias {
@@ -239,8 +240,11 @@ class OpenAiRecommender final : public Recommender {
     response.usage.calls = 1;
     response.usage.latency_ms = static_cast<double>(total_us) / 1000.0;
     if (body.contains("usage") && body["usage"].is_object()) {
-      response.usage.prompt_tokens = body["usage"].value("prompt_tokens", std::int64_t{0});
-      response.usage.completion_tokens = body["usage"].value("completion_tokens", std::int64_t{0});
+      // Usage is the server's word on cost: a count that is not one (a
+      // fractional or out-of-range number) is left at 0, never converted.
+      const auto& usage = body["usage"];
+      if (auto v = usage.find("prompt_tokens"); v != usage.end()) response.usage.prompt_tokens = json_count(*v).value_or(0);
+      if (auto v = usage.find("completion_tokens"); v != usage.end()) response.usage.completion_tokens = json_count(*v).value_or(0);
     }
     response.truncated = finish_reason == "length";
     response.raw = RawAnswer{"text", content->is_string() ? content->get<std::string>() : std::string()};

@@ -161,8 +161,16 @@ static void decode_answer_impl(const json& answer, const RankRequest& request, c
     response.scores = std::move(s);
   }
   if (auto usage = answer.find("usage"); usage != answer.end() && usage->is_object()) {
-    response.usage.prompt_tokens = usage->value("prompt_tokens", std::int64_t{0});
-    response.usage.completion_tokens = usage->value("completion_tokens", std::int64_t{0});
+    for (const auto& [field, target] : {std::pair{"prompt_tokens", &response.usage.prompt_tokens},
+                                        std::pair{"completion_tokens", &response.usage.completion_tokens}}) {
+      auto v = usage->find(field);
+      if (v == usage->end() || v->is_null()) continue;
+      const auto count = json_count(*v);
+      if (!count)
+        throw BadInput(fmt::format("answer for {}: field usage.{}: found {}, expected a non-negative integer", request.id, field,
+                                   v->dump().substr(0, 40)));
+      *target = *count;
+    }
   }
   if (grounding.repair && !answer.contains("text")) {  // ground_answer repaired text answers
     if (response.ranking.empty() && k > 0) response.first_entry_unusable = true;

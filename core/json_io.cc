@@ -1,5 +1,9 @@
 #include "core/json_io.h"
 
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -19,16 +23,66 @@ const json& require(const json& j, const char* field) {
 }
 
 // Reads j[field] as T, naming the field and both types on mismatch.
+// An integer of type I from a JSON number, refusing floats that are not
+// integral or do not fit and integers out of I's range: nlohmann converts
+// them unchecked, and a double beyond the range is undefined behaviour
+// (found by the codec fuzzer: 5e120 as a token count).
+template <typename I>
+bool fits_integer(const json& value, I& out) {
+  if (value.is_number_float()) {
+    const double d = value.get<double>();
+    if (!std::isfinite(d) || d != std::trunc(d) || d < static_cast<double>(std::numeric_limits<I>::min()) ||
+        d >= std::ldexp(1.0, std::numeric_limits<I>::digits))
+      return false;
+    out = static_cast<I>(d);
+    return true;
+  }
+  if (value.is_number_unsigned()) {
+    const auto u = value.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<I>::max())) return false;
+    out = static_cast<I>(u);
+    return true;
+  }
+  if (value.is_number_integer()) {
+    const auto i = value.get<std::int64_t>();
+    if (i < static_cast<std::int64_t>(std::numeric_limits<I>::min()) || i > static_cast<std::int64_t>(std::numeric_limits<I>::max())) return false;
+    out = static_cast<I>(i);
+    return true;
+  }
+  return false;
+}
+
+template <typename T>
+struct is_integer_vector : std::false_type {};
+template <typename I>
+struct is_integer_vector<std::vector<I>> : std::bool_constant<std::is_integral_v<I> && !std::is_same_v<I, bool>> {};
+
 template <typename T>
 T get_as(const json& value, const char* field, const char* expected) {
-  try {
-    return value.get<T>();
-  } catch (const BadInput& e) {
-    // A nested object failed: prefix the path ("field \"user\": missing required field \"id\"").
-    throw BadInput(fmt::format("field \"{}\": {}", field, e.what()));
-  } catch (const json::exception&) {
-    throw BadInput(fmt::format("field \"{}\": expected {}, found {} {}", field, expected,
-                               json_type_name(value), value.dump()));
+  auto bad = [&] { return BadInput(fmt::format("field \"{}\": expected {}, found {} {}", field, expected, json_type_name(value), value.dump())); };
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    T out{};
+    if (!fits_integer(value, out)) throw bad();
+    return out;
+  } else if constexpr (is_integer_vector<T>::value) {
+    if (!value.is_array()) throw bad();
+    T out;
+    out.reserve(value.size());
+    for (const auto& element : value) {
+      typename T::value_type x{};
+      if (!fits_integer(element, x)) throw bad();
+      out.push_back(x);
+    }
+    return out;
+  } else {
+    try {
+      return value.get<T>();
+    } catch (const BadInput& e) {
+      // A nested object failed: prefix the path ("field \"user\": missing required field \"id\"").
+      throw BadInput(fmt::format("field \"{}\": {}", field, e.what()));
+    } catch (const json::exception&) {
+      throw bad();
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include "adapters/adapter_spec.h"
 #include "adapters/registry.h"
+#include "adapters/request_codec.h"
 #include "core/errors.h"
 #include "tests/adapters/adapter_fixtures.h"
 #include "tests/test_support.h"
@@ -111,4 +112,18 @@ TEST_CASE("a program that keeps crashing makes the backend fail as a whole", "[e
   CHECK_THROWS_AS(rec->rank(all_crash), BackendFailure);
   auto missing = make_recommender(AdapterSpec::parse("exec:command=/nonexistent/model,max_restarts=0"), small_context());
   CHECK_THROWS_WITH(missing->rank(std::vector<RankRequest>{with_mode("a", "")}), Contains("cannot execute /nonexistent/model"));
+}
+
+TEST_CASE("an answer's token counts must be non-negative integers that fit", "[exec][codec]") {
+  const auto context = small_context();
+  const auto request = small_request("r2", {0, 1});
+  RankResponse response;
+  const auto answer = nlohmann::json::parse(R"({"id": "r2", "text": "[2] > [1]", "usage": {"prompt_tokens": 10, "completion_tokens": 5e120}})");
+  CHECK_THROWS_WITH(decode_answer(answer, request, *context.catalog, {}, response),
+                    Contains("answer for r2: field usage.completion_tokens: found 5") && Contains("expected a non-negative integer"));
+  RankResponse fine;
+  decode_answer(nlohmann::json::parse(R"({"id": "r2", "positions": [1, 0], "usage": {"prompt_tokens": 10, "completion_tokens": 5}})"), request,
+                *context.catalog, {}, fine);
+  CHECK(fine.usage.completion_tokens == 5);
+  CHECK(fine.ranking == std::vector<int>{1, 0});
 }

@@ -107,7 +107,7 @@ TEST_CASE("an adapter answering all K candidates gets the same @k numbers as one
   CHECK(a["popularity"]["popularity_by_rank"][5]["n"].get<double>() == 0);
 }
 
-TEST_CASE("--fairllm-compat per-value means, SNSR and SNSV equal FaiRLLM's functions on the same lists", "[audit][compat]") {
+TEST_CASE("in FaiRLLM compat mode per-value means, SNSR and SNSV equal FaiRLLM functions on the same lists", "[audit][compat]") {
   auto s = synthetic_setup(120, 40, 20, 5, 10);
   AuditOptions options;
   options.audits = {"fairness"};

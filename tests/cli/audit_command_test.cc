@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -66,6 +67,17 @@ TEST_CASE("recbias audit rejects bad options with exit code 2", "[cli][audit][ba
   }
   const auto merge = run_recbias({"merge", dir / "items.jsonl", "-o", dir / "m.json"});
   CHECK(merge.exit_code == 2);
+}
+
+TEST_CASE("an audit against an unreachable model server ends at once with exit code 4 naming the URL", "[cli][audit][openai]") {
+  TempDir dir;
+  write_tiny_jsonl(dir);
+  const auto r = run_recbias({"audit", "--adapter", "openai:model=m,base_url=http://127.0.0.1:9/v1,connect_timeout_ms=500",
+                              "--dataset", dir.path().string(), "--candidates", "2", "--no-cache", "--out", dir / "r.json"});
+  INFO(r.err);
+  CHECK(r.exit_code == 4);
+  CHECK_THAT(r.err, Contains("cannot reach the server at http://127.0.0.1:9/v1/models"));
+  CHECK_FALSE(std::filesystem::exists(dir / "r.json"));
 }
 
 TEST_CASE("recbias report renders and recbias gate exits with the policy's verdict", "[cli][report][gate]") {

@@ -87,3 +87,23 @@ TEST_CASE("bad vocabulary JSON names the field and the types", "[json]") {
   catalog.add({"1", "", {}, 0});
   CHECK_THROWS_WITH(catalog.add({"1", "", {}, 0}), Contains("item id \"1\" appears twice"));
 }
+
+TEST_CASE("integers that are not integers, or do not fit, are bad input, never converted", "[json]") {
+  // nlohmann converts a double to an integer unchecked; beyond the range that
+  // is undefined behaviour (the codec fuzzer found 5e120 as a token count).
+  const char* cases[][2] = {
+      {R"({"request_id": "a", "usage": {"prompt_tokens": 5e120}})", "field \"usage\": field \"prompt_tokens\": expected an integer, found number 5e+120"},
+      {R"({"request_id": "a", "ranking": [0, 1.5]})", "field \"ranking\": expected an array of candidate positions"},
+      {R"({"request_id": "a", "duplicates": 3000000000})", "field \"duplicates\": expected an integer"},
+      {R"({"request_id": "a", "ranking": [1e300]})", "field \"ranking\""},
+  };
+  for (const auto& [text, message] : cases) {
+    CAPTURE(text);
+    CHECK_THROWS_AS(json::parse(text).get<RankResponse>(), BadInput);
+    CHECK_THROWS_WITH(json::parse(text).get<RankResponse>(), Contains(message));
+  }
+  // Integral floats that fit are fine (JSON has one number type).
+  const auto r = json::parse(R"({"request_id": "a", "ranking": [2.0, 0], "usage": {"calls": 3.0}})").get<RankResponse>();
+  CHECK(r.ranking == std::vector<int>{2, 0});
+  CHECK(r.usage.calls == 3);
+}
