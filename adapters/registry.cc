@@ -86,6 +86,12 @@ std::unique_ptr<Recommender> simulated_factory(const AdapterSpec& spec, const Ad
   o.popularity_tilt = spec.get_double("popularity_tilt", o.popularity_tilt, -100, 100);
   o.position = spec.get_string("position", o.position);
   o.position_strength = spec.get_double("position_strength", o.position_strength, -100, 100);
+  o.position_share = spec.get_double("position_share", 0, 0, 1);
+  o.position_users = spec.get_string("position_users", o.position_users);
+  o.position_users_strength = spec.get_double("position_users_strength", o.position_users_strength, -100, 100);
+  o.favourite_position = spec.get_double("favourite_position", 0, -100, 100);
+  o.hallucination_share = spec.get_double("hallucination_share", 0, 0, 1);
+  o.hallucination_burst = static_cast<int>(spec.get_int("hallucination_burst", o.hallucination_burst, 1, 1000));
   o.noise = spec.get_double("noise", o.noise, 0, 100);
   o.hallucination_rate = spec.get_double("hallucination_rate", 0, 0, 1);
   o.duplicate_rate = spec.get_double("duplicate_rate", 0, 0, 1);
@@ -160,6 +166,12 @@ std::vector<AdapterInfo> build_registry() {
            {"popularity_tilt", "0", "weight of standardised log(1 + popularity)"},
            {"position", "none", "position bias: none, primacy, recency, llmrank, or logits b0;b1;..."},
            {"position_strength", "1", "multiplies the position curve"},
+           {"position_share", "0", "share of users (by hash of seed and user id) on the position_users curve instead"},
+           {"position_users", "none", "those users' position curve (same forms as position)"},
+           {"position_users_strength", "1", "multiplies the position_users curve"},
+           {"favourite_position", "0", "logit bonus of each user's own favourite position (uniform over users: cancels in the population)"},
+           {"hallucination_share", "0", "share of users every one of whose responses hallucinates hallucination_burst titles"},
+           {"hallucination_burst", "3", "hallucinated titles per response of those users"},
            {"noise", "1", "Gumbel noise scale (temperature); 0 = deterministic"},
            {"shift.*", "", "shift.<attribute>.<value>=s: logit shift s times a fixed item taste when the profile states it"},
            {"hallucination_rate", "0", "share of responses with one hallucinated title"},

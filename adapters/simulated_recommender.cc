@@ -62,7 +62,8 @@ class SimulatedRecommender final : public Recommender {
     } else if (options_.relevance != "popularity" && options_.relevance != "none") {
       throw BadInput(fmt::format("adapter simulated: relevance={}: expected itemknn, popularity or none", options_.relevance));
     }
-    position_bias_curve(options_.position, options_.position_strength, 2);  // validates the curve early
+    position_bias_curve(options_.position, options_.position_strength, 2);  // validates the curves early
+    position_bias_curve(options_.position_users, options_.position_users_strength, 2);
   }
 
   std::string id() const override {
@@ -70,10 +71,16 @@ class SimulatedRecommender final : public Recommender {
     for (const auto& [key, s] : options_.shifts) shifts += fmt::format(",shift.{}.{}={}", key.first, key.second, s);
     return fmt::format(
         "simulated:relevance={},relevance_weight={},popularity_tilt={},position={},position_strength={},noise={}{},"
-        "hallucination_rate={},duplicate_rate={},parse_failure_rate={},seed={}",
+        "hallucination_rate={},duplicate_rate={},parse_failure_rate={},seed={}{}",
         options_.relevance, options_.relevance_weight, options_.popularity_tilt, options_.position,
         options_.position_strength, options_.noise, shifts, options_.hallucination_rate, options_.duplicate_rate,
-        options_.parse_failure_rate, options_.seed);
+        options_.parse_failure_rate, options_.seed,
+        options_.position_share > 0 || options_.favourite_position != 0 || options_.hallucination_share > 0
+            ? fmt::format(",position_share={},position_users={},position_users_strength={},favourite_position={},"
+                          "hallucination_share={},hallucination_burst={}",
+                          options_.position_share, options_.position_users, options_.position_users_strength,
+                          options_.favourite_position, options_.hallucination_share, options_.hallucination_burst)
+            : std::string());
   }
 
   Capabilities capabilities() const override {
@@ -107,7 +114,16 @@ class SimulatedRecommender final : public Recommender {
     if (similarity_) for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 0;
     standardise(relevance);
     standardise(popularity);
-    const auto bias = position_bias_curve(options_.position, options_.position_strength, k);
+    const double user_draw = static_cast<double>(stable_hash(fmt::format("user/{}/{}", options_.seed, request.user.id)) >> 11) * 0x1.0p-53;
+    auto bias = user_draw < options_.position_share
+                    ? position_bias_curve(options_.position_users, options_.position_users_strength, k)
+                    : position_bias_curve(options_.position, options_.position_strength, k);
+    if (options_.favourite_position != 0 && k > 0)
+      bias[stable_hash(fmt::format("favourite/{}/{}", options_.seed, request.user.id)) % static_cast<std::uint64_t>(k)] +=
+          options_.favourite_position;
+    const bool hallucinating_user =
+        static_cast<double>(stable_hash(fmt::format("hallucinating/{}/{}", options_.seed, request.user.id)) >> 11) * 0x1.0p-53 <
+        options_.hallucination_share;
 
     // The noise stream depends only on what the model is shown (and `sample`).
     std::string content = fmt::format("{}|{}|", request.user.id, request.sample);
@@ -145,6 +161,11 @@ class SimulatedRecommender final : public Recommender {
       response.ranking.pop_back();
       response.ungrounded.push_back(fmt::format("Imaginary Title #{} (2031)", rng.uniform_int(1000000)));
     }
+    if (hallucinating_user)
+      for (int h = 0; h < options_.hallucination_burst && !response.ranking.empty(); ++h) {
+        response.ranking.pop_back();
+        response.ungrounded.push_back(fmt::format("Imaginary Title #{} (2031)", rng.uniform_int(1000000)));
+      }
     if (rng.uniform01() < options_.duplicate_rate && !response.ranking.empty()) response.duplicates = 1;
     if (options_.scores) response.scores = std::move(logits);
     return response;

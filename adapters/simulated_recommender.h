@@ -18,6 +18,15 @@
 // the top-1 position is distributed exactly as softmax(b / noise): that is
 // the ground truth the position audit's tests recover.
 //
+// Heterogeneous users: a user belongs to the `position_share` group when
+// hash(seed, user id) falls below it (then the position curve is
+// `position_users`); with `favourite_position` = f each user adds f to the
+// logit of their own favourite input position (hash(seed, user id) mod K),
+// which cancels in the population's selection rates but not within a user;
+// a `hallucination_share` of users hallucinate `hallucination_burst` titles
+// in every response. Users are the clusters the audits' intervals must
+// account for.
+//
 // Grounding faults are injected per response with the given probabilities:
 // a hallucinated title replacing the last entry, a duplicate entry, or a
 // parse failure (empty ranking). latency_ms is recorded in the usage (and
@@ -43,6 +52,13 @@ struct SimulatedOptions {
   double popularity_tilt = 0.0;       // weight of z(log1p popularity); default 0
   std::string position = "none";      // none | primacy | recency | llmrank | "b0;b1;..." (explicit logits)
   double position_strength = 1.0;     // multiplies the preset curve; default 1
+  // Per-user heterogeneity (validation scenarios where clustering matters):
+  double position_share = 0;          // share of users on `position_users` instead of `position`; default 0
+  std::string position_users = "none";// their curve; default none
+  double position_users_strength = 1; // multiplies it; default 1
+  double favourite_position = 0;      // logit bonus of a per-user favourite position (cancels over users); default 0
+  double hallucination_share = 0;     // share of users whose every response hallucinates; default 0
+  int hallucination_burst = 3;        // titles each such response hallucinates (replacing its last entries); default 3
   double noise = 1.0;                 // Gumbel scale (temperature); 0 = deterministic; default 1
   std::map<std::pair<std::string, std::string>, double> shifts;  // (attribute, value) -> s
   double hallucination_rate = 0;      // per response; default 0

@@ -66,38 +66,32 @@ bool AuditState::operator==(const AuditState& o) const {
 }
 
 nlohmann::ordered_json AuditState::metrics(nlohmann::ordered_json& tests) const {
-  // The family of tests in this report, corrected together.
-  std::vector<NamedTest> family;
+  // One family of tests per audit, each corrected on its own (Holm, or BH):
+  // a verdict never depends on which other audits ran (DESIGN.md, Statistics).
+  std::map<std::string, double> by_name;
+  std::map<std::string, int> family_size;
+  tests = nlohmann::ordered_json::array();
+  auto correct = [&](const std::string& audit, const std::vector<NamedTest>& family) {
+    std::vector<double> ps;
+    for (const auto& t : family) ps.push_back(t.result.p_value);
+    const auto adjusted = options_.correction == "bh" ? benjamini_hochberg_adjust(ps) : holm_adjust(ps);
+    for (std::size_t i = 0; i < family.size(); ++i) {
+      by_name[family[i].name] = adjusted[i];
+      family_size[family[i].name] = static_cast<int>(family.size());
+      tests.push_back({{"name", family[i].name}, {"family", audit}, {"family_size", family.size()}, {"test", family[i].result.test},
+                       {"p_value", family[i].result.p_value}, {"p_adjusted", adjusted[i]}, {"significant", adjusted[i] < options_.alpha}});
+    }
+  };
   if (audit_enabled(options_, "position")) {
     const double p = position_.p_value();
-    if (std::isfinite(p)) family.push_back({"position.chi_square", {"chi-square GOF", 0, 0, p}, 0});
+    if (std::isfinite(p)) correct("position", {{"position.chi_square", {"Rao-Scott chi-square (second order)", 0, 0, p}, 0}});
   }
-  if (fairness_)
-    for (auto& t : fairness_->tests()) family.push_back(std::move(t));
-  std::vector<double> ps;
-  for (const auto& t : family) ps.push_back(t.result.p_value);
-  const auto adjusted = options_.correction == "bh" ? benjamini_hochberg_adjust(ps) : holm_adjust(ps);
-  std::map<std::string, double> by_name;
-  tests = nlohmann::ordered_json::array();
-  for (std::size_t i = 0; i < family.size(); ++i) {
-    by_name[family[i].name] = adjusted[i];
-    tests.push_back({{"name", family[i].name}, {"test", family[i].result.test}, {"p_value", family[i].result.p_value},
-                     {"p_adjusted", adjusted[i]}, {"significant", adjusted[i] < options_.alpha}});
-  }
+  if (fairness_) correct("fairness", fairness_->tests());
   nlohmann::ordered_json m;
   if (audit_enabled(options_, "position")) {
-    auto pos = position_.result(options_.confidence, options_.alpha);
-    if (pos.contains("chi_square")) {
-      const double adj = by_name.count("position.chi_square") ? by_name["position.chi_square"] : 1.0;
-      pos["chi_square"]["p_adjusted"] = adj;
-      const auto n = pos["top1_picks"].get<std::int64_t>();
-      pos["verdict"] = adj < options_.alpha
-                           ? fmt::format("position bias detected: TVD {:.3f} (p_adj = {:.2g}, N = {})",
-                                         pos["tvd"]["value"].get<double>(), adj, n)
-                           : fmt::format("not detected at N = {} responses (p_adj = {:.2g}); power against a TVD of 0.05 was {:.2f}",
-                                         n, adj, pos["power_tvd_0_05"].get<double>());
-    }
-    m["position"] = pos;
+    const bool tested = by_name.count("position.chi_square") > 0;
+    m["position"] = position_.result(options_.confidence, options_.alpha, tested ? by_name["position.chi_square"] : 1.0,
+                                     tested ? family_size["position.chi_square"] : 1);
   }
   if (popularity_) m["popularity"] = popularity_->result(options_.confidence);
   if (fairness_) m["fairness"] = fairness_->result(options_.confidence, by_name, options_.alpha);

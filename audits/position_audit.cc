@@ -75,6 +75,8 @@ void PositionAccumulator::init(int k) {
   positive_hits_.assign(static_cast<std::size_t>(k), 0);
   positive_ndcg_.assign(static_cast<std::size_t>(k), MomentSums());
   transition_.assign(static_cast<std::size_t>(k * k), 0);
+  cross_.assign(static_cast<std::size_t>(k * k), 0);
+  positive_transition_.assign(static_cast<std::size_t>(k * (k + 1)), 0);
 }
 
 void PositionAccumulator::add(const BaseOutcome& o) {
@@ -116,9 +118,20 @@ void PositionAccumulator::add(const BaseOutcome& o) {
     const bool hit = rank > 0 && rank <= o.base->request.k;
     positive_hits_[static_cast<std::size_t>(q)] += hit;
     positive_ndcg_[static_cast<std::size_t>(q)].add(hit ? 1.0 / std::log2(rank + 1.0) : 0.0);
+    ++positive_transition_[static_cast<std::size_t>(q * (k + 1) + (rank > 0 && rank <= k ? rank - 1 : k))];
     lists.push_back(std::move(list));
   }
   top1_.add(weights, top1);
+  // This user's picks by position, for the cluster-robust covariance.
+  bool picked = false;
+  for (int j = 0; j < k; ++j) {
+    const auto yj = static_cast<std::int64_t>(top1[static_cast<std::size_t>(j)]);
+    if (yj == 0) continue;
+    picked = true;
+    for (int i = 0; i < k; ++i)
+      cross_[static_cast<std::size_t>(j * k + i)] += yj * static_cast<std::int64_t>(top1[static_cast<std::size_t>(i)]);
+  }
+  picking_users_ += picked;
   if (complete && !lists.empty()) {
     ++complete_requests_;
     if (std::all_of(first_items.begin(), first_items.end(), [&](int x) { return x == first_items[0]; })) ++consistent_requests_;
@@ -167,16 +180,50 @@ void PositionAccumulator::merge(const PositionAccumulator& other) {
     positive_ndcg_[q].merge(other.positive_ndcg_[q]);
   }
   for (std::size_t i = 0; i < transition_.size(); ++i) transition_[i] += other.transition_[i];
+  for (std::size_t i = 0; i < cross_.size(); ++i) cross_[i] += other.cross_[i];
+  for (std::size_t i = 0; i < positive_transition_.size(); ++i) positive_transition_[i] += other.positive_transition_[i];
+  picking_users_ += other.picking_users_;
+}
+
+PositionAccumulator::Inference PositionAccumulator::inference() const {
+  Inference in;
+  const auto k = static_cast<std::size_t>(k_);
+  const auto counts = top1_.totals();
+  in.picks = 0;
+  for (double c : counts) in.picks += c;
+  if (k_ < 2 || in.picks <= 0) return in;
+  in.rates.resize(k);
+  for (std::size_t j = 0; j < k; ++j) in.rates[j] = counts[j] / in.picks;
+  // Linearised covariance of the ratio estimators s_j = Y_j / N over users:
+  // V_jk = U/(U-1) sum_u z_uj z_uk / N^2, z_uj = Y_uj - s_j n_u, expanded
+  // into the kept sums S_jk = sum_u Y_uj Y_uk (T_j = sum_k S_jk = sum_u Y_uj n_u,
+  // Q = sum_jk S_jk = sum_u n_u^2).
+  std::vector<double> t(k, 0.0);
+  double q = 0;
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t i = 0; i < k; ++i) {
+      t[j] += static_cast<double>(cross_[j * k + i]);
+      q += static_cast<double>(cross_[j * k + i]);
+    }
+  const double u = static_cast<double>(picking_users_);
+  const double factor = u > 1 ? u / (u - 1) / (in.picks * in.picks) : 0.0;
+  in.covariance.assign(k * k, 0.0);
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t i = 0; i < k; ++i) {
+      const double s = static_cast<double>(cross_[j * k + i]) - in.rates[i] * t[j] - in.rates[j] * t[i] + in.rates[j] * in.rates[i] * q;
+      in.covariance[j * k + i] = factor * s;
+    }
+  const std::vector<double> uniform(k, 1.0 / k_);
+  in.test = rao_scott_gof(in.rates, in.covariance, in.picks, uniform, &in.design_effect, &in.scale);
+  return in;
 }
 
 double PositionAccumulator::p_value() const {
   if (k_ < 2 || usable_ - top1_unusable_ <= 0) return std::nan("");
-  const auto counts = top1_.totals();
-  const std::vector<double> uniform(static_cast<std::size_t>(k_), 1.0);
-  return chi_square_gof(counts, uniform).p_value;
+  return inference().test.p_value;
 }
 
-nlohmann::ordered_json PositionAccumulator::result(double confidence, double alpha) const {
+nlohmann::ordered_json PositionAccumulator::result(double confidence, double alpha, double p_adjusted, int family_size) const {
   nlohmann::ordered_json out;
   out["k"] = k_;
   out["requests"] = requests_;
@@ -184,50 +231,90 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   out["usable_responses"] = usable_;
   out["top1_unusable"] = top1_unusable_;
   out["top1_picks"] = usable_ - top1_unusable_;
+  out["users"] = picking_users_;
   if (k_ == 0 || usable_ - top1_unusable_ <= 0) {
     out["verdict"] = "no usable responses";
     return out;
   }
+  const auto in = inference();
   const auto counts = top1_.totals();
-  const double n = static_cast<double>(usable_ - top1_unusable_);
+  const double n = in.picks;
   const double uniform = 1.0 / k_;
+  const auto k = static_cast<std::size_t>(k_);
   nlohmann::ordered_json rates = nlohmann::ordered_json::array();
-  for (int j = 0; j < k_; ++j) rates.push_back(proportion_json(counts[static_cast<std::size_t>(j)], n, confidence));
-  out["selection_rate"] = rates;
-  out["uniform_rate"] = uniform;
-  const int k = k_;
-  const auto tvd = top1_.estimate(
-      [k](std::span<const double> c) {
-        double total = 0, d = 0;
-        for (double x : c) total += x;
-        if (total <= 0) return std::nan("");
-        for (double x : c) d += std::abs(x / total - 1.0 / k);
-        return d / 2;
-      },
-      confidence);
-  out["tvd"] = metric_json(tvd.value, tvd.ci, n);
-  const auto ratio = top1_.estimate(
-      [](std::span<const double> c) {
-        const auto [lo, hi] = std::minmax_element(c.begin(), c.end());
-        return *lo > 0 ? *hi / *lo : std::numeric_limits<double>::infinity();
-      },
-      confidence);
-  out["max_min_ratio"] = metric_json(ratio.value, ratio.ci, n);
-  const std::vector<double> flat(static_cast<std::size_t>(k_), 1.0);
-  const auto chi = chi_square_gof(counts, flat);
-  const auto g = g_test(counts, flat);
-  out["chi_square"] = {{"test", chi.test}, {"statistic", chi.statistic}, {"df", chi.df}, {"p_value", chi.p_value}};
-  out["g_test"] = {{"test", g.test}, {"statistic", g.statistic}, {"df", g.df}, {"p_value", g.p_value}};
-  // Power against a linear primacy bias p_j = 1/K + delta (1 - 2j/(K-1)) with TVD 0.05.
-  double abs_shape = 0, sq_shape = 0;
-  for (int j = 0; j < k_; ++j) {
-    const double shape = k_ > 1 ? 1.0 - 2.0 * j / (k_ - 1) : 0.0;
-    abs_shape += std::abs(shape);
-    sq_shape += shape * shape;
+  double e0 = 0;
+  for (std::size_t j = 0; j < k; ++j) {
+    const double variance = std::max(0.0, in.covariance[j * k + j]);
+    rates.push_back(metric_json(in.rates[j], wilson_interval_effective(in.rates[j], variance, n, confidence), n));
+    e0 += std::sqrt(variance);
   }
-  const double delta = abs_shape > 0 ? 2 * 0.05 / abs_shape : 0;
-  const double lambda = n * delta * delta * sq_shape / uniform;
-  out["power_tvd_0_05"] = k_ > 1 ? chi_square_power(k_ - 1, lambda, alpha) : 0.0;
+  e0 *= 0.5 * std::sqrt(2.0 / M_PI);
+  out["selection_rate"] = rates;
+  out["selection_rate_interval"] = "cluster-robust (users as units): Wilson at the effective sample size";
+  out["uniform_rate"] = uniform;
+  out["design_effect"] = in.design_effect;
+
+  // TVD: plug-in, E0, bias-corrected with a basic interval or a one-sided bound.
+  auto tvd_of = [this](std::span<const double> c) {
+    double total = 0, d = 0;
+    for (double x : c) total += x;
+    if (total <= 0) return std::nan("");
+    for (double x : c) d += std::abs(x / total - 1.0 / k_);
+    return d / 2;
+  };
+  const double plugin = tvd_of(counts);
+  std::vector<double> reps;
+  for (int r = 0; r < top1_.replicates(); ++r) {
+    const double v = tvd_of(top1_.replicate(r));
+    if (std::isfinite(v)) reps.push_back(v);
+  }
+  double mean_rep = plugin, q_lo = plugin, q_hi = plugin;
+  if (!reps.empty()) {
+    mean_rep = 0;
+    for (double v : reps) mean_rep += v;
+    mean_rep /= static_cast<double>(reps.size());
+    q_lo = percentile(reps, (1 - confidence) / 2);
+    q_hi = percentile(reps, 1 - (1 - confidence) / 2);
+  }
+  const bool detected = p_adjusted < alpha;
+  const double corrected = std::max(0.0, 2 * plugin - mean_rep);
+  Interval tvd_ci{std::max(0.0, 2 * plugin - q_hi), std::max(0.0, 2 * plugin - q_lo)};
+  if (!detected) tvd_ci = {0.0, std::max(q_hi, 2 * plugin - q_lo)};
+  out["tvd"] = metric_json(corrected, tvd_ci, n);
+  out["tvd_interval"] = detected ? "basic bootstrap, truncated at 0 (bias-corrected estimate)"
+                                 : "one-sided bound [0, u]: the test did not reject (bias-corrected estimate)";
+  out["tvd_plugin"] = plugin;
+  out["tvd_e0"] = e0;
+
+  const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+  out["max_min_ratio"] = metric_json(*lo > 0 ? *hi / *lo : std::numeric_limits<double>::infinity(), {std::nan(""), std::nan("")}, n);
+  out["max_min_ratio_note"] = "descriptive: a ratio of extreme order statistics, no interval";
+  out["chi_square"] = {{"test", in.test.test}, {"statistic", in.test.statistic}, {"df", in.test.df}, {"p_value", in.test.p_value},
+                       {"p_adjusted", p_adjusted}, {"family_size", family_size}, {"design_effect", in.design_effect}};
+  const std::vector<double> flat(k, 1.0);
+  const auto g = g_test(counts, flat);
+  out["g_test"] = {{"test", "G-test (unadjusted; assumes independent picks)"}, {"statistic", g.statistic}, {"df", g.df}, {"p_value", g.p_value}};
+
+  // Power of the Rao–Scott test at the verdict's level (Holm's first step over
+  // the position family) against the least-favourable TVD-0.05 shape.
+  const double level = alpha / std::max(1, family_size);
+  const double a = std::floor(k_ / 2.0), b = std::ceil(k_ / 2.0);
+  const double lambda = n * k_ * 0.05 * 0.05 * (1 / a + 1 / b);
+  double power = 1.0;  // no (or negligible) sampling variance: any bias is seen exactly
+  // Beyond a noncentrality of 10^4 the power is 1 to double precision (and
+  // Boost's series would overflow).
+  if (in.scale > 0 && lambda / in.scale < 1e4) power = chi_square_power(in.test.df, lambda / in.scale, level);
+  out["power_tvd_0_05"] = power;
+  out["power_against"] = fmt::format("any bias of TVD 0.05 (least-favourable shape), Rao-Scott test at level {:.3g}", level);
+  if (detected)
+    out["verdict"] = fmt::format("position bias detected: TVD {:.3f} [{:.3f}, {:.3f}] (plug-in {:.3f}, {:.3f} expected with no bias; "
+                                 "p_adj = {:.2g}, family of {}; N = {:.0f} picks from {} users)",
+                                 corrected, tvd_ci.lo, tvd_ci.hi, plugin, e0, p_adjusted, family_size, n, picking_users_);
+  else
+    out["verdict"] = fmt::format("not detected at N = {:.0f} picks from {} users (p_adj = {:.2g}): TVD <= {:.3f}; power >= {:.2f} "
+                                 "against any TVD-0.05 bias",
+                                 n, picking_users_, p_adjusted, tvd_ci.hi, power);
+
   out["consistency"] = proportion_json(static_cast<double>(consistent_requests_), static_cast<double>(complete_requests_), confidence);
   const auto pairs = agreement_.totals();
   const auto tau = agreement_.estimate([](std::span<const double> s) { return s[2] > 0 ? s[0] / s[2] : std::nan(""); }, confidence);
@@ -235,33 +322,36 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   out["kendall_tau"] = metric_json(tau.value, tau.ci, pairs[2]);
   out["rbo"] = metric_json(rbo_mean.value, rbo_mean.ci, pairs[2]);
   nlohmann::ordered_json by_position = nlohmann::ordered_json::array();
-  for (int q = 0; q < k_; ++q) {
-    const auto& ndcg = positive_ndcg_[static_cast<std::size_t>(q)];
+  for (int qpos = 0; qpos < k_; ++qpos) {
+    const auto& ndcg = positive_ndcg_[static_cast<std::size_t>(qpos)];
     const auto n_q = static_cast<double>(ndcg.n());
-    by_position.push_back({{"position", q},
-                           {"hit_rate", proportion_json(static_cast<double>(positive_hits_[static_cast<std::size_t>(q)]), n_q, confidence)},
+    by_position.push_back({{"position", qpos},
+                           {"hit_rate", proportion_json(static_cast<double>(positive_hits_[static_cast<std::size_t>(qpos)]), n_q, confidence)},
                            {"ndcg", metric_json(ndcg.mean(), ndcg.interval(confidence), n_q)}});
   }
   out["positive_by_input_position"] = by_position;
-  nlohmann::ordered_json matrix = nlohmann::ordered_json::array();
-  for (int q = 0; q < k_; ++q) {
-    nlohmann::ordered_json row = nlohmann::ordered_json::array();
-    for (int r = 0; r < k_; ++r) row.push_back(transition_[static_cast<std::size_t>(q * k_ + r)]);
+  nlohmann::ordered_json matrix = nlohmann::ordered_json::array(), gt = nlohmann::ordered_json::array();
+  for (int qpos = 0; qpos < k_; ++qpos) {
+    nlohmann::ordered_json row = nlohmann::ordered_json::array(), gt_row = nlohmann::ordered_json::array();
+    for (int r = 0; r < k_; ++r) row.push_back(transition_[static_cast<std::size_t>(qpos * k_ + r)]);
+    for (int r = 0; r <= k_; ++r) gt_row.push_back(positive_transition_[static_cast<std::size_t>(qpos * (k_ + 1) + r)]);
     matrix.push_back(row);
+    gt.push_back(gt_row);
   }
   out["transition_counts"] = matrix;
+  out["positive_transition_counts"] = gt;
   return out;
 }
 
 nlohmann::json PositionAccumulator::state() const {
-  return {{"replicates", replicates_}, {"k", k_}, {"requests", requests_}, {"responses", responses_}, {"usable", usable_}, {"top1_unusable", top1_unusable_},
+  return {{"replicates", replicates_}, {"k", k_}, {"requests", requests_}, {"responses", responses_}, {"usable", usable_}, {"top1_unusable", top1_unusable_}, {"picking_users", picking_users_},
           {"complete_requests", complete_requests_}, {"consistent_requests", consistent_requests_},
           {"top1", k_ ? top1_.to_json() : nlohmann::json()}, {"agreement", k_ ? agreement_.to_json() : nlohmann::json()},
           {"positive_hits", positive_hits_}, {"positive_ndcg", [&] {
             nlohmann::json a = nlohmann::json::array();
             for (const auto& m : positive_ndcg_) a.push_back(m.to_json());
             return a;
-          }()}, {"transition", transition_}};
+          }()}, {"transition", transition_}, {"cross", cross_}, {"positive_transition", positive_transition_}};
 }
 
 PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
@@ -284,6 +374,12 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
     if (a.positive_hits_.size() != static_cast<std::size_t>(k) || a.positive_ndcg_.size() != static_cast<std::size_t>(k))
       throw BadInput("position audit state: per-position arrays do not have K entries");
     a.transition_ = j.at("transition").get<std::vector<std::int64_t>>();
+    a.picking_users_ = j.at("picking_users").get<std::int64_t>();
+    a.cross_ = j.at("cross").get<std::vector<std::int64_t>>();
+    a.positive_transition_ = j.at("positive_transition").get<std::vector<std::int64_t>>();
+    const auto kk = static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
+    if (a.transition_.size() != kk || a.cross_.size() != kk || a.positive_transition_.size() != kk + static_cast<std::size_t>(k))
+      throw BadInput("position audit state: matrices do not have K x K (and K x (K + 1)) entries");
     return a;
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("position audit state: {}", e.what()));

@@ -3,7 +3,13 @@
 // Grounding, over every distinct call of the plan: the share of output
 // entries that were hallucinated (matched no candidate), duplicated, or out
 // of range, and the share of responses that failed, were empty, could not be
-// parsed, were cut short (truncated) or were repaired; Wilson intervals.
+// parsed, were cut short (truncated) or were repaired. Users are the units:
+// hallucinations cluster within a response and within a user (~50 calls
+// each in a full audit), so every rate is a ratio estimator sum_u x_u /
+// sum_u e_u over users with the linearised variance U/(U-1) sum_u (x_u -
+// r e_u)^2 / (sum_u e_u)^2, shown as a Wilson interval at the effective
+// sample size. Mergeable: the per-user products of the ten counts are kept
+// exactly (10 x 10 sums).
 // Ten hallucinated entries are kept verbatim as examples (untrusted text:
 // renderers escape it).
 //
@@ -38,6 +44,8 @@ class GroundingAccumulator {
  private:
   // responses, failed, empty, parse_failed, truncated, repaired, entries, hallucinated, duplicated, out_of_range
   std::vector<std::int64_t> counts_ = std::vector<std::int64_t>(10, 0);
+  std::vector<std::int64_t> products_ = std::vector<std::int64_t>(100, 0);  // sum over users of count_a * count_b
+  std::int64_t users_ = 0;
   // Up to kExamples ungrounded entries for reviewers: the smallest (user key,
   // text) pairs, so merged shards keep the same ones as a single run.
   static constexpr std::size_t kExamples = 10;

@@ -64,6 +64,53 @@ Interval wilson_interval(std::int64_t successes, std::int64_t n, double confiden
   return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
 }
 
+Interval wilson_interval_effective(double p_hat, double variance, double n, double confidence) {
+  RECBIAS_CHECK(n >= 0 && p_hat >= 0 && p_hat <= 1, fmt::format("wilson_interval_effective({}, {}, {})", p_hat, variance, n));
+  if (n <= 0) return {0.0, 1.0};
+  double n_eff = n;
+  if (variance > 0 && p_hat > 0 && p_hat < 1) n_eff = std::min(n, p_hat * (1 - p_hat) / variance);
+  const double z = normal_quantile(1.0 - (1.0 - confidence) / 2.0);
+  const double z2 = z * z;
+  const double centre = (p_hat + z2 / (2 * n_eff)) / (1 + z2 / n_eff);
+  const double half = z / (1 + z2 / n_eff) * std::sqrt(p_hat * (1 - p_hat) / n_eff + z2 / (4 * n_eff * n_eff));
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+TestResult rao_scott_gof(std::span<const double> estimate, std::span<const double> covariance, double n,
+                         std::span<const double> expected, double* design_effect, double* scale) {
+  const std::size_t k = estimate.size();
+  RECBIAS_CHECK(k >= 2 && expected.size() == k && covariance.size() == k * k, "rao_scott_gof: shapes do not match");
+  double x2 = 0;
+  for (std::size_t j = 0; j < k; ++j) {
+    RECBIAS_CHECK(expected[j] > 0, "rao_scott_gof: expected proportions must be > 0");
+    x2 += n * (estimate[j] - expected[j]) * (estimate[j] - expected[j]) / expected[j];
+  }
+  // D = n diag(1/e) V; trace(D) and trace(D^2) = sum_jk D_jk D_kj.
+  double tr = 0, tr2 = 0;
+  for (std::size_t j = 0; j < k; ++j) {
+    tr += n * covariance[j * k + j] / expected[j];
+    for (std::size_t i = 0; i < k; ++i) tr2 += (n * covariance[j * k + i] / expected[j]) * (n * covariance[i * k + j] / expected[i]);
+  }
+  const double m = static_cast<double>(k - 1);
+  const double mean_delta = tr / m;
+  if (design_effect) *design_effect = mean_delta;
+  TestResult r{"Rao-Scott chi-square (second order)", 0, m, 1.0};
+  if (!(mean_delta > 1e-300)) {
+    // No sampling variance at all: the estimate is exact.
+    r.p_value = x2 > 1e-12 ? 0.0 : 1.0;
+    r.statistic = x2 > 1e-12 ? std::numeric_limits<double>::infinity() : 0.0;
+    if (scale) *scale = 0;
+    return r;
+  }
+  const double a2 = std::max(0.0, (tr2 / m) / (mean_delta * mean_delta) - 1.0);
+  const double c = mean_delta * (1 + a2);
+  r.df = m / (1 + a2);
+  r.statistic = x2 / c;
+  r.p_value = boost::math::cdf(boost::math::complement(boost::math::chi_squared(r.df), r.statistic));
+  if (scale) *scale = c;
+  return r;
+}
+
 TestResult chi_square_gof(std::span<const double> observed, std::span<const double> expected) {
   const auto e = expected_counts(observed, expected, "chi_square_gof");
   double x2 = 0;

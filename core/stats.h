@@ -31,6 +31,13 @@ double normal_quantile(double p);
 // n = 0 gives [0, 1]. Throws InternalError when successes > n or either is negative.
 Interval wilson_interval(std::int64_t successes, std::int64_t n, double confidence = 0.95);
 
+// The Wilson interval at an effective sample size (Korn & Graubard 1998):
+// p_hat with n_eff = p_hat (1 - p_hat) / V, where V is a design-based
+// (cluster-robust) variance of p_hat, capped at `n` (the observations). It
+// keeps Wilson's behaviour near 0 and 1 while its width follows the design.
+// V <= 0 or p_hat in {0, 1} uses n itself.
+Interval wilson_interval_effective(double p_hat, double variance, double n, double confidence = 0.95);
+
 // Pearson's chi-square goodness of fit: X^2 = sum (O_i - E_i)^2 / E_i with
 // E_i = N * expected_i / sum(expected); df = k - 1; p = P(chi2_df >= X^2).
 // `expected` are proportions or counts (rescaled to sum N); each must be > 0.
@@ -46,6 +53,20 @@ TestResult g_test(std::span<const double> observed, std::span<const double> expe
 // (rows of equal length; rows or columns summing to 0 are dropped), df =
 // (r-1)(c-1). Matches scipy.stats.chi2_contingency(table, correction=False).
 TestResult chi_square_independence(const std::vector<std::vector<double>>& table);
+
+// Second-order Rao–Scott chi-square goodness of fit for clustered data (Rao &
+// Scott 1981, 1984). `estimate` is a vector of K proportions estimated from
+// `n` observations in clusters, `covariance` its K x K design-based
+// covariance (row-major), `expected` the null proportions (> 0, summing to
+// 1). With X^2 = n sum (p_j - e_j)^2 / e_j and the generalised design
+// effects delta = eigenvalues of n diag(1/e) V (K - 1 of them), the test
+// refers X^2 / (mean delta (1 + a^2)) to chi-square with (K - 1) / (1 + a^2)
+// df, a = coefficient of variation of the deltas (from the traces of
+// n diag(1/e) V and its square; no eigen decomposition). With independent
+// observations every delta is 1 and this is Pearson's test. `df` in the
+// result is the Satterthwaite df; `design_effect` (out) gets mean delta.
+TestResult rao_scott_gof(std::span<const double> estimate, std::span<const double> covariance, double n,
+                         std::span<const double> expected, double* design_effect = nullptr, double* scale = nullptr);
 
 // Power of a chi-square test with `df` degrees of freedom at level `alpha`
 // against an alternative with noncentrality `lambda` (Boost.Math's
