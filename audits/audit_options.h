@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ struct AuditOptions {
   bool fairllm_compat = false;           // fairness: FaiRLLM's published SERP* instead of the normalised one
   std::string fairness_test_metric = "serp";  // jaccard | serp | prag | rbo: tested against the noise floor
   double short_head_share = 0.8;         // popularity: the short head makes up this share of training interactions
+  // Findings: an effect is raised only when it is significant AND at least
+  // this large; significant but smaller ones are listed as "detected but
+  // negligible". Defaults (README, "Findings"): position TVD 0.02; fairness
+  // 0.05 (mean drop in similarity below the noise floor, and SNSR above its
+  // E0); utility gap 0.05 of NDCG above its E0. --practical NAME=VALUE.
+  std::map<std::string, double> practical = {{"position.tvd", 0.02}, {"fairness.similarity", 0.05}, {"fairness.utility_gap", 0.05}};
   std::size_t chunk_bases = 256;         // base requests per batch sent to the adapter (memory stays flat)
 };
 

@@ -134,7 +134,7 @@ nlohmann::ordered_json config_json(const AuditOptions& o) {
           {"bootstrap_replicates", o.bootstrap_replicates}, {"confidence", o.confidence}, {"alpha", o.alpha},
           {"correction", o.correction}, {"attributes", attributes}, {"intersections", o.intersections},
           {"fairllm_compat", o.fairllm_compat}, {"fairness_test_metric", o.fairness_test_metric},
-          {"short_head_share", o.short_head_share}};
+          {"short_head_share", o.short_head_share}, {"practical_thresholds", o.practical}};
 }
 
 AuditOptions options_from_config(const nlohmann::json& c) {
@@ -155,6 +155,7 @@ AuditOptions options_from_config(const nlohmann::json& c) {
     o.fairllm_compat = c.at("fairllm_compat");
     o.fairness_test_metric = c.at("fairness_test_metric");
     o.short_head_share = c.at("short_head_share");
+    if (c.contains("practical_thresholds")) o.practical = c.at("practical_thresholds").get<std::map<std::string, double>>();
     return o;
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("report config: {}", e.what()));

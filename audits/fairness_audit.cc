@@ -94,6 +94,8 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
     for (int m = 0; m < kMetrics; ++m) swap_[s * kMetrics + static_cast<std::size_t>(m)].add(sim[m]);
   }
   // Utility with the user's real value stated.
+  const int neutral_rank = rank_of(neutral_list, o.base->positive_position);
+  const double neutral_ndcg = neutral_rank > 0 && neutral_rank <= o.base->request.k ? 1.0 / std::log2(neutral_rank + 1.0) : 0.0;
   std::vector<double> utility(utility_.size(), 0.0);
   if (o.real_attributes) {
     for (std::size_t a = 0; a < attributes_.size(); ++a) {
@@ -110,6 +112,7 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
         utility[slot] = hit ? 1.0 / std::log2(rank + 1.0) : 0.0;
         utility[slot + 1] = hit ? 1.0 : 0.0;
         utility[slot + 2] = 1.0;
+        utility_records_.emplace_back(unit, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(v), utility[slot], neutral_ndcg);
       }
     }
   }
@@ -123,13 +126,18 @@ void FairnessAccumulator::merge(const FairnessAccumulator& other) {
   utility_.merge(other.utility_);
   paired_.insert(paired_.end(), other.paired_.begin(), other.paired_.end());
   std::sort(paired_.begin(), paired_.end());
+  utility_records_.insert(utility_records_.end(), other.utility_records_.begin(), other.utility_records_.end());
+  std::sort(utility_records_.begin(), utility_records_.end());
 }
 
 bool FairnessAccumulator::operator==(const FairnessAccumulator& o) const {
   auto a = paired_, b = o.paired_;
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
-  return profiles_ == o.profiles_ && similarity_ == o.similarity_ && swap_ == o.swap_ && utility_ == o.utility_ && a == b;
+  auto ua = utility_records_, ub = o.utility_records_;
+  std::sort(ua.begin(), ua.end());
+  std::sort(ub.begin(), ub.end());
+  return profiles_ == o.profiles_ && similarity_ == o.similarity_ && swap_ == o.swap_ && utility_ == o.utility_ && a == b && ua == ub;
 }
 
 std::vector<NamedTest> FairnessAccumulator::tests() const {
@@ -145,20 +153,144 @@ std::vector<NamedTest> FairnessAccumulator::tests() const {
         value.push_back(v);
       }
     if (noise.empty()) continue;
-    out.push_back({"fairness." + profiles_[i][0].first + "." + profiles_[i][0].second, wilcoxon_signed_rank(noise, value),
+    // One-sided: the value's lists are less similar to neutral than the noise floor's.
+    out.push_back({"fairness." + profiles_[i][0].first + "." + profiles_[i][0].second, wilcoxon_signed_rank_greater(noise, value),
                    static_cast<std::int64_t>(noise.size())});
   }
   for (std::size_t a = 0; a < attributes_.size(); ++a) {
-    std::vector<std::vector<double>> table;
-    for (std::size_t v = 0; v < attributes_[a].values.size(); ++v) {
-      const std::size_t slot = value_offset_[a] + 3 * v;
-      const double hits = utility_.total(slot + 1), n = utility_.total(slot + 2);
-      table.push_back({hits, n - hits});
-    }
-    double n = 0;
-    for (const auto& row : table) n += row[0] + row[1];
-    if (n > 0) out.push_back({"utility_gap." + attributes_[a].name, chi_square_independence(table), static_cast<std::int64_t>(n)});
+    const auto snsr = snsr_null(a);
+    if (snsr.units > 0)
+      out.push_back({"snsr." + attributes_[a].name, {"SNSR permutation test (labels shuffled within users)", snsr.observed, 0, snsr.p_value},
+                     snsr.units});
+    const auto gap = utility_null(a, nullptr);
+    if (gap.units > 0)
+      out.push_back({"utility_gap." + attributes_[a].name, {"utility gap permutation test (group labels shuffled)", gap.observed, 0, gap.p_value},
+                     gap.units});
   }
+  return out;
+}
+
+FairnessAccumulator::PermutationNull FairnessAccumulator::snsr_null(std::size_t a) const {
+  PermutationNull out;
+  // The attribute's single-value profiles, in value order.
+  std::vector<std::size_t> value_profile;
+  for (const auto& v : attributes_[a].values)
+    for (std::size_t i = 0; i < profiles_.size(); ++i)
+      if (profiles_[i] == Profile{{attributes_[a].name, v}}) value_profile.push_back(i);
+  const std::size_t nv = value_profile.size();
+  if (nv < 2) return out;
+  // Users complete for the attribute: a similarity for every value.
+  auto records = paired_;
+  std::sort(records.begin(), records.end());
+  std::vector<std::vector<double>> rows;  // per complete user, similarity by value
+  for (std::size_t at = 0; at < records.size();) {
+    std::size_t end = at;
+    while (end < records.size() && std::get<0>(records[end]) == std::get<0>(records[at])) ++end;
+    std::vector<double> row(nv, std::nan(""));
+    for (std::size_t r = at; r < end; ++r)
+      for (std::size_t v = 0; v < nv; ++v)
+        if (std::get<1>(records[r]) == value_profile[v]) row[v] = std::get<3>(records[r]);
+    if (std::all_of(row.begin(), row.end(), [](double x) { return std::isfinite(x); })) rows.push_back(std::move(row));
+    at = end;
+  }
+  out.units = static_cast<std::int64_t>(rows.size());
+  if (rows.empty()) return out;
+  auto range_of_means = [&](const std::vector<std::vector<double>>& r) {
+    std::vector<double> sums(nv, 0.0);
+    for (const auto& row : r)
+      for (std::size_t v = 0; v < nv; ++v) sums[v] += row[v];
+    const auto [lo, hi] = std::minmax_element(sums.begin(), sums.end());
+    return (*hi - *lo) / static_cast<double>(r.size());
+  };
+  out.observed = range_of_means(rows);
+  Rng rng = Rng::stream(stable_hash("snsr-null/" + attributes_[a].name), rows.size());
+  auto shuffled = rows;
+  double sum = 0;
+  int at_least = 0;
+  for (int b = 0; b < kPermutations; ++b) {
+    for (auto& row : shuffled) rng.shuffle(row);
+    const double v = range_of_means(shuffled);
+    sum += v;
+    at_least += v >= out.observed - 1e-12;
+  }
+  out.e0 = sum / kPermutations;
+  out.p_value = (1.0 + at_least) / (1.0 + kPermutations);
+  return out;
+}
+
+FairnessAccumulator::PermutationNull FairnessAccumulator::utility_null(
+    std::size_t a, std::vector<std::tuple<std::string, std::int64_t, double, double>>* groups) const {
+  PermutationNull out;
+  const auto& values = attributes_[a].values;
+  std::vector<std::int64_t> size(values.size(), 0);
+  auto records = utility_records_;
+  std::sort(records.begin(), records.end());
+  std::vector<std::pair<std::size_t, double>> users;  // value index, NDCG real
+  for (const auto& r : records)
+    if (std::get<1>(r) == a) {
+      ++size[std::get<2>(r)];
+      users.emplace_back(std::get<2>(r), std::get<3>(r));
+    }
+  // Groups: each value with >= kMinGroupSize users, and "other" pooling the rest.
+  std::vector<std::size_t> group_of(values.size());
+  std::vector<std::string> names;
+  for (std::size_t v = 0; v < values.size(); ++v)
+    if (size[v] >= kMinGroupSize) {
+      group_of[v] = names.size();
+      names.push_back(values[v]);
+    }
+  std::int64_t pooled = 0;
+  for (std::size_t v = 0; v < values.size(); ++v)
+    if (size[v] < kMinGroupSize) pooled += size[v];
+  const std::size_t other = names.size();
+  if (pooled >= kMinGroupSize) names.push_back("other");
+  for (std::size_t v = 0; v < values.size(); ++v)
+    if (size[v] < kMinGroupSize) group_of[v] = pooled >= kMinGroupSize ? other : SIZE_MAX;
+  std::vector<std::size_t> label;
+  std::vector<double> ndcg;
+  for (const auto& [v, x] : users)
+    if (group_of[v] != SIZE_MAX) {
+      label.push_back(group_of[v]);
+      ndcg.push_back(x);
+    }
+  const std::size_t ng = names.size();
+  auto gap_of = [&](const std::vector<std::size_t>& lab, std::vector<double>* means) {
+    std::vector<double> sum(ng, 0.0), count(ng, 0.0);
+    for (std::size_t i = 0; i < lab.size(); ++i) {
+      sum[lab[i]] += ndcg[i];
+      count[lab[i]] += 1;
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (std::size_t g = 0; g < ng; ++g) {
+      const double m = sum[g] / count[g];
+      if (means) means->push_back(m);
+      lo = std::min(lo, m);
+      hi = std::max(hi, m);
+    }
+    return hi - lo;
+  };
+  if (ng < 2) return out;
+  std::vector<double> means;
+  out.observed = gap_of(label, &means);
+  out.units = static_cast<std::int64_t>(label.size());
+  if (groups)
+    for (std::size_t g = 0; g < ng; ++g) {
+      std::int64_t n = 0;
+      for (auto l : label) n += l == g;
+      groups->emplace_back(names[g], n, means[g], 0.0);
+    }
+  Rng rng = Rng::stream(stable_hash("utility-null/" + attributes_[a].name), label.size());
+  auto shuffled = label;
+  double sum = 0;
+  int at_least = 0;
+  for (int b = 0; b < kPermutations; ++b) {
+    rng.shuffle(shuffled);
+    const double v = gap_of(shuffled, nullptr);
+    sum += v;
+    at_least += v >= out.observed - 1e-12;
+  }
+  out.e0 = sum / kPermutations;
+  out.p_value = (1.0 + at_least) / (1.0 + kPermutations);
   return out;
 }
 
@@ -189,6 +321,9 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
     return {{"test", it->second.result.test}, {"statistic", it->second.result.statistic}, {"p_value", it->second.result.p_value},
             {"p_adjusted", adj}, {"significant", adj < alpha}, {"n", it->second.n}};
   };
+  // Per single-value profile: the mean of (noise-floor similarity - value similarity), the one-sided test's direction.
+  std::map<std::size_t, MomentSums> shift;
+  for (const auto& [unit, profile, n, v] : paired_) shift[profile].add(n - v);
   nlohmann::ordered_json attributes;
   for (std::size_t a = 0; a < attributes_.size(); ++a) {
     const auto& set = attributes_[a];
@@ -201,6 +336,11 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
       nlohmann::ordered_json entry;
       for (int m = 0; m < kMetrics; ++m) entry[metric_name(m)] = mean_metric(similarity_, indices[v] * kSlots, m);
       entry["test"] = test_json("fairness." + set.name + "." + set.values[v]);
+      if (entry["test"].is_object() && shift.count(indices[v])) {
+        const auto& d = shift.at(indices[v]);
+        entry["test"]["mean_drop_below_noise_floor"] = metric_json(d.mean(), d.interval(confidence), static_cast<double>(d.n()));
+        entry["test"]["direction"] = d.mean() > 0 ? "less similar to neutral than the noise floor" : "not less similar than the noise floor";
+      }
       values[set.values[v]] = entry;
     }
     for (int m = 0; m < kMetrics; ++m) {
@@ -225,6 +365,11 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
       snsr[metric_name(m)] = metric_json(r.value, r.ci, users);
       snsv[metric_name(m)] = metric_json(d.value, d.ci, users);
     }
+    // SNSR of the test metric over complete users, against its permutation null.
+    const auto null = snsr_null(a);
+    nlohmann::ordered_json snsr_test = test_json("snsr." + set.name);
+    nlohmann::ordered_json snsr_reference = {{"metric", metric_name(test_metric_)}, {"value", null.observed}, {"e0", null.e0},
+                                             {"users_complete", null.units}, {"test", snsr_test}};
     nlohmann::ordered_json swaps;
     for (std::size_t s = 0; s < swap_pairs_.size(); ++s) {
       const auto& [i, j] = swap_pairs_[s];
@@ -243,27 +388,36 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
                                        confidence);
       groups[set.values[v]] = metric_json(e.value, e.ci, utility_.total(slot + 2));
     }
-    const std::size_t first = value_offset_[a], n_values = set.values.size();
-    const auto gap = utility_.estimate([first, n_values](std::span<const double> s) {
-      double lo = INFINITY, hi = -INFINITY;
-      int groups_seen = 0;
-      for (std::size_t v = 0; v < n_values; ++v) {
-        const std::size_t slot = first + 3 * v;
-        if (s[slot + 2] <= 0) continue;
-        const double m = s[slot] / s[slot + 2];
-        lo = std::min(lo, m);
-        hi = std::max(hi, m);
-        ++groups_seen;
-      }
-      return groups_seen >= 2 ? hi - lo : std::nan("");
-    }, confidence);
     nlohmann::ordered_json utility;
     utility["ndcg_by_group"] = groups;
-    double grouped = 0;
-    for (std::size_t v = 0; v < n_values; ++v) grouped += utility_.total(first + 3 * v + 2);
-    utility["gap"] = metric_json(gap.value, gap.ci, grouped);
+    // The gap over groups of at least kMinGroupSize users (the rest pooled), its permutation null.
+    std::vector<std::tuple<std::string, std::int64_t, double, double>> pooled_groups;
+    const auto gap = utility_null(a, &pooled_groups);
+    nlohmann::ordered_json gap_groups = nlohmann::ordered_json::array();
+    for (const auto& [name, users_in, mean, unused] : pooled_groups) gap_groups.push_back({{"group", name}, {"users", users_in}, {"ndcg", mean}});
+    nlohmann::ordered_json pooled = nlohmann::ordered_json::array();
+    std::map<std::size_t, std::int64_t> group_size;
+    std::map<std::size_t, MomentSums> change;  // NDCG with the real value stated minus NDCG neutral, per value
+    for (const auto& [unit, attr, v, real_ndcg, neutral_ndcg] : utility_records_)
+      if (attr == a) {
+        ++group_size[v];
+        change[v].add(real_ndcg - neutral_ndcg);
+      }
+    for (std::size_t v = 0; v < set.values.size(); ++v)
+      if (group_size[v] > 0 && group_size[v] < kMinGroupSize) pooled.push_back(set.values[v]);
+    utility["gap"] = metric_json(gap.observed, {std::nan(""), std::nan("")}, static_cast<double>(gap.units));
+    utility["gap_e0"] = gap.e0;
+    utility["gap_groups"] = gap_groups;
+    utility["pooled_into_other"] = pooled;
+    utility["min_group_size"] = kMinGroupSize;
     utility["test"] = test_json("utility_gap." + set.name);
-    attributes[set.name] = {{"values", values}, {"snsr", snsr}, {"snsv", snsv}, {"swap", swaps}, {"utility", utility}};
+    nlohmann::ordered_json counterfactual;
+    for (std::size_t v = 0; v < set.values.size(); ++v)
+      if (change.count(v))
+        counterfactual[set.values[v]] = metric_json(change[v].mean(), change[v].interval(confidence), static_cast<double>(change[v].n()));
+    utility["change_from_neutral"] = counterfactual;
+    attributes[set.name] = {{"values", values}, {"snsr", snsr}, {"snsr_null", snsr_reference}, {"snsv", snsv}, {"swap", swaps},
+                            {"utility", utility}};
   }
   out["attributes"] = attributes;
   nlohmann::ordered_json intersections;
@@ -284,7 +438,12 @@ nlohmann::json FairnessAccumulator::state() const {
   for (const auto& [unit, profile, n, v] : sorted) paired.push_back({std::to_string(unit), profile, n, v});
   nlohmann::json swap = nlohmann::json::array();
   for (const auto& e : swap_) swap.push_back(e.to_json());
-  return {{"similarity", similarity_.to_json()}, {"swap", swap}, {"utility", utility_.to_json()}, {"paired", paired}};
+  nlohmann::json records = nlohmann::json::array();
+  auto sorted_records = utility_records_;
+  std::sort(sorted_records.begin(), sorted_records.end());
+  for (const auto& [unit, a, v, real_ndcg, neutral_ndcg] : sorted_records) records.push_back({std::to_string(unit), a, v, real_ndcg, neutral_ndcg});
+  return {{"similarity", similarity_.to_json()}, {"swap", swap}, {"utility", utility_.to_json()}, {"paired", paired},
+          {"utility_records", records}};
 }
 
 void FairnessAccumulator::load_state(const nlohmann::json& j) {
@@ -297,6 +456,12 @@ void FairnessAccumulator::load_state(const nlohmann::json& j) {
     paired_.clear();
     for (const auto& p : j.at("paired"))
       paired_.emplace_back(std::stoull(p.at(0).get<std::string>()), p.at(1).get<std::uint32_t>(), p.at(2).get<double>(), p.at(3).get<double>());
+    utility_records_.clear();
+    for (const auto& r : j.at("utility_records")) {
+      const auto a = r.at(1).get<std::uint32_t>(), v = r.at(2).get<std::uint32_t>();
+      if (a >= attributes_.size() || v >= attributes_[a].values.size()) throw BadInput("fairness state: a utility record names no attribute value");
+      utility_records_.emplace_back(std::stoull(r.at(0).get<std::string>()), a, v, r.at(3).get<double>(), r.at(4).get<double>());
+    }
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("fairness audit state: {}", e.what()));
   }

@@ -18,14 +18,28 @@
 //   for the same user, for every pair of values (normal-approximation
 //   intervals: there are many pairs, so no bootstrap replicates are kept);
 // - the utility gap: NDCG@k of the held-out positive when the user's real
-//   value is stated, per real group, max - min with an interval and a
-//   chi-square test of independence of hits and groups;
-// - per value, a Wilcoxon signed-rank test of (noise-floor similarity -
-//   value similarity) over users for the chosen metric (default SERP*): does
-//   stating the value change the list more than asking again does?
-//   p-values are corrected across the whole report (Holm or BH).
+//   value is stated, per real group. Groups smaller than kMinGroupSize users
+//   are pooled into "other" (and listed); the gap is max - min over the
+//   groups' means, with E0 and a p-value from a permutation null (group
+//   labels shuffled across users, kPermutations times): with groups of a few
+//   users the range is large by chance alone. Beside it the counterfactual
+//   view: per group, the mean change in NDCG from the neutral prompt to the
+//   real-value prompt (normal intervals), which is 0 for a model that
+//   ignores the attribute even when the groups' levels differ.
+// - per value, a one-sided Wilcoxon signed-rank test that the value's lists
+//   are LESS similar to neutral than the noise floor's (noise-floor
+//   similarity - value similarity > 0), for the chosen metric (default
+//   SERP*); the direction and the mean difference are reported beside it. A
+//   value more similar than the noise floor is not a finding.
+// - per attribute, SNSR of the test metric over users complete for the
+//   attribute (every value usable), with a permutation null: value labels
+//   shuffled within each user, kPermutations times, giving E0[SNSR] and a
+//   p-value — SNSR is a max - min, biased upward like any range.
+// The tests form the fairness family, corrected together (Holm or BH),
+// separately from the other audits'.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <tuple>
@@ -60,6 +74,8 @@ class FairnessAccumulator {
   void load_state(const nlohmann::json& j);
 
   static constexpr int kMetrics = 4;  // jaccard, serp, prag, rbo
+  static constexpr int kMinGroupSize = 30;     // utility gap: smaller real groups are pooled into "other"
+  static constexpr int kPermutations = 1000;   // permutation nulls of SNSR and the utility gap
   static const char* metric_name(int m);
 
  private:
@@ -78,6 +94,18 @@ class FairnessAccumulator {
   std::vector<MomentSums> swap_;  // swap pair x metric
   ReplicatedSums utility_;     // per attribute value: ndcg, hit, count
   std::vector<std::tuple<std::uint64_t, std::uint32_t, double, double>> paired_;  // unit, profile, noise sim, value sim
+  // Per user and attribute with a real value: unit, attribute, value index, NDCG@k with the real value stated, NDCG@k neutral.
+  std::vector<std::tuple<std::uint64_t, std::uint32_t, std::uint32_t, double, double>> utility_records_;
+  struct PermutationNull {
+    double observed = std::nan("");
+    double e0 = std::nan("");
+    double p_value = 1.0;
+    std::int64_t units = 0;
+  };
+  // SNSR of the test metric over users complete for attribute a, with its within-user permutation null.
+  PermutationNull snsr_null(std::size_t a) const;
+  // Utility gap of attribute a over pooled groups, with its permutation null; `groups` gets each group's name, users and mean.
+  PermutationNull utility_null(std::size_t a, std::vector<std::tuple<std::string, std::int64_t, double, double>>* groups) const;
 };
 
 }  // namespace recbias

@@ -19,14 +19,19 @@
 //   which is this one): the verdict never depends on which other audits ran.
 //   The G-test is reported, labelled unadjusted and assuming independent picks.
 // - TVD = 1/2 sum_j |s_j - 1/K| is a max/abs statistic, biased upward: with
-//   no position bias at all its expected value E0 ~ 1/2 sqrt(2/pi) sum_j SE_j
-//   (0.028 at 4,000 picks, K = 20). Reported: the plug-in, E0, and a
-//   bias-corrected estimate max(0, 2 t - mean t*) over the Poisson-bootstrap
-//   replicates t* with the basic bootstrap interval [2t - q_hi, 2t - q_lo]
-//   truncated at 0 when the test rejects, or the one-sided bound [0, u]
-//   (u = the larger of q_hi and 2t - q_lo) when it does not. `tvd` holds that
-//   corrected value and interval, so gates on position.tvd never use the
-//   plug-in.
+//   no position bias at all its plug-in has expected value E0 ~ 1/2
+//   sqrt(2/pi) sum_j SE_j (0.028 at 4,000 picks, K = 20), and a percentile
+//   interval around it excludes 0 every time. Reported: the plug-in
+//   (`tvd_plugin`), E0 (`tvd_e0`), and in `tvd` a moment-matched estimate —
+//   per position the |mu_j| whose folded-normal mean E|mu_j + e_j|, e_j ~
+//   N(0, V_jj), equals the observed |s_j - 1/K| (0 when that is below
+//   sqrt(2/pi) SE_j), summed and halved — with the interval estimate ± z SD,
+//   the SD of the same estimator over the users' Poisson bootstrap
+//   replicates, truncated at 0 when the test rejects, or the one-sided bound
+//   [0, u] when it does not. Gates on position.tvd thus never use the
+//   plug-in. Validated coverage is in tests/audits/statistics_validation_test.cc
+//   and the README (TVD is not a smooth functional where some s_j = 1/K, so
+//   no interval for it is exact).
 // - power: of that test, at the level the verdict uses, against the
 //   least-favourable bias of TVD 0.05 (half the positions up, half down:
 //   noncentrality N K T^2 (1/floor(K/2) + 1/ceil(K/2)), scaled like the

@@ -54,6 +54,7 @@ struct AuditCliOptions {
   double confidence = 0.95;
   double alpha = 0.05;
   std::string correction = "holm";
+  std::vector<std::string> practical;  // NAME=VALUE overrides of AuditOptions::practical
   std::string shard = "0/1";
   std::string out = "report.json";
   std::string html, md, junit, policy;
@@ -172,6 +173,16 @@ void run(const AuditCliOptions& o) {
   options.fairness_test_metric = o.fairness_metric;
   options.chunk_bases = o.chunk;
   options.short_head_share = o.short_head;
+  for (const auto& entry : o.practical) {
+    const auto eq = entry.find('=');
+    const auto name = entry.substr(0, eq == std::string::npos ? 0 : eq);
+    std::optional<double> value;
+    if (eq != std::string::npos) value = parse_double(entry.substr(eq + 1));
+    if (!options.practical.count(name) || !value.has_value() || value.value() < 0)
+      throw BadInput(fmt::format("--practical {}: expected NAME=VALUE with NAME one of position.tvd, fairness.similarity, "
+                                 "fairness.utility_gap and VALUE >= 0", entry));
+    options.practical[name] = value.value();
+  }
   if (audit_enabled(options, "fairness")) {
     const auto fairllm = o.fairllm_path.empty() ? (std::filesystem::path(o.data.path).parent_path() / "FaiRLLM" / "sst_json.json").string()
                                                 : o.fairllm_path;
@@ -297,6 +308,9 @@ void setup_audit(CLI::App& app) {
   audit->add_option("--confidence", o->confidence, "Interval level (default: 0.95)")->check(CLI::Range(0.5, 0.9999));
   audit->add_option("--alpha", o->alpha, "Test level after correction (default: 0.05)")->check(CLI::Range(0.0001, 0.5));
   audit->add_option("--correction", o->correction, "Multiple-testing correction: holm or bh (default: holm)")->check(CLI::IsMember({"holm", "bh"}));
+  audit->add_option("--practical", o->practical,
+                    "Smallest effect a finding raises, NAME=VALUE (repeatable): position.tvd (default 0.02), fairness.similarity (0.05), "
+                    "fairness.utility_gap (0.05)");
   audit->add_option("--shard", o->shard, "Run shard i of n (i/n), or auto from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID (default: 0/1)");
   audit->add_option("--out", o->out, "Report file (default: report.json)");
   audit->add_option("--chunk", o->chunk, "Users per batch sent to the adapter (default: 256)")->check(CLI::Range(1, 1000000));

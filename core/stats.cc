@@ -308,7 +308,31 @@ TestResult paired_permutation_test(std::span<const double> x, std::span<const do
   return {"paired permutation", observed, 0, std::min(1.0, 2 * std::min(p_less, p_greater))};
 }
 
-TestResult wilcoxon_signed_rank(std::span<const double> x, std::span<const double> y) {
+namespace {
+
+// The signed-rank sums of x - y (zeros dropped), the tie term and, for the
+// exact distribution, the number of subsets of {1..n} by rank sum.
+struct SignedRanks {
+  std::size_t n = 0;
+  double r_plus = 0, r_minus = 0, tie_term = 0;
+  bool has_ties = false;
+  bool exact() const { return n <= 50 && !has_ties; }
+  std::vector<double> ways() const {  // ways[s] = #subsets with rank sum s; counts <= 2^50, exact in a double
+    const std::size_t max_sum = n * (n + 1) / 2;
+    std::vector<double> w(max_sum + 1, 0.0);
+    w[0] = 1;
+    for (std::size_t rank = 1; rank <= n; ++rank)
+      for (std::size_t s = max_sum; s >= rank; --s) w[s] += w[s - rank];
+    return w;
+  }
+  double mean() const { return static_cast<double>(n) * (static_cast<double>(n) + 1) / 4; }
+  double sd() const {
+    const double nn = static_cast<double>(n);
+    return std::sqrt(nn * (nn + 1) * (2 * nn + 1) / 24 - tie_term / 48);
+  }
+};
+
+SignedRanks signed_ranks(std::span<const double> x, std::span<const double> y) {
   check_same_size(x.size(), y.size(), "wilcoxon_signed_rank");
   std::vector<double> d, abs_d;
   for (std::size_t i = 0; i < x.size(); ++i) {
@@ -318,47 +342,61 @@ TestResult wilcoxon_signed_rank(std::span<const double> x, std::span<const doubl
       abs_d.push_back(std::abs(diff));
     }
   }
-  const std::size_t n = d.size();
-  if (n == 0) return {"Wilcoxon signed-rank", 0, 0, 1.0};
+  SignedRanks out;
+  out.n = d.size();
+  if (out.n == 0) return out;
   const auto ranks = average_ranks(abs_d);
-  double r_plus = 0, r_minus = 0;
-  for (std::size_t i = 0; i < n; ++i) (d[i] > 0 ? r_plus : r_minus) += ranks[i];
-  const double t = std::min(r_plus, r_minus);
-  const double nn = static_cast<double>(n);
-
+  for (std::size_t i = 0; i < out.n; ++i) (d[i] > 0 ? out.r_plus : out.r_minus) += ranks[i];
   // Tie groups of |d| (sizes), for the exact/approximate choice and the variance.
-  std::vector<double> sorted = abs_d;
-  std::sort(sorted.begin(), sorted.end());
-  double tie_term = 0;
-  bool has_ties = false;
-  for (std::size_t i = 0; i < n;) {
+  std::sort(abs_d.begin(), abs_d.end());
+  for (std::size_t i = 0; i < out.n;) {
     std::size_t j = i;
-    while (j + 1 < n && sorted[j + 1] == sorted[i]) ++j;
+    while (j + 1 < out.n && abs_d[j + 1] == abs_d[i]) ++j;
     const double size = static_cast<double>(j - i + 1);
-    if (size > 1) has_ties = true;
-    tie_term += size * size * size - size;
+    if (size > 1) out.has_ties = true;
+    out.tie_term += size * size * size - size;
     i = j + 1;
   }
+  return out;
+}
 
-  if (n <= 50 && !has_ties) {
-    // Exact: the number of subsets of {1..n} with rank sum s, by dynamic programming.
-    const std::size_t max_sum = n * (n + 1) / 2;
-    std::vector<double> ways(max_sum + 1, 0.0);  // counts <= 2^50, exact in a double
-    ways[0] = 1;
-    for (std::size_t rank = 1; rank <= n; ++rank)
-      for (std::size_t s = max_sum; s >= rank; --s) ways[s] += ways[s - rank];
-    const double all = std::ldexp(1.0, static_cast<int>(n));
+}  // namespace
+
+TestResult wilcoxon_signed_rank(std::span<const double> x, std::span<const double> y) {
+  const auto sr = signed_ranks(x, y);
+  if (sr.n == 0) return {"Wilcoxon signed-rank", 0, 0, 1.0};
+  const double t = std::min(sr.r_plus, sr.r_minus);
+  if (sr.exact()) {
+    const auto ways = sr.ways();
+    const double all = std::ldexp(1.0, static_cast<int>(sr.n));
     const auto t_int = static_cast<std::size_t>(std::llround(t));
     double lower = 0;
     for (std::size_t s = 0; s <= t_int; ++s) lower += ways[s];
     return {"Wilcoxon signed-rank (exact)", t, 0, std::min(1.0, 2 * lower / all)};
   }
-  const double mean = nn * (nn + 1) / 4;
-  const double sd = std::sqrt(nn * (nn + 1) * (2 * nn + 1) / 24 - tie_term / 48);
-  double diff = t - mean;
+  double diff = t - sr.mean();
   if (diff != 0) diff -= 0.5 * (diff > 0 ? 1 : -1);
+  const double sd = sr.sd();
   const double z = sd > 0 ? diff / sd : 0;
   return {"Wilcoxon signed-rank (normal approx.)", t, 0, std::min(1.0, 2 * normal_sf(std::abs(z)))};
+}
+
+TestResult wilcoxon_signed_rank_greater(std::span<const double> x, std::span<const double> y) {
+  const auto sr = signed_ranks(x, y);
+  if (sr.n == 0) return {"Wilcoxon signed-rank, one-sided", 0, 0, 1.0};
+  if (sr.exact()) {
+    const auto ways = sr.ways();
+    const double all = std::ldexp(1.0, static_cast<int>(sr.n));
+    const auto r = static_cast<std::size_t>(std::llround(sr.r_plus));
+    double upper = 0;
+    for (std::size_t s = r; s < ways.size(); ++s) upper += ways[s];
+    return {"Wilcoxon signed-rank, one-sided (exact)", sr.r_plus, 0, std::min(1.0, upper / all)};
+  }
+  double diff = sr.r_plus - sr.mean();
+  if (diff != 0) diff -= 0.5 * (diff > 0 ? 1 : -1);
+  const double sd = sr.sd();
+  const double z = sd > 0 ? diff / sd : 0;
+  return {"Wilcoxon signed-rank, one-sided (normal approx.)", sr.r_plus, 0, std::min(1.0, normal_sf(z))};
 }
 
 std::vector<double> holm_adjust(std::span<const double> p) {

@@ -108,6 +108,12 @@ TestResult paired_permutation_test(std::span<const double> x, std::span<const do
 // zero_method="wilcox", correction=True). All differences zero: p = 1.
 TestResult wilcoxon_signed_rank(std::span<const double> x, std::span<const double> y);
 
+// The one-sided test that x - y tends to be positive: statistic R+ (the rank
+// sum of positive differences), p = P(R+ >= observed) under the null; exact
+// or normal (continuity 0.5 toward the mean) as above. Matches
+// scipy.stats.wilcoxon(x, y, alternative="greater", correction=True).
+TestResult wilcoxon_signed_rank_greater(std::span<const double> x, std::span<const double> y);
+
 // Holm (1979) step-down adjusted p-values, in the input order.
 std::vector<double> holm_adjust(std::span<const double> p_values);
 

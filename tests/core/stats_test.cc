@@ -194,6 +194,24 @@ TEST_CASE("Wilcoxon signed-rank matches scipy.stats.wilcoxon, exact and approxim
   CHECK(wilcoxon_signed_rank(same, same).p_value == 1.0);
 }
 
+TEST_CASE("one-sided Wilcoxon signed-rank: the direction matters", "[stats]") {
+  // x - y above: R- = 3 + 2 = 5, R+ = 40 (n = 9, no ties: exact).
+  // st.wilcoxon(x, y, alternative="greater") -> p = P(R+ >= 40) = P(R+ <= 5) = 10/512 = 0.01953125;
+  // the other way, P(R+ >= 5) = 1 - P(R+ <= 4) = 1 - 7/512 = 0.986328125 (3 subsets of 1..9 sum to 5).
+  std::vector<double> x{1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30};
+  std::vector<double> y{0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29};
+  const auto up = wilcoxon_signed_rank_greater(x, y);
+  CHECK(up.statistic == 40.0);
+  CHECK(near(up.p_value, 0.01953125));
+  CHECK(near(wilcoxon_signed_rank_greater(y, x).p_value, 0.986328125));
+  // Normal approximation (ties): half the two-sided p in the favoured direction, 1 - half the other way.
+  std::vector<double> dt{1, 2, 2, -1, 3, 3, 3, 0, 4, -2, 5, 5, 1, 2, -3, 4, 0, 6};
+  std::vector<double> zt(dt.size(), 0.0);
+  CHECK(near(wilcoxon_signed_rank_greater(dt, zt).p_value, 0.008723267594056738 / 2));
+  CHECK(near(wilcoxon_signed_rank_greater(zt, dt).p_value, 1 - 0.008723267594056738 / 2));
+  CHECK(wilcoxon_signed_rank_greater(x, x).p_value == 1.0);
+}
+
 TEST_CASE("Holm and Benjamini-Hochberg adjustments match R's p.adjust", "[stats]") {
   // Worked by hand (as R's p.adjust does), p = (0.01, 0.04, 0.03, 0.005), m = 4:
   // Holm: sorted 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> running max 0.06.
