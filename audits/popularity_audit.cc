@@ -44,7 +44,7 @@ PopularityContext make_popularity_context(const Workload& workload, double short
 }
 
 PopularityAccumulator::PopularityAccumulator(std::shared_ptr<const PopularityContext> context, int replicates)
-    : context_(std::move(context)), replicates_(replicates), user_(8, replicates), groups_(17, replicates),
+    : context_(std::move(context)), replicates_(replicates), user_(10, replicates), groups_(17, replicates),
       exposure_(context_->catalog ? context_->catalog->size() : 0, 0),
       exposure_replicates_(exposure_.size() * static_cast<std::size_t>(replicates), 0) {}
 
@@ -88,9 +88,22 @@ void PopularityAccumulator::add(const BaseOutcome& o) {
   }
   const double rho_model = spearman_rho(popularity, preference);
   const double rho_truth = spearman_rho(popularity, truth);
-  const double user_values[8] = {sum_pop / len, tail / len, tail, std::isfinite(rho_model) ? rho_model : 0.0,
-                                 std::isfinite(rho_model) ? 1.0 : 0.0, std::isfinite(rho_truth) ? rho_truth : 0.0,
-                                 std::isfinite(rho_truth) ? 1.0 : 0.0, 1.0};
+  // Like for like: the popularity percentile, within this user's candidates,
+  // of the model's top-1 and of the held-out positive (0 = least popular,
+  // 1 = most; ties count half). Paired per user, on one scale.
+  auto percentile_in_candidates = [&](int position) {
+    const double p = popularity[static_cast<std::size_t>(position)];
+    double below = 0;
+    for (std::size_t j = 0; j < popularity.size(); ++j) {
+      if (static_cast<int>(j) == position) continue;
+      below += popularity[j] < p ? 1.0 : popularity[j] == p ? 0.5 : 0.0;
+    }
+    return popularity.size() > 1 ? below / static_cast<double>(popularity.size() - 1) : 0.5;
+  };
+  const double user_values[10] = {sum_pop / len, tail / len, tail, std::isfinite(rho_model) ? rho_model : 0.0,
+                                  std::isfinite(rho_model) ? 1.0 : 0.0, std::isfinite(rho_truth) ? rho_truth : 0.0,
+                                  std::isfinite(rho_truth) ? 1.0 : 0.0, 1.0, percentile_in_candidates(list[0]),
+                                  percentile_in_candidates(o.base->positive_position)};
   user_.add(weights, user_values);
 
   // RSP / REO counts and ΔGAP sums.
@@ -209,6 +222,13 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
   out["popularity_by_rank"] = ranks;
   out["spearman_popularity_model"] = mean_of(3, 4);
   out["spearman_popularity_truth"] = mean_of(5, 6);
+  out["spearman_note"] = "two scales: a correlation with the one-hot positive is bounded (about 0.38 at K = 20); compare the "
+                         "percentiles below instead";
+  // Popularity percentile within the candidates: model's top-1 vs the held-out item, and their paired difference.
+  out["top1_popularity_percentile"] = mean_of(8, 7);
+  out["positive_popularity_percentile"] = mean_of(9, 7);
+  const auto diff = user_.estimate([](std::span<const double> s) { return s[7] > 0 ? (s[8] - s[9]) / s[7] : std::nan(""); }, confidence);
+  out["top1_minus_positive_percentile"] = metric_json(diff.value, diff.ci, user_.total(7));
   return out;
 }
 

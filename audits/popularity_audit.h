@@ -19,8 +19,14 @@
 // - within-list Spearman correlation between candidates' popularity and how
 //   high the model ranks them (unranked candidates tied last): the candidate
 //   set is fixed, so this isolates the model's preference. Beside it, the
-//   same correlation between popularity and being the held-out positive: a
-//   model that favours popularity more than the truth does is biased.
+//   same correlation between popularity and being the held-out positive —
+//   but the two are on different scales (a correlation with a one-hot vector
+//   is bounded, about 0.38 at K = 20), so they are not compared.
+// - like for like: the popularity percentile within the user's candidates of
+//   the model's top-1 and of the held-out positive, and their difference
+//   paired per user with a bootstrap interval (LLMRank's "top-1 popularity
+//   vs ground truth"): above 0, the model's first choice is more popular
+//   than what users actually chose next.
 // Every number has a Poisson-bootstrap interval over users.
 #pragma once
 

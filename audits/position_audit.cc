@@ -287,6 +287,13 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   }
   e0 *= 0.5 * std::sqrt(2.0 / M_PI);
   out["selection_rate"] = rates;
+  // Per position: V(s_j) over the binomial variance s_j (1 - s_j) / N (1 = independent picks).
+  nlohmann::ordered_json deff = nlohmann::ordered_json::array();
+  for (std::size_t j = 0; j < k; ++j) {
+    const double binomial = in.rates[j] * (1 - in.rates[j]) / n;
+    deff.push_back(binomial > 0 ? std::max(0.0, in.covariance[j * k + j]) / binomial : 1.0);
+  }
+  out["selection_rate_design_effect"] = deff;
   out["selection_rate_interval"] = "cluster-robust (users as units): Wilson at the effective sample size";
   out["uniform_rate"] = uniform;
   out["design_effect"] = in.design_effect;

@@ -381,13 +381,14 @@ class CalibratedRecommender final : public Recommender {
     for (const auto& [shape, members] : groups) {
       const auto [k, top] = shape;
       const auto b = members.size();
-      std::vector<double> scores(b * k), cats(b * k * g, 0.0), target(b * g, 0.0);
+      std::vector<double> scores(b * k), cats(b * k * g, 0.0), target(b * g, 0.0), items(b * k);
       std::vector<std::vector<char>> valid(b);
       for (std::size_t r = 0; r < b; ++r) {
         const auto& request = requests[members[r]];
         const auto s = answer_scores(out[members[r]], k, valid[r]);
         for (std::size_t j = 0; j < k; ++j) {
           scores[r * k + j] = valid[r][j] ? s[j] : -1e9;
+          items[r * k + j] = static_cast<double>(request.candidates[j]);
           const auto& d = distributions_[static_cast<std::size_t>(request.candidates[j])];
           std::copy(d.begin(), d.end(), cats.begin() + static_cast<std::ptrdiff_t>((r * k + j) * g));
         }
@@ -402,7 +403,8 @@ class CalibratedRecommender final : public Recommender {
       const auto bi = static_cast<int64_t>(b), ki = static_cast<int64_t>(k), gi = static_cast<int64_t>(g);
       const auto picks = CalibratedReranker(lambda_, top, alpha_)(torch::from_blob(scores.data(), {bi, ki}, torch::kFloat64),
                                                                  torch::from_blob(cats.data(), {bi, ki, gi}, torch::kFloat64),
-                                                                 torch::from_blob(target.data(), {bi, gi}, torch::kFloat64));
+                                                                 torch::from_blob(target.data(), {bi, gi}, torch::kFloat64),
+                                                                 torch::from_blob(items.data(), {bi, ki}, torch::kFloat64));
       const auto p = picks.accessor<int64_t, 2>();
       for (std::size_t r = 0; r < b; ++r) {
         auto& ranking = out[members[r]].ranking;
@@ -449,13 +451,15 @@ class FairTopKRecommender final : public Recommender {
       const auto k = static_cast<int64_t>(request.candidates.size());
       const auto scores = rerank_scores(out[i], static_cast<std::size_t>(k), valid);
       auto prot = torch::zeros({1, k}, torch::kBool);
+      auto items = torch::empty({1, k}, torch::kFloat64);
       for (int64_t j = 0; j < k; ++j) {
         prot[0][j] = protected_[static_cast<std::size_t>(request.candidates[static_cast<std::size_t>(j)])] != 0;
+        items[0][j] = static_cast<double>(request.candidates[static_cast<std::size_t>(j)]);
       }
       const int top = static_cast<int>(std::min<int64_t>(request.k, k));
       auto& table = tables[top];
       if (table.empty()) table = fair_minimum_counts(top, p_, fair_adjusted_alpha(top, p_, alpha_));
-      const auto picks = fair_topk(scores, prot, table);
+      const auto picks = fair_topk(scores, prot, table, items);
       out[i].ranking.clear();
       for (int64_t t = 0; t < picks.size(1); ++t) out[i].ranking.push_back(static_cast<int>(picks[0][t].item<int64_t>()));
     }

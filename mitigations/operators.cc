@@ -227,7 +227,7 @@ torch::Tensor kl_smoothed(const torch::Tensor& p, const torch::Tensor& q, double
 }  // namespace
 
 torch::Tensor CalibratedReranker::operator()(const torch::Tensor& scores, const torch::Tensor& item_categories,
-                                             const torch::Tensor& target) const {
+                                             const torch::Tensor& target, const torch::Tensor& tie_key) const {
   require(scores, 2, "scores", "[B, K]");
   require(item_categories, 3, "item_categories", "[B, K, G]");
   require(target, 2, "target", "[B, G]");
@@ -254,7 +254,7 @@ torch::Tensor CalibratedReranker::operator()(const torch::Tensor& scores, const 
     const auto weight = torch::where(p_flat > 0, a / q0.clamp_min(1e-300), torch::zeros_like(q0));
     const auto gain = torch::bmm((cats * weight.unsqueeze(1)).log1p_(), p_col).squeeze(2);  // D [B, K]
     const auto objective = (1 - lambda_) * s + lambda_ * gain;
-    const auto pick = objective.masked_fill(selected, kNegInf).argmax(1);
+    const auto pick = argmax_tie_key(objective.masked_fill(selected, kNegInf), tie_key);
     picks.select(1, t).copy_(pick);
     selected.index_put_({rows, pick}, true);
     q_sum = q_sum + cats.index({rows, pick});
@@ -269,12 +269,20 @@ torch::Tensor CalibratedReranker::kl(const torch::Tensor& selection, const torch
   return kl_smoothed(target.to(torch::kFloat64).unsqueeze(1), q, alpha_).squeeze(1);
 }
 
+torch::Tensor argmax_tie_key(const torch::Tensor& values, const torch::Tensor& tie_key) {
+  if (!tie_key.defined()) return values.argmax(1);
+  const auto best = std::get<0>(values.max(1, /*keepdim=*/true));
+  const auto key = tie_key.to(values.device(), torch::kFloat64);
+  return key.masked_fill(values != best, std::numeric_limits<double>::infinity()).argmin(1);
+}
+
 torch::Tensor counterfactual_mean(const torch::Tensor& scores_by_value) {
   require(scores_by_value, 3, "scores_by_value", "[B, V, K]");
   return scores_by_value.mean(1);
 }
 
-torch::Tensor fair_topk(const torch::Tensor& scores, const torch::Tensor& is_protected, const std::vector<int>& table) {
+torch::Tensor fair_topk(const torch::Tensor& scores, const torch::Tensor& is_protected, const std::vector<int>& table,
+                        const torch::Tensor& tie_key) {
   require(scores, 2, "scores", "[B, K]");
   require(is_protected, 2, "is_protected", "[B, K] bool");
   const int64_t b = scores.size(0), k = scores.size(1);
@@ -285,12 +293,16 @@ torch::Tensor fair_topk(const torch::Tensor& scores, const torch::Tensor& is_pro
   auto count = torch::zeros({b}, torch::TensorOptions().dtype(torch::kInt64).device(scores.device()));
   auto picks = torch::empty({b, steps}, count.options());
   const auto rows = torch::arange(b, count.options());
+  // Ties: protected first, then the smaller tie key (item index), then position.
+  const auto base_key = tie_key.defined() ? tie_key.to(s.device(), torch::kFloat64)
+                                          : torch::arange(k, s.options()).unsqueeze(0).expand({b, k});
+  const auto key = base_key - prot.to(torch::kFloat64) * 1e15;
   for (int64_t t = 0; t < steps; ++t) {
     const auto open = s.masked_fill(selected, kNegInf);
     const auto open_protected = open.masked_fill(prot.logical_not(), kNegInf);
     const auto have_protected = std::get<0>(open_protected.max(1)) > kNegInf;
     const auto need = count < table[static_cast<std::size_t>(t)];
-    const auto pick = torch::where(need & have_protected, open_protected.argmax(1), open.argmax(1));
+    const auto pick = torch::where(need & have_protected, argmax_tie_key(open_protected, key), argmax_tie_key(open, key));
     picks.select(1, t).copy_(pick);
     selected.index_put_({rows, pick}, true);
     count = count + prot.index({rows, pick}).to(torch::kInt64);

@@ -89,10 +89,14 @@ class PositionCalibration {
 // p [B, G] the target category distribution (from the user's history), q the
 // category distribution of the list so far (item_categories [B, K, G], each
 // row a distribution). Batched over B. Returns int64 [B, k] positions.
+// Ties of the objective are broken by `tie_key` [B, K] (the candidates' item
+// indices; smallest first), never by presented position, which would itself
+// be a position bias for score-tied models; without it, by position.
 class CalibratedReranker {
  public:
   CalibratedReranker(double lambda, int k, double alpha = 0.01);
-  torch::Tensor operator()(const torch::Tensor& scores, const torch::Tensor& item_categories, const torch::Tensor& target) const;
+  torch::Tensor operator()(const torch::Tensor& scores, const torch::Tensor& item_categories, const torch::Tensor& target,
+                           const torch::Tensor& tie_key = {}) const;
   // KL(p || q~) of a given selection (for tests and reports), [B].
   torch::Tensor kl(const torch::Tensor& selection, const torch::Tensor& item_categories, const torch::Tensor& target) const;
 
@@ -111,7 +115,15 @@ torch::Tensor counterfactual_mean(const torch::Tensor& scores_by_value);
 // best remaining candidate, unless the prefix needs another protected one.
 // scores [B, K], is_protected [B, K] bool -> int64 [B, k] positions
 // (k = table size). When a request has too few protected candidates, the
-// remaining slots are filled by score.
-torch::Tensor fair_topk(const torch::Tensor& scores, const torch::Tensor& is_protected, const std::vector<int>& table);
+// remaining slots are filled by score. Ties of the score: a protected
+// candidate first (as the reference implementation), then the smaller
+// `tie_key` [B, K] (item index); never the presented position.
+torch::Tensor fair_topk(const torch::Tensor& scores, const torch::Tensor& is_protected, const std::vector<int>& table,
+                        const torch::Tensor& tie_key = {});
+
+// argmax over dim 1 of `values` [B, K], ties broken by the smallest `tie_key`
+// (any numeric dtype; undefined: the first index). Entries equal to -inf are
+// never picked over a finite one.
+torch::Tensor argmax_tie_key(const torch::Tensor& values, const torch::Tensor& tie_key);
 
 }  // namespace recbias

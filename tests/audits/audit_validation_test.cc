@@ -182,6 +182,39 @@ TEST_CASE("popularity metrics see a popularity tilt, accuracy sees relevance", "
     CHECK(m["ci"][1].get<double>() > m["ci"][0].get<double>());  // every number has uncertainty
   }
   CHECK(popular["accuracy"]["hit_rate"]["ci"][1].get<double>() > popular["accuracy"]["hit_rate"]["ci"][0].get<double>());
+  // Like for like: the tilted model's top-1 is more popular, within the
+  // candidates, than the held-out item; the flat model's is not (both read
+  // the same held-out items, so their "positive" percentiles are equal).
+  const auto& pp = popular["popularity"];
+  const auto& np = neutral["popularity"];
+  CHECK(pp["top1_popularity_percentile"]["value"].get<double>() > 0.8);
+  CHECK(pp["top1_minus_positive_percentile"]["ci"][0].get<double>() > 0.1);
+  CHECK(pp["positive_popularity_percentile"]["value"] == np["positive_popularity_percentile"]["value"]);
+  CHECK(np["top1_minus_positive_percentile"]["ci"][0].get<double>() < np["positive_popularity_percentile"]["value"].get<double>());
+  CHECK(std::abs(np["top1_popularity_percentile"]["value"].get<double>() - 0.5) < 0.1);
+}
+
+TEST_CASE("a deterministic popularity ranker's top-1 sits at the top popularity percentile of its candidates", "[audit][popularity]") {
+  // Hand-computed: the popularity adapter always picks the most popular
+  // candidate, whose percentile within the candidates is 1 unless it ties
+  // (ties count half), so the mean is exactly 1 when no candidate set has a
+  // tie at the top.
+  auto s = synthetic_setup(100, 40, 10, 7);
+  AuditOptions options;
+  options.audits = {"popularity"};
+  options.bootstrap_replicates = 20;
+  auto model = make_recommender(AdapterSpec::parse("popularity"), s.context);
+  const auto m = run_audit(*model, s.workload, s.requests, options, {}, {}).report["metrics"]["popularity"];
+  double expected = 0;
+  for (const auto& r : s.requests.requests) {
+    std::vector<double> pop;
+    for (auto c : r.request.candidates) pop.push_back(s.workload.catalog->at(c).popularity);
+    const double top = *std::max_element(pop.begin(), pop.end());
+    const double ties = static_cast<double>(std::count(pop.begin(), pop.end(), top)) - 1;
+    expected += (static_cast<double>(pop.size()) - 1 - ties + 0.5 * ties) / static_cast<double>(pop.size() - 1);
+  }
+  expected /= static_cast<double>(s.requests.requests.size());
+  CHECK(m["top1_popularity_percentile"]["value"].get<double>() == Approx(expected).epsilon(1e-12));
 }
 
 TEST_CASE("mitigations are measured by the audits that found the bias", "[audit][mitigation]") {

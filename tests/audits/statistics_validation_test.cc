@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "audits/audit_runner.h"
+#include "reports/render_common.h"
 #include "tests/audits/audit_fixtures.h"
 
 using namespace recbias;
@@ -104,48 +105,236 @@ const SyntheticSetup& setup(int users) {
 struct Band {
   double lo, hi;
 };
-[[maybe_unused]] Band band(double target, int r) {
+Band band(double target, int r) {
   const double half = 2.58 * std::sqrt(target * (1 - target) / r);
   return {target - half, target + half};
 }
 
-}  // namespace
+struct Rates {
+  int r = 0;
+  int s0_covered = 0, tvd_covered = 0, zero_included = 0, detected = 0, not_detected = 0;
+  int hallucination_covered = 0;
+  double mean_power = 0, mean_design_effect = 0, mean_tvd = 0, mean_plugin = 0;
+  double mean_deff0 = 0;  // design effect of the selection rate at position 0
+  double rate(int x) const { return static_cast<double>(x) / r; }
+};
 
-TEST_CASE("validation: measure", "[.measure]") {
-  // Exploration only (hidden): prints coverage for a scenario given by env.
-  const int r = replications(200);
-  const char* which = std::getenv("RECBIAS_SCENARIO");
-  const std::string name = which ? which : "hetero";
-  Scenario sc;
-  if (name == "hetero") {
-    sc.spec = "relevance=none,noise=1,position=none,position_share=0.1,position_users=" + logits(spike(5));
-    const auto p = softmax(spike(5));
-    sc.truth.assign(kK, 0.0);
-    for (int j = 0; j < kK; ++j) sc.truth[static_cast<std::size_t>(j)] = 0.9 / kK + 0.1 * p[static_cast<std::size_t>(j)];
-  } else {
-    const double t = std::atof(name.c_str());
-    const auto b = primacy_with_tvd(t);
-    sc.spec = "relevance=none,noise=1,position=" + logits(b);
-    sc.truth = softmax(b);
-  }
+Rates run_scenario(const Scenario& sc, int r, double hallucination_truth = -1) {
+  Rates out;
+  out.r = r;
   const double true_tvd = tvd(sc.truth);
-  int cover0 = 0, cover_tvd = 0, detected = 0, below = 0;
-  double mean_est = 0, mean_plugin = 0, mean_width = 0;
   for (int rep = 0; rep < r; ++rep) {
     const auto m = position_audit(setup(sc.users), sc, rep);
     const auto& p = m["position"];
     const auto& s0 = p["selection_rate"][0]["ci"];
-    cover0 += s0[0].get<double>() <= sc.truth[0] && sc.truth[0] <= s0[1].get<double>();
+    out.s0_covered += s0[0].get<double>() <= sc.truth[0] && sc.truth[0] <= s0[1].get<double>();
     const auto& ci = p["tvd"]["ci"];
-    cover_tvd += ci[0].get<double>() <= true_tvd && true_tvd <= ci[1].get<double>();
-    below += true_tvd < ci[0].get<double>();
-    mean_est += p["tvd"]["value"].get<double>() / r;
-    mean_plugin += p["tvd_plugin"].get<double>() / r;
-    mean_width += (ci[1].get<double>() - ci[0].get<double>()) / r;
-    detected += p["chi_square"]["p_adjusted"].get<double>() < 0.05;
+    out.tvd_covered += ci[0].get<double>() <= true_tvd && true_tvd <= ci[1].get<double>();
+    out.zero_included += ci[0].get<double>() <= 0.0;
+    const bool detected = p["chi_square"]["p_adjusted"].get<double>() < 0.05;
+    out.detected += detected;
+    out.not_detected += p["verdict"].get<std::string>().starts_with("not detected");
+    out.mean_power += p["power_tvd_0_05"].get<double>() / r;
+    out.mean_design_effect += p["design_effect"].get<double>() / r;
+    out.mean_deff0 += p["selection_rate_design_effect"][0].get<double>() / r;
+    out.mean_tvd += p["tvd"]["value"].get<double>() / r;
+    out.mean_plugin += p["tvd_plugin"].get<double>() / r;
+    if (hallucination_truth >= 0) {
+      const auto& h = m["grounding"]["hallucination_rate"]["ci"];
+      out.hallucination_covered += h[0].get<double>() <= hallucination_truth && hallucination_truth <= h[1].get<double>();
+    }
   }
-  WARN(fmt::format("{}: R = {}, truth s0 {:.4f} TVD {:.4f}: s0 coverage {:.3f}, TVD coverage {:.3f} (truth below {:.3f}), detected {:.3f}; "
-                   "mean estimate {:.4f}, plug-in {:.4f}, width {:.4f}",
-                   name, r, sc.truth[0], true_tvd, cover0 / double(r), cover_tvd / double(r), below / double(r), detected / double(r),
-                   mean_est, mean_plugin, mean_width));
+  return out;
+}
+
+void check_in(const char* what, double observed, Band b) {
+  INFO(fmt::format("{}: {:.4f}, band [{:.4f}, {:.4f}]", what, observed, b.lo, b.hi));
+  WARN(fmt::format("{}: {:.4f}, band [{:.4f}, {:.4f}]", what, observed, b.lo, b.hi));
+  CHECK(observed >= b.lo);
+  CHECK(observed <= b.hi);
+}
+
+Scenario homogeneous(double target_tvd) {
+  Scenario sc;
+  const auto b = target_tvd > 0 ? primacy_with_tvd(target_tvd) : std::vector<double>(kK, 0.0);
+  sc.spec = "relevance=none,noise=1,position=" + logits(b);
+  sc.truth = softmax(b);
+  return sc;
+}
+
+// A share `f` of users with a spike of logit `b` at position 0, the rest none.
+Scenario heterogeneous(double f, double b) {
+  Scenario sc;
+  sc.spec = fmt::format("relevance=none,noise=1,position=none,position_share={},position_users={}", f, logits(spike(b)));
+  const auto p = softmax(spike(b));
+  sc.truth.assign(kK, 0.0);
+  for (int j = 0; j < kK; ++j) sc.truth[static_cast<std::size_t>(j)] = (1 - f) / kK + f * p[static_cast<std::size_t>(j)];
+  return sc;
+}
+
+// The spike logit that makes a share f of users give the population a TVD of `target`:
+// TVD = f (p0 - 1/K), p0 = e^b / (e^b + K - 1).
+double spike_for(double f, double target) {
+  const double p0 = 1.0 / kK + target / f;
+  return std::log(p0 * (kK - 1) / (1 - p0));
+}
+
+}  // namespace
+
+// Sharp null: no user has any position bias.
+TEST_CASE("validation: no position bias: intervals cover, 0 is included, false alarms at the nominal rate", "[validation][position]") {
+  const int r = replications(1000);
+  const auto out = run_scenario(homogeneous(0), r);
+  check_in("selection rate at position 0 covered", out.rate(out.s0_covered), band(0.95, r));
+  check_in("TVD interval or bound includes 0", out.rate(out.zero_included), band(0.95, r));
+  check_in("false alarms (detected)", out.rate(out.detected), band(0.05, r));
+  CHECK(out.rate(out.zero_included) >= 0.93);  // DESIGN's bar
+  CHECK(out.rate(out.not_detected) >= 0.95 - 2.58 * std::sqrt(0.05 * 0.95 / r));
+}
+
+// Per-user favourite positions that cancel in the population: the population
+// selection rates are uniform, but each user's picks are not. Pearson's
+// chi-square rejects about half the time here (review: 51%); the Rao-Scott
+// test must not.
+TEST_CASE("validation: per-user position preferences that cancel do not make the test reject", "[validation][position]") {
+  const int r = replications(1000);
+  Scenario sc = homogeneous(0);
+  sc.spec += ",favourite_position=2";
+  const auto out = run_scenario(sc, r);
+  check_in("false alarms (detected)", out.rate(out.detected), band(0.05, r));
+  check_in("selection rate at position 0 covered", out.rate(out.s0_covered), band(0.95, r));
+  CHECK(out.mean_design_effect > 1.5);  // the scenario is clustered
+}
+
+TEST_CASE("validation: TVD 0.02 and 0.05 with homogeneous users: TVD and selection-rate intervals cover", "[validation][position]") {
+  const int r = replications(1000);
+  for (double t : {0.02, 0.05}) {
+    const auto out = run_scenario(homogeneous(t), r);
+    INFO("TVD " << t);
+    check_in(fmt::format("TVD {} covered", t).c_str(), out.rate(out.tvd_covered), band(0.95, r));
+    check_in(fmt::format("TVD {}: selection rate at position 0 covered", t).c_str(), out.rate(out.s0_covered), band(0.95, r));
+    // The corrected estimate is close to the truth where the plug-in is not.
+    WARN(fmt::format("TVD {}: mean corrected {:.4f}, mean plug-in {:.4f}", t, out.mean_tvd, out.mean_plugin));
+  }
+}
+
+TEST_CASE("validation: a minority strongly position-driven (design effect >= 5): intervals cover", "[validation][position]") {
+  // 10% of users with a spike at position 0 that makes the population TVD
+  // 0.05 (design effect of s_0 about 5.7).
+  const int r = replications(1000);
+  const auto sc = heterogeneous(0.1, spike_for(0.1, 0.05));
+  const auto out = run_scenario(sc, r);
+  check_in("heterogeneous TVD 0.05: selection rate at position 0 covered", out.rate(out.s0_covered), band(0.95, r));
+  check_in("heterogeneous TVD 0.05: TVD covered", out.rate(out.tvd_covered), band(0.95, r));
+  WARN(fmt::format("heterogeneous TVD 0.05: design effect at position 0 {:.2f}", out.mean_deff0));
+  CHECK(out.mean_deff0 >= 5);
+}
+
+TEST_CASE("validation: a minority mildly position-driven (TVD 0.02): the selection-rate interval covers", "[validation][position]") {
+  // The same at TVD 0.02. The TVD interval is NOT yet within its band here
+  // (measured 89.2% at R = 1000: the other 19 positions each sit 0.001 below
+  // uniform, well inside their noise, and the moment-matched estimate cannot
+  // resolve that spread); it is printed, and listed as open in the README.
+  const int r = replications(1000);
+  const auto out = run_scenario(heterogeneous(0.1, spike_for(0.1, 0.02)), r);
+  check_in("heterogeneous TVD 0.02: selection rate at position 0 covered", out.rate(out.s0_covered), band(0.95, r));
+  WARN(fmt::format("heterogeneous TVD 0.02: TVD covered {:.4f} (open: below the band), mean estimate {:.4f} vs 0.02, plug-in {:.4f}",
+                   out.rate(out.tvd_covered), out.mean_tvd, out.mean_plugin));
+}
+
+TEST_CASE("validation: 10% of users almost always pick the first position: the selection-rate interval covers", "[validation][position]") {
+  // Review scenario F: Wilson over all picks covered 44% here.
+  const int r = replications(1000);
+  const auto out = run_scenario(heterogeneous(0.1, 5), r);
+  check_in("selection rate at position 0 covered", out.rate(out.s0_covered), band(0.95, r));
+  WARN(fmt::format("design effect at position 0 {:.2f}", out.mean_deff0));
+  CHECK(out.mean_deff0 >= 5);
+}
+
+TEST_CASE("validation: the reported power is the power the test has", "[validation][position]") {
+  // The least-favourable TVD-0.05 shape (half the positions up, half down),
+  // with the number of users at which the reported power is near 0.5.
+  const int r = replications(1000);
+  Scenario sc;
+  std::vector<double> step(kK, 0.0);
+  for (int j = 0; j < kK / 2; ++j) step[static_cast<std::size_t>(j)] = std::log(0.55 / 0.45);
+  sc.spec = "relevance=none,noise=1,position=" + logits(step);
+  sc.truth = softmax(step);
+  sc.users = 60;
+  sc.replicates = 20;  // no bootstrap interval is checked here
+  REQUIRE(tvd(sc.truth) == Approx(0.05).margin(1e-12));
+  const auto out = run_scenario(sc, r);
+  const double observed = out.rate(out.detected);
+  const double se = std::sqrt(observed * (1 - observed) / r);
+  INFO(fmt::format("rejected {:.4f} vs mean reported power {:.4f} (3 SE = {:.4f})", observed, out.mean_power, 3 * se));
+  WARN(fmt::format("rejected {:.4f} vs mean reported power {:.4f} (3 SE = {:.4f})", observed, out.mean_power, 3 * se));
+  CHECK(out.mean_power > 0.3);
+  CHECK(out.mean_power < 0.7);
+  CHECK(std::abs(observed - out.mean_power) <= 3 * se);
+}
+
+TEST_CASE("validation: clustered hallucinations: the hallucination-rate interval covers", "[validation][grounding]") {
+  // 10% of users hallucinate 3 of their 10 entries in every response, and
+  // every user one more title in 5% of responses. Truth per entry:
+  // 0.1 * (0.3 + 0.05 * 0.1) + 0.9 * 0.05 * 0.1 = 0.035.
+  const int r = replications(1000);
+  Scenario sc = homogeneous(0);
+  sc.spec += ",hallucination_rate=0.05,hallucination_share=0.1,hallucination_burst=3";
+  sc.replicates = 20;
+  const double truth = 0.1 * (0.3 + 0.05 * 0.1) + 0.9 * 0.05 * 0.1;
+  const auto out = run_scenario(sc, r, truth);
+  check_in("hallucination rate covered", out.rate(out.hallucination_covered), band(0.95, r));
+}
+
+TEST_CASE("validation: a model with the same utility in every group: the utility gap is not significant and no finding is raised",
+          "[validation][fairness]") {
+  // 300 users with an "occupation" of 8 values of very unequal sizes (as
+  // MovieLens occupations are: some groups of a handful of users), drawn
+  // independently of what they watched, and a model that ignores every
+  // attribute: each group's NDCG has the same distribution. The old
+  // max - min over groups of 3 users read as a large gap (review: 0.42 with
+  // no gap at all); now small groups are pooled, the gap is compared with
+  // its permutation null, and the test rejects at its nominal rate.
+  const int r = replications(1000);
+  const std::vector<std::string> occupations = {"a", "b", "c", "d", "e", "f", "g", "h"};
+  const double shares[] = {0.40, 0.22, 0.14, 0.10, 0.06, 0.04, 0.02, 0.02};
+  auto occupation_of = [&](const std::string& user, int rep) {
+    const double x = static_cast<double>(stable_hash(fmt::format("occupation/{}/{}", rep, user)) >> 11) * 0x1.0p-53;
+    double cumulative = 0;
+    std::size_t v = 0;
+    while (v + 1 < occupations.size() && x >= (cumulative += shares[v])) ++v;
+    return occupations[v];
+  };
+  auto s = synthetic_setup(300, 60, kK, 41, 10);
+  s.workload.attributes = {{"occupation", occupations}};
+  int rejected_raw = 0, raised = 0, pooled_seen = 0;
+  double mean_gap = 0, mean_e0 = 0;
+  for (int rep = 0; rep < r; ++rep) {
+    AuditOptions options;
+    options.audits = {"fairness"};
+    options.attributes = s.workload.attributes;
+    options.bootstrap_replicates = 20;
+    options.seed = static_cast<std::uint64_t>(rep) + 1;
+    auto model = simulated(fmt::format("relevance=popularity,noise=1,seed={}", rep + 1), s.context);
+    // Each replication draws the users' groups anew (independently of what
+    // they watched), so the null holds over replications, not only for one
+    // assignment.
+    auto requests = s.requests;
+    for (auto& q : requests.requests) q.request.user.attributes = {{"occupation", occupation_of(q.request.user.id, rep)}};
+    auto report = run_audit(*model, s.workload, requests, options, {}, {}).report;
+    auto& utility = report["metrics"]["fairness"]["attributes"]["occupation"]["utility"];
+    rejected_raw += utility["test"]["p_value"].get<double>() < 0.05;
+    mean_gap += utility["gap"]["value"].get<double>() / r;
+    mean_e0 += utility["gap_e0"].get<double>() / r;
+    pooled_seen += !utility["pooled_into_other"].empty();
+    nlohmann::json plain = report;  // the renderers read plain (unordered) JSON
+    for (const auto& line : render::findings(plain))
+      if (line.starts_with("Fairness:") && line.find("NDCG gap") != std::string::npos) ++raised;
+  }
+  WARN(fmt::format("utility gap: raw p < 0.05 in {:.4f}; finding raised in {:.4f}; mean gap {:.4f}, mean E0 {:.4f}", rejected_raw / double(r),
+                   raised / double(r), mean_gap, mean_e0));
+  check_in("utility gap test rejections at alpha = 0.05 (raw p)", rejected_raw / double(r), band(0.05, r));
+  CHECK(raised / double(r) <= band(0.05, r).hi);  // never more often than a false alarm
+  CHECK(pooled_seen == r);                        // the small groups were pooled every time
+  CHECK(std::abs(mean_gap - mean_e0) < 0.01);      // with no gap, the gap is what E0 says
 }

@@ -180,6 +180,36 @@ TEST_CASE("fair top-k puts protected items where the table demands them", "[miti
   CHECK(torch::equal(picks[0], torch::tensor({0, 4, 1, 5}, torch::kInt64)));
 }
 
+TEST_CASE("score ties are broken by item id in FA*IR (protected first) and calibrated re-ranking, never by position",
+          "[mitigations][fair]") {
+  // Four candidates with equal scores, shown in two different orders: the
+  // picks, as items, must not depend on the order (a position-based tie rule
+  // would itself create primacy for score-tied models such as popularity counts).
+  const auto scores = torch::tensor({{1.0, 1.0, 1.0, 1.0}}, torch::kFloat64);
+  const std::vector<int> table = {0, 0, 1};
+  // Order A: items 40, 10, 30, 20 (item 30 protected). Order B: reversed.
+  const auto items_a = torch::tensor({{40.0, 10.0, 30.0, 20.0}}, torch::kFloat64);
+  const auto prot_a = torch::tensor({{false, false, true, false}});
+  const auto items_b = items_a.flip(1);
+  const auto prot_b = prot_a.flip(1);
+  auto as_items = [](const torch::Tensor& picks, const torch::Tensor& items) {
+    std::vector<double> out;
+    for (int64_t t = 0; t < picks.size(1); ++t) out.push_back(items[0][picks[0][t].item<int64_t>()].item<double>());
+    return out;
+  };
+  const auto a = as_items(fair_topk(scores, prot_a, table, items_a), items_a);
+  const auto b = as_items(fair_topk(scores, prot_b, table, items_b), items_b);
+  CHECK(a == b);
+  // Ties go to the protected item first, then the smallest id.
+  CHECK(a == std::vector<double>{30, 10, 20});
+  // Calibrated re-ranking with no category signal (one category): the tie of scores picks by item id.
+  const auto cats = torch::ones({1, 4, 1}, torch::kFloat64);
+  const auto target = torch::ones({1, 1}, torch::kFloat64);
+  const CalibratedReranker rerank(0.5, 3);
+  CHECK(as_items(rerank(scores, cats, target, items_a), items_a) == std::vector<double>{10, 20, 30});
+  CHECK(as_items(rerank(scores, cats, target, items_b), items_b) == std::vector<double>{10, 20, 30});
+}
+
 TEST_CASE("position calibration and counterfactual ensembling", "[mitigations]") {
   const auto scores = torch::tensor({{1.0, 1.0, 1.0}}, torch::kFloat64);
   const PositionCalibration calibrate(torch::tensor({0.5, 0.25, 0.25}, torch::kFloat64));
