@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "core/replicated_sums.h"
+#include "core/stats.h"
+
 namespace recbias {
 namespace {
 
@@ -28,9 +31,34 @@ ordered_json ratio(const ordered_json& value, const ordered_json& base) {
   return {{"value", finite(v / b)}, {"ci", {finite(b_hi > 0 ? v_lo / b_hi : NAN), finite(b_lo > 0 ? v_hi / b_lo : NAN)}}};
 }
 
+// Paired NDCG difference from the two runs' accuracy replicates (sums of hit,
+// NDCG, reciprocal rank, count per replicate); null when not pairable.
+ordered_json paired_ndcg_difference(const nlohmann::json& run, const nlohmann::json& base, double confidence) {
+  try {
+    if (run.is_null() || base.is_null()) return nullptr;
+    if (run.at("base_requests") != base.at("base_requests")) return nullptr;
+    const auto a = ReplicatedSums::from_json(run.at("accuracy_cost").at("accuracy"));
+    const auto b = ReplicatedSums::from_json(base.at("accuracy_cost").at("accuracy"));
+    if (a.replicates() != b.replicates() || a.size() != 4 || b.size() != 4 || a.replicates() < 2) return nullptr;
+    auto mean = [](const std::vector<double>& s) { return s[3] > 0 ? s[1] / s[3] : std::nan(""); };
+    std::vector<double> diffs;
+    for (int r = 0; r < a.replicates(); ++r) {
+      const double d = mean(a.replicate(r)) - mean(b.replicate(r));
+      if (std::isfinite(d)) diffs.push_back(d);
+    }
+    const double value = mean(a.totals()) - mean(b.totals());
+    if (diffs.size() < 2 || !std::isfinite(value)) return nullptr;
+    return {{"value", value},
+            {"ci", {percentile(diffs, (1 - confidence) / 2), percentile(diffs, 1 - (1 - confidence) / 2)}},
+            {"n", a.total(3)}};
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
 }  // namespace
 
-ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs) {
+ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs, double confidence) {
   ordered_json rows = ordered_json::array();
   if (runs.empty()) return rows;
   const auto& base = runs[0].metrics;
@@ -50,6 +78,9 @@ ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs) {
     row["calls_multiplier"] = ratio(at_path(m, {"cost", "calls_per_delivered"}), at_path(base, {"cost", "calls_per_delivered"}));
     row["tokens_multiplier"] = ratio(at_path(m, {"cost", "tokens_per_delivered"}), at_path(base, {"cost", "tokens_per_delivered"}));
     row["latency_multiplier"] = ratio(at_path(m, {"cost", "latency_ms_mean"}), at_path(base, {"cost", "latency_ms_mean"}));
+    const auto paired = &run == &runs[0] ? ordered_json(nullptr) : paired_ndcg_difference(run.state, runs[0].state, confidence);
+    row["ndcg_difference"] = paired;
+    row["comparison"] = &run == &runs[0] ? "baseline" : paired.is_null() ? "unpaired" : "paired (same users and bootstrap weights)";
     rows.push_back(std::move(row));
   }
   return rows;

@@ -16,13 +16,23 @@ struct TradeoffRun {
   std::string model;
   std::string role;
   nlohmann::ordered_json metrics;
+  nlohmann::json state;  // the report's "state" (accumulator sums with bootstrap replicates), or null
 };
 
 // One row per run (the baseline first): headline bias metrics (position TVD
 // and consistency, popularity ARP and Spearman(pop, model)), accuracy (NDCG,
 // HR), calls / tokens per recommendation, and cost multipliers against the
 // baseline (calls, tokens, mean latency) with intervals [lo_v / hi_b,
-// hi_v / lo_b] from both runs' intervals. Metrics an audit did not run are null.
-nlohmann::ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs);
+// hi_v / lo_b] from both runs' intervals (unpaired, conservative). Metrics an
+// audit did not run are null.
+//
+// Paired: runs on the same plan and seed share their users AND each user's
+// Poisson bootstrap weights, so replicate r of one run and replicate r of
+// the other resample the same users. `ndcg_difference` (run - baseline) then
+// takes its percentile interval from the replicate-wise differences: exact
+// pairing at no cost, far narrower than comparing two unpaired intervals.
+// `paired` says whether the states allowed it (same seed, replicates and
+// users), else the row says "unpaired" and gives no difference interval.
+nlohmann::ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs, double confidence = 0.95);
 
 }  // namespace recbias

@@ -226,13 +226,13 @@ void run(const AuditCliOptions& o) {
   if (!o.compare.empty() || !o.compare_adapters.empty()) {
     // Each mitigation wraps the same model, each other adapter stands beside
     // it; all are audited on the same requests.
-    std::vector<TradeoffRun> runs = {{recommender->id(), "audited", report["metrics"]}};
+    std::vector<TradeoffRun> runs = {{recommender->id(), "audited", report["metrics"], report["state"]}};
     nlohmann::ordered_json variants = nlohmann::ordered_json::array();
     auto audit_variant = [&](std::unique_ptr<Recommender> variant_model, const char* role) {
       fmt::print(stderr, "== comparing {} ({})\n", variant_model->id(), role);
       auto variant = run_audit(*variant_model, data.workload, requests, options, shard, provenance, [&](const AuditProgress& p) { bar(p); });
       bar.finish();
-      runs.push_back({variant_model->id(), role, variant.report["metrics"]});
+      runs.push_back({variant_model->id(), role, variant.report["metrics"], variant.report["state"]});
       variants.push_back({{"adapter", variant_model->id()}, {"role", role}, {"metrics", variant.report["metrics"]},
                           {"counts", variant.report["counts"]}, {"tests", variant.report["tests"]}});
     };
@@ -247,7 +247,7 @@ void run(const AuditCliOptions& o) {
       adapter.mitigate.clear();
       audit_variant(build_adapter(adapter, data.context, data.dataset.attributes), "other model");
     }
-    report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs)}};
+    report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs, options.confidence)}};
   }
   write_output_file(o.out, report_to_text(report), o.force);
   // Renderings read the report as written (the schema is checked first).

@@ -136,6 +136,18 @@ TEST_CASE("audit --compare audits each mitigation and other adapters on the same
   CHECK(rows[1]["calls_multiplier"]["value"].get<double>() == Approx(4.0));  // m = 4 calls per answer
   CHECK(rows[1]["position_tvd"]["value"].get<double>() < rows[0]["position_tvd"]["value"].get<double>());
   CHECK(report["comparison"]["runs"][0]["adapter"].get<std::string>().rfind("permutation(m=4", 0) == 0);
+  // Same plan and seed: the NDCG difference is paired replicate by replicate,
+  // and its interval is narrower than the unpaired reading of the two intervals.
+  CHECK(rows[0]["comparison"] == "baseline");
+  REQUIRE(rows[1]["comparison"] == "paired (same users and bootstrap weights)");
+  const auto& d = rows[1]["ndcg_difference"];
+  CHECK(d["value"].get<double>() == Approx(rows[1]["ndcg"]["value"].get<double>() - rows[0]["ndcg"]["value"].get<double>()).margin(1e-12));
+  const double paired_width = d["ci"][1].get<double>() - d["ci"][0].get<double>();
+  const double unpaired_width = (rows[1]["ndcg"]["ci"][1].get<double>() - rows[1]["ndcg"]["ci"][0].get<double>()) +
+                                (rows[0]["ndcg"]["ci"][1].get<double>() - rows[0]["ndcg"]["ci"][0].get<double>());
+  CHECK(paired_width < unpaired_width);
+  CHECK(d["ci"][0].get<double>() <= d["value"].get<double>());
+  CHECK(d["ci"][1].get<double>() >= d["value"].get<double>());
   CHECK_THAT(read_file(dir / "r.md"), Contains("### Trade-off: mitigations and other models on the same plan"));
   CHECK_THAT(read_file(dir / "r.md"), Contains("| `popularity` | other model |"));
   CHECK_THAT(read_file(dir / "r.html"), Contains("<h2>Trade-off</h2>"));
