@@ -464,6 +464,8 @@ void FairnessAccumulator::load_state(const nlohmann::json& j) {
     }
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("fairness audit state: {}", e.what()));
+  } catch (const std::logic_error& e) {  // std::stoull on a unit key that is not a number
+    throw BadInput(fmt::format("fairness audit state: a unit key is not an unsigned integer ({})", e.what()));
   }
 }
 

@@ -109,6 +109,8 @@ void GroundingAccumulator::load_state(const nlohmann::json& j) {
       examples_.emplace_back(std::stoull(e.at(0).get<std::string>()), e.at(1).get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("grounding audit state: {}", e.what()));
+  } catch (const std::logic_error& e) {  // std::stoull on a key that is not a number
+    throw BadInput(fmt::format("grounding audit state: an example key is not an unsigned integer ({})", e.what()));
   }
 }
 

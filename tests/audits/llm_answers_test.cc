@@ -7,6 +7,7 @@
 
 #include "audits/audit_runner.h"
 #include "audits/plan.h"
+#include "core/errors.h"
 #include "tests/audits/audit_fixtures.h"
 #include "tests/audits/fairllm_reference.h"
 
@@ -167,4 +168,25 @@ TEST_CASE("a response whose first entry is not a candidate has no top-1 pick", "
   double picks = 0;
   for (const auto& rate : pos["selection_rate"]) picks += rate["value"].get<double>() * rate["n"].get<double>();
   CHECK(picks == Approx(pos["top1_picks"].get<double>()));
+}
+
+TEST_CASE("a report state whose unit keys are not numbers is bad input when merged", "[audit][merge]") {
+  auto s = synthetic_setup(20, 40, 6, 3, 3);
+  AuditOptions options;
+  options.audits = {"fairness", "grounding"};
+  options.attributes = s.workload.attributes;
+  options.bootstrap_replicates = 5;
+  auto model = simulated("relevance=popularity,noise=1,hallucination_rate=1", s.context);
+  const nlohmann::ordered_json provenance = {{"adapter", "simulated"}, {"shard", {{"index", 0}, {"count", 1}}}};
+  const nlohmann::json report = run_audit(*model, s.workload, s.requests, options, {}, provenance).report;
+  auto paired = report;
+  REQUIRE_FALSE(paired["state"]["fairness"]["paired"].empty());
+  paired["state"]["fairness"]["paired"][0][0] = "not-a-number";
+  CHECK_NOTHROW(merge_reports({report}));
+  CHECK_THROWS_AS(merge_reports({paired}), BadInput);
+  CHECK_THROWS_WITH(merge_reports({paired}), Catch::Matchers::Contains("fairness audit state: a unit key is not an unsigned integer"));
+  auto examples = report;
+  REQUIRE_FALSE(examples["state"]["grounding"]["examples"].empty());
+  examples["state"]["grounding"]["examples"][0][0] = "-x";
+  CHECK_THROWS_WITH(merge_reports({examples}), Catch::Matchers::Contains("grounding audit state: an example key is not an unsigned integer"));
 }
