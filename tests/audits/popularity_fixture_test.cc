@@ -1,0 +1,72 @@
+// The popularity audit's numbers computed by hand on a three-user fixture:
+// six items with training popularity 50, 30, 10, 5, 3, 2 (the short head —
+// 80% of interactions — is items 0 and 1), four candidates per user, k = 2.
+#include <catch2/catch.hpp>
+
+#include "audits/popularity_audit.h"
+
+using namespace recbias;
+
+TEST_CASE("popularity metrics match hand computation on a three-user fixture", "[audit][popularity]") {
+  auto catalog = std::make_shared<Catalog>();
+  const double pop[] = {50, 30, 10, 5, 3, 2};
+  for (int i = 0; i < 6; ++i) catalog->add({std::to_string(i), "Item " + std::to_string(i), {}, pop[i]});
+  auto context = std::make_shared<PopularityContext>();
+  context->catalog = catalog;
+  context->in_head = {1, 1, 0, 0, 0, 0};
+  // user: candidates (presented = base order), the model's top 2 (positions), the held-out item's position.
+  struct Fixture {
+    std::vector<ItemIndex> candidates;
+    std::vector<int> ranking;
+    int positive;
+  };
+  const Fixture users[] = {
+      {{0, 2, 4, 5}, {1, 0}, 3},  // recommends items 2, 0; held out item 5
+      {{1, 3, 2, 0}, {3, 0}, 3},  // recommends items 0, 1; held out item 0
+      {{5, 4, 3, 1}, {2, 3}, 0},  // recommends items 3, 1; held out item 5
+  };
+  PopularityAccumulator accumulator(context, 2);
+  const std::vector<int> weights = {1, 1};
+  BasePlan plan;
+  plan.identity = 0;
+  plan.calls = {0};
+  for (std::size_t u = 0; u < 3; ++u) {
+    EvalRequest base;
+    base.request.id = "u" + std::to_string(u);
+    base.request.user.id = std::to_string(u);
+    base.request.candidates = users[u].candidates;
+    base.request.k = 2;
+    base.positive_position = users[u].positive;
+    base.positive = users[u].candidates[static_cast<std::size_t>(users[u].positive)];
+    std::vector<RankResponse> responses(1);
+    responses[0].request_id = base.request.id;
+    responses[0].ranking = users[u].ranking;
+    BaseOutcome o;
+    o.base = &base;
+    o.plan = &plan;
+    o.responses = &responses;
+    o.weights = &weights;
+    accumulator.add(o);
+  }
+  const auto m = accumulator.result(0.95);
+  // ARP: mean of (10 + 50)/2, (50 + 30)/2, (5 + 30)/2 = (30 + 40 + 17.5) / 3.
+  CHECK(m["arp"]["value"].get<double>() == Approx(87.5 / 3).epsilon(1e-12));
+  // APLT: long-tail shares 1/2, 0, 1/2; ACLT: counts 1, 0, 1.
+  CHECK(m["aplt"]["value"].get<double>() == Approx(1.0 / 3).epsilon(1e-12));
+  CHECK(m["aclt"]["value"].get<double>() == Approx(2.0 / 3).epsilon(1e-12));
+  // PopRSP: P(recommended | head candidate) = 4/4, P(.. | tail candidate) = 2/8;
+  // population SD of {1, 0.25} over their mean = 0.375 / 0.625.
+  CHECK(m["pop_rsp"]["value"].get<double>() == Approx(0.6).epsilon(1e-12));
+  // PopREO: held-out items in the head recommended 1/1, in the tail 0/2: SD {1, 0} / mean = 1.
+  CHECK(m["pop_reo"]["value"].get<double>() == Approx(1.0).epsilon(1e-12));
+  // Exposure (items 0..5): 2, 2, 1, 1, 0, 0. Gini = sum (2i - n - 1) x_(i) / (n sum x) = 16 / 36; coverage 4/6.
+  CHECK(m["gini_exposure"]["value"].get<double>() == Approx(16.0 / 36).epsilon(1e-12));
+  CHECK(m["catalog_coverage"]["value"].get<double>() == Approx(4.0 / 6).epsilon(1e-12));
+  // Top-1 popularity percentile among the candidates: 2/3, 1, 2/3; held-out item's: 0, 1, 0.
+  CHECK(m["top1_popularity_percentile"]["value"].get<double>() == Approx((2.0 / 3 + 1 + 2.0 / 3) / 3).epsilon(1e-12));
+  CHECK(m["positive_popularity_percentile"]["value"].get<double>() == Approx(1.0 / 3).epsilon(1e-12));
+  CHECK(m["top1_minus_positive_percentile"]["value"].get<double>() == Approx((2.0 / 3 + 1 + 2.0 / 3) / 3 - 1.0 / 3).epsilon(1e-12));
+  // Popularity by output rank: rank 1 holds 10, 50, 5; rank 2 holds 50, 30, 30.
+  CHECK(m["popularity_by_rank"][0]["value"].get<double>() == Approx(65.0 / 3).epsilon(1e-12));
+  CHECK(m["popularity_by_rank"][1]["value"].get<double>() == Approx(110.0 / 3).epsilon(1e-12));
+}
