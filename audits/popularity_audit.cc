@@ -23,14 +23,20 @@ PopularityContext make_popularity_context(const Workload& workload, double short
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return popularity[a] > popularity[b]; });
   c.in_head.assign(items.size(), 0);
   for (std::size_t i = 0; i < head; ++i) c.in_head[order[i]] = 1;
-  // User groups by the mean popularity of the training history.
+  // User groups as in Abdollahpouri et al. 2019's code: by the share of
+  // popular items (the top 20% of items by training popularity) in the
+  // training profile; the 20% of users with the lowest share are niche, the
+  // 20% with the highest blockbuster, the rest diverse (ties by user id).
+  std::vector<char> popular(items.size(), 0);
+  const std::size_t top = (items.size() + 4) / 5;
+  for (std::size_t i = 0; i < top && i < order.size(); ++i) popular[order[i]] = 1;
   std::vector<std::pair<double, std::string>> users;
   for (std::size_t u = 0; u < workload.users.size(); ++u) {
     const auto& h = workload.users[u].history;
     if (h.empty() || !workload.held_out[u]) continue;
-    double sum = 0;
-    for (auto i : h) sum += popularity[static_cast<std::size_t>(i)];
-    users.emplace_back(sum / static_cast<double>(h.size()), workload.users[u].id);
+    double share = 0;
+    for (auto i : h) share += popular[static_cast<std::size_t>(i)];
+    users.emplace_back(share / static_cast<double>(h.size()), workload.users[u].id);
   }
   std::sort(users.begin(), users.end());
   const std::size_t n = users.size();

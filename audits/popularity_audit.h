@@ -13,8 +13,10 @@
 //   deviation over {head, tail} of P(recommended | candidate in group) and of
 //   P(recommended | held-out positive in group).
 // - ΔGAP for niche / diverse / blockbuster users (the 20% / 60% / 20% of
-//   users by mean popularity of their training history; Abdollahpouri et al.
-//   2019): (GAP_rec - GAP_profile) / GAP_profile per group.
+//   users by the share of popular items — the top 20% of items by training
+//   popularity — in their training history, as in the reproduction code of
+//   Abdollahpouri et al. 2019): (GAP_rec - GAP_profile) / GAP_profile per
+//   group, GAP being the group's mean item popularity.
 // - mean popularity by output rank (normal-approximation intervals).
 // - within-list Spearman correlation between candidates' popularity and how
 //   high the model ranks them (unranked candidates tied last): the candidate
@@ -48,7 +50,7 @@ struct PopularityContext {
   std::shared_ptr<const Catalog> catalog;  // null when only merging saved states
   std::vector<char> in_head;                              // per catalog item
   std::unordered_map<std::string, int> user_group;        // user id -> 0 niche, 1 diverse, 2 blockbuster
-  std::vector<double> group_thresholds;                   // mean-history-popularity cut points (20th, 80th percentile)
+  std::vector<double> group_thresholds;                   // popular-item-share cut points (20th, 80th percentile of users)
 };
 
 // Short head and user groups from the workload.

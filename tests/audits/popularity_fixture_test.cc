@@ -70,3 +70,29 @@ TEST_CASE("popularity metrics match hand computation on a three-user fixture", "
   CHECK(m["popularity_by_rank"][0]["value"].get<double>() == Approx(65.0 / 3).epsilon(1e-12));
   CHECK(m["popularity_by_rank"][1]["value"].get<double>() == Approx(110.0 / 3).epsilon(1e-12));
 }
+
+TEST_CASE("ΔGAP groups users by the share of popular items in their profile, as the source does", "[audit][popularity]") {
+  // Ten items; the popular ones are the top 20% by popularity: items 0 and 1.
+  // User B watched item 2 twice: a high mean popularity (9.9) but no popular
+  // item, so the source's grouping makes B niche (grouping by mean
+  // popularity would make B diverse).
+  auto catalog = std::make_shared<Catalog>();
+  const double pop[] = {10, 9.95, 9.9, 3, 2, 1, 1, 1, 1, 1};
+  for (int i = 0; i < 10; ++i) catalog->add({std::to_string(i), "Item " + std::to_string(i), {}, pop[i]});
+  Workload w;
+  w.catalog = catalog;
+  const std::vector<std::pair<std::string, std::vector<ItemIndex>>> users = {
+      {"A", {5, 6}}, {"B", {2, 2}}, {"C", {0, 5}}, {"D", {0, 6}}, {"E", {0, 7}},
+      {"F", {1, 8}}, {"G", {1, 9}}, {"H", {1, 5}}, {"I", {0, 1}}, {"J", {0, 0}}};
+  for (const auto& [id, history] : users) {
+    w.users.push_back({id, history, {}});
+    w.held_out.push_back(ItemIndex{3});
+  }
+  const auto c = make_popularity_context(w, 0.8);
+  // Shares: A 0, B 0, C..H 0.5, I 1, J 1 -> niche A, B; blockbuster I, J (10 users: 2 / 6 / 2).
+  CHECK(c.user_group.at("A") == 0);
+  CHECK(c.user_group.at("B") == 0);
+  for (const char* id : {"C", "D", "E", "F", "G", "H"}) CHECK(c.user_group.at(id) == 1);
+  CHECK(c.user_group.at("I") == 2);
+  CHECK(c.user_group.at("J") == 2);
+}
