@@ -55,6 +55,9 @@ TEST_CASE("recbias audit rejects bad options with exit code 2", "[cli][audit][ba
       {{"--design", "zigzag"}, "--design zigzag: expected cyclic, latin or random"},
       {{"--attributes", "races"}, "unknown attribute set \"races\""},
       {{"--fairness-metric", "cosine"}, "unknown fairness test metric \"cosine\""},
+      {{"--practical", "position.tvd=-1"}, "--practical position.tvd=-1: expected NAME=VALUE with NAME one of position.tvd, fairness.similarity, fairness.utility_gap and VALUE >= 0"},
+      {{"--practical", "tvd=0.1"}, "--practical tvd=0.1: expected NAME=VALUE"},
+      {{"--practical", "position.tvd"}, "--practical position.tvd: expected NAME=VALUE"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args = {"audit", "--adapter", "popularity", "--dataset", dir.path().string(), "--candidates", "2",
