@@ -35,22 +35,13 @@ ordered_json ratio(const ordered_json& value, const ordered_json& base) {
 // NDCG, reciprocal rank, count per replicate); null when not pairable.
 ordered_json paired_ndcg_difference(const nlohmann::json& run, const nlohmann::json& base, double confidence) {
   try {
-    if (run.is_null() || base.is_null()) return nullptr;
-    if (run.at("base_requests") != base.at("base_requests")) return nullptr;
+    if (run.is_null() || base.is_null() || run.at("base_requests") != base.at("base_requests")) return nullptr;
     const auto a = ReplicatedSums::from_json(run.at("accuracy_cost").at("accuracy"));
     const auto b = ReplicatedSums::from_json(base.at("accuracy_cost").at("accuracy"));
-    if (a.replicates() != b.replicates() || a.size() != 4 || b.size() != 4 || a.replicates() < 2) return nullptr;
-    auto mean = [](const std::vector<double>& s) { return s[3] > 0 ? s[1] / s[3] : std::nan(""); };
-    std::vector<double> diffs;
-    for (int r = 0; r < a.replicates(); ++r) {
-      const double d = mean(a.replicate(r)) - mean(b.replicate(r));
-      if (std::isfinite(d)) diffs.push_back(d);
-    }
-    const double value = mean(a.totals()) - mean(b.totals());
-    if (diffs.size() < 2 || !std::isfinite(value)) return nullptr;
-    return {{"value", value},
-            {"ci", {percentile(diffs, (1 - confidence) / 2), percentile(diffs, 1 - (1 - confidence) / 2)}},
-            {"n", a.total(3)}};
+    if (a.size() != 4) return nullptr;
+    const auto d = a.paired_difference(b, [](std::span<const double> s) { return s[3] > 0 ? s[1] / s[3] : std::nan(""); }, confidence);
+    if (!d) return nullptr;
+    return {{"value", d->value}, {"ci", {d->ci.lo, d->ci.hi}}, {"n", a.total(3)}};
   } catch (const std::exception&) {
     return nullptr;
   }

@@ -111,6 +111,24 @@ Estimate ReplicatedSums::estimate(const std::function<double(std::span<const dou
   return e;
 }
 
+std::optional<Estimate> ReplicatedSums::paired_difference(const ReplicatedSums& other,
+                                                          const std::function<double(std::span<const double>)>& statistic,
+                                                          double confidence) const {
+  if (other.n_ != n_ || other.replicates_ != replicates_ || replicates_ < 2) return std::nullopt;
+  Estimate e;
+  e.value = statistic(totals()) - statistic(other.totals());
+  std::vector<double> values;
+  for (int r = 0; r < replicates_; ++r) {
+    const double d = statistic(replicate(r)) - statistic(other.replicate(r));
+    if (std::isfinite(d)) values.push_back(d);
+  }
+  e.replicates_used = static_cast<int>(values.size());
+  if (values.size() < 2 || !std::isfinite(e.value)) return std::nullopt;
+  const double tail = (1 - confidence) / 2;
+  e.ci = {percentile(values, tail), percentile(values, 1 - tail)};
+  return e;
+}
+
 nlohmann::json ReplicatedSums::to_json() const {
   nlohmann::json totals = nlohmann::json::array(), reps = nlohmann::json::array();
   for (auto v : totals_) totals.push_back(int128_to_decimal(v));

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -56,6 +57,14 @@ class ReplicatedSums {
 
   nlohmann::json to_json() const;
   static ReplicatedSums from_json(const nlohmann::json& j);  // BadInput when malformed
+
+  // Paired comparison of two runs whose units AND Poisson weights are the
+  // same (the same plan and seed): statistic(this) - statistic(other), with
+  // the percentile interval of the replicate-wise differences (replicate r
+  // of both resamples the same units). nullopt when the shapes differ.
+  std::optional<Estimate> paired_difference(const ReplicatedSums& other,
+                                            const std::function<double(std::span<const double>)>& statistic,
+                                            double confidence = 0.95) const;
 
  private:
   using int128 = Int128;

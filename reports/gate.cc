@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 
 #include "core/json_errors.h"
 #include "core/json_io.h"
+#include "core/replicated_sums.h"
 #include "core/text.h"
 #include "reports/toml_subset.h"
 
@@ -158,6 +160,14 @@ static GatePolicy parse_policy_impl(const json& j, const std::string& where) {
         if (!g["higher_is_better"].is_boolean()) throw BadInput(fmt::format("{}: field regression.higher_is_better: expected true or false", at));
         rule.higher_is_better = g["higher_is_better"];
       }
+      if (g.contains("rule")) {
+        if (!g["rule"].is_string() || (g["rule"] != "hybrid" && g["rule"] != "non_inferiority"))
+          throw BadInput(fmt::format("{}: field regression.rule: found {}, expected \"hybrid\" or \"non_inferiority\"", at, g["rule"].dump()));
+        rule.regression_rule = g["rule"];
+      }
+      for (const auto& [key, value] : g.items())
+        if (key != "delta" && key != "higher_is_better" && key != "rule")
+          throw BadInput(fmt::format("{}: field regression: unknown key \"{}\"; known keys: delta, higher_is_better, rule", at, key));
     }
     if (rule.metric.empty()) throw BadInput(fmt::format("{}: missing field \"metric\" (or \"ratio\")", at));
     if (!rule.max && !rule.min && rule.tau == 0 && !rule.regression_delta)
@@ -179,6 +189,28 @@ GatePolicy load_policy(const std::string& path) {
   buffer << in.rdbuf();
   if (path.ends_with(".toml")) return parse_policy(parse_toml_subset(buffer.str(), path), path);
   return parse_policy(parse_json(buffer.str(), path), path);
+}
+
+// The paired difference value - baseline of an accuracy metric, from the two
+// reports' states, when they come from the same plan and seed; else nullopt.
+static std::optional<Estimate> paired_accuracy_difference(const json& report, const json& baseline, const std::string& metric) {
+  static const std::map<std::string, std::size_t> index = {{"accuracy.hit_rate", 0}, {"accuracy.ndcg", 1}, {"accuracy.mrr", 2}};
+  const auto it = index.find(metric);
+  if (it == index.end()) return std::nullopt;
+  try {
+    for (const char* key : {"seed", "bootstrap_replicates"})
+      if (report.at("config").at(key) != baseline.at("config").at(key)) return std::nullopt;
+    if (report.at("provenance").at("workload") != baseline.at("provenance").at("workload")) return std::nullopt;
+    if (report.at("provenance").at("dataset").at("sha256") != baseline.at("provenance").at("dataset").at("sha256")) return std::nullopt;
+    if (report.at("state").at("base_requests") != baseline.at("state").at("base_requests")) return std::nullopt;
+    const auto a = ReplicatedSums::from_json(report.at("state").at("accuracy_cost").at("accuracy"));
+    const auto b = ReplicatedSums::from_json(baseline.at("state").at("accuracy_cost").at("accuracy"));
+    if (a.size() != 4) return std::nullopt;
+    const std::size_t i = it->second;
+    return a.paired_difference(b, [i](std::span<const double> s) { return s[3] > 0 ? s[i] / s[3] : std::nan(""); });
+  } catch (const std::exception&) {
+    return std::nullopt;  // no state, or a state of another shape: compare unpaired
+  }
 }
 
 static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& report, const json* baseline) {
@@ -224,14 +256,31 @@ static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& repor
       if (rule.regression_delta) {
         if (!baseline) throw BadInput(fmt::format("rule \"{}\" compares with a baseline: pass --baseline BASE.json", rule.name));
         const auto b = resolve(*baseline, rule.metric, "baseline");
-        const double diff = m.value - b.value;
-        const double worse = rule.higher_is_better ? -diff : diff;
-        const double se = std::sqrt(std::pow((m.ci.hi - m.ci.lo) / (2 * z), 2) + std::pow((b.ci.hi - b.ci.lo) / (2 * z), 2));
-        const double worse_lo = worse - z * se;  // lower end of the "how much worse" interval
-        bounds.push_back(fmt::format("no worse than baseline {} by more than {}", number(b.value), number(*rule.regression_delta)));
-        if (worse > *rule.regression_delta && worse_lo > 0)
-          failures.push_back(fmt::format("worse than baseline by {} (interval of the difference [{}, {}] excludes 0)", number(worse),
-                                         number(worse_lo), number(worse + z * se)));
+        double worse = 0, worse_lo = 0, worse_hi = 0;
+        std::string how;
+        if (const auto paired = paired_accuracy_difference(report, *baseline, rule.metric)) {
+          worse = rule.higher_is_better ? -paired->value : paired->value;
+          worse_lo = rule.higher_is_better ? -paired->ci.hi : paired->ci.lo;
+          worse_hi = rule.higher_is_better ? -paired->ci.lo : paired->ci.hi;
+          how = "paired";
+        } else {
+          const double diff = m.value - b.value;
+          worse = rule.higher_is_better ? -diff : diff;
+          const double se = std::sqrt(std::pow((m.ci.hi - m.ci.lo) / (2 * z), 2) + std::pow((b.ci.hi - b.ci.lo) / (2 * z), 2));
+          worse_lo = worse - z * se;
+          worse_hi = worse + z * se;
+          how = "unpaired";
+        }
+        const double delta = *rule.regression_delta;
+        bounds.push_back(fmt::format("no worse than baseline {} by more than {} ({}, {})", number(b.value), number(delta), rule.regression_rule, how));
+        if (rule.regression_rule == "non_inferiority") {
+          if (worse_lo > delta)
+            failures.push_back(fmt::format("worse than baseline by {}, {} interval [{}, {}] lies above {}", number(worse), how, number(worse_lo),
+                                           number(worse_hi), number(delta)));
+        } else if (worse > delta && worse_lo > 0) {
+          failures.push_back(fmt::format("worse than baseline by {} ({} interval of the difference [{}, {}] excludes 0)", number(worse), how,
+                                         number(worse_lo), number(worse_hi)));
+        }
         if (!std::isfinite(b.value)) {
           o.verdict = Verdict::kInconclusive;
           o.message = "baseline has no value";

@@ -22,9 +22,19 @@
 // - ratio: value = numerator / denominator must lie in [tau, 1/tau]
 //   (four-fifths rule for tau = 0.8); its interval, for "interval"
 //   strictness, is [num_lo / den_hi, num_hi / den_lo].
-// - regression (needs --baseline): fails when the metric is worse than the
-//   baseline's by more than delta AND the interval of the difference
-//   (normal approximation from both intervals) excludes 0.
+// - regression (needs --baseline), {"delta": d, "higher_is_better": b,
+//   "rule": "hybrid" | "non_inferiority"}. The worsening w = baseline - value
+//   (or value - baseline when lower is better) gets an interval: PAIRED when
+//   both reports come from the same plan and seed (same workload, dataset
+//   files, seed and bootstrap replicates: the same users with the same
+//   Poisson weights) and the metric is accuracy.hit_rate / ndcg / mrr — the
+//   percentile interval of the replicate-wise differences from the reports'
+//   states — else UNPAIRED, a normal approximation from both intervals as if
+//   independent (conservative for runs that share users). The outcome says
+//   which. "hybrid" (default) fails when w > d and the interval excludes 0
+//   (a worsening of 0.021 with interval [0.001, 0.041] fails at d = 0.02
+//   although it is compatible with less than d); "non_inferiority" fails
+//   only when the whole interval lies above d (w's lower end > d).
 // A rule whose metric has n < min_n (or no value) is inconclusive.
 //
 // Verdict: any rule failed -> exit 1; else any inconclusive -> exit 3; else 0.
@@ -49,6 +59,7 @@ struct GateRule {
   double tau = 0;  // ratio band [tau, 1/tau] when > 0
   std::optional<double> regression_delta;
   bool higher_is_better = true;
+  std::string regression_rule = "hybrid";  // hybrid | non_inferiority
   std::string strictness = "point";  // point | interval
   double min_n = 0;
 };

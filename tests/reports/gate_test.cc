@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "reports/gate.h"
+#include "tests/reports/report_fixtures.h"
 #include "tests/test_support.h"
 
 using namespace recbias;
@@ -83,6 +84,39 @@ TEST_CASE("gate: baseline regression needs a real, significant worsening beyond 
   CHECK_THROWS_WITH(evaluate_gate(p, worse, nullptr), Contains("pass --baseline"));
 }
 
+TEST_CASE("gate: the non-inferiority rule fails only when the whole worsening interval lies beyond delta", "[gate]") {
+  // Unpaired (no states): worse by 0.03 with interval about [0.016, 0.044] at delta 0.02.
+  const auto hybrid = policy(R"([{"metric": "accuracy.ndcg", "regression": {"delta": 0.02}}])");
+  const auto ni = policy(R"([{"metric": "accuracy.ndcg", "regression": {"delta": 0.02, "rule": "non_inferiority"}}])");
+  const auto base = report(0.01, 0.0, 0.02, 0.50, 0.49, 0.51);
+  const auto slightly = report(0.01, 0.0, 0.02, 0.47, 0.46, 0.48);
+  const auto much = report(0.01, 0.0, 0.02, 0.40, 0.39, 0.41);
+  // Hybrid: point beyond delta and interval excluding 0 -> fails, although compatible with less than delta.
+  CHECK(evaluate_gate(hybrid, slightly, &base).exit_code() == ExitCode::kGateFailed);
+  CHECK(evaluate_gate(ni, slightly, &base).exit_code() == ExitCode::kOk);
+  const auto r = evaluate_gate(ni, much, &base);
+  CHECK(r.exit_code() == ExitCode::kGateFailed);
+  CHECK_THAT(r.outcomes[0].message, Contains("unpaired interval") && Contains("lies above 0.02"));
+  CHECK_THAT(r.outcomes[0].bound, Contains("(non_inferiority, unpaired)"));
+}
+
+TEST_CASE("gate: runs of the same plan and seed are compared paired, replicate by replicate", "[gate]") {
+  // Two models on the same synthetic workload and seed: the same users with
+  // the same bootstrap weights, so the NDCG difference is paired.
+  const auto base = make_test_report("relevance=popularity,noise=0.5", 150);
+  const auto worse = make_test_report("relevance=popularity,noise=3", 150);
+  const auto p = policy(R"([{"metric": "accuracy.ndcg", "regression": {"delta": 0.0, "rule": "non_inferiority"}}])");
+  const auto r = evaluate_gate(p, worse, &base);
+  CHECK_THAT(r.outcomes[0].bound, Contains("paired)"));
+  CHECK_THAT(r.outcomes[0].bound, !Contains("unpaired"));
+  CHECK(r.exit_code() == ExitCode::kGateFailed);  // more noise, clearly worse NDCG: the paired interval lies above 0
+  CHECK_THAT(r.outcomes[0].message, Contains("paired interval"));
+  // Another workload (other users): unpaired.
+  auto other = worse;
+  other["provenance"]["workload"]["seed"] = 12;
+  CHECK_THAT(evaluate_gate(p, other, &base).outcomes[0].bound, Contains("unpaired"));
+}
+
 TEST_CASE("gate: unknown metric paths and malformed policies are bad input naming what is wrong", "[gate][bad-input]") {
   const auto r = report(0.01, 0.0, 0.02, 0.5, 0.4, 0.6);
   CHECK_THROWS_WITH(evaluate_gate(policy(R"([{"metric": "position.tvdd", "max": 0.1}])"), r, nullptr),
@@ -98,6 +132,10 @@ TEST_CASE("gate: unknown metric paths and malformed policies are bad input namin
       {R"({"rules": [{"metric": "position.tvd", "max": "low"}]})", "rules[0]: field max: found \"low\", expected a number"},
       {R"({"rules": [{"metric": "position.tvd", "maximum": 1}]})", "rules[0]: unknown field \"maximum\"; known fields: name, metric, max"},
       {R"({"rules": [{"metric": "position.tvd", "max": 1, "strictness": "strict"}]})", "field strictness: found \"strict\""},
+      {R"({"rules": [{"metric": "accuracy.ndcg", "regression": {"delta": 0.1, "rule": "strict"}}]})",
+       "rules[0]: field regression.rule: found \"strict\", expected \"hybrid\" or \"non_inferiority\""},
+      {R"({"rules": [{"metric": "accuracy.ndcg", "regression": {"delta": 0.1, "tolerance": 1}}]})",
+       "rules[0]: field regression: unknown key \"tolerance\"; known keys: delta, higher_is_better, rule"},
       {R"({"rules": [{"ratio": {"numerator": "a", "denominator": "b", "tau": 2}}]})", "field ratio.tau: found 2, expected a number in (0, 1]"},
       {R"({"rules": [{"max": 1}]})", "rules[0]: missing field \"metric\""},
   };

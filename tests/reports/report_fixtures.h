@@ -17,6 +17,7 @@ inline nlohmann::json make_test_report(const std::string& model_keys = "position
   auto model = simulated(model_keys, s.context);
   nlohmann::ordered_json provenance = {{"tool", "recbias"},  {"version", "0.1.0"}, {"git_sha", ""}, {"adapter", model->id()},
                                        {"dataset", {{"name", "synthetic"}, {"format", "memory"}, {"path", ""}, {"sha256", nlohmann::json::object()}}},
+                                       {"workload", {{"users_requested", users}, {"candidates", 8}, {"seed", 11}}},
                                        {"shard", {{"index", 0}, {"count", 1}}}, {"finished", "2026-11-26T00:00:00Z"}};
   auto run = run_audit(*model, s.workload, s.requests, options, {}, provenance);
   return nlohmann::json::parse(report_to_text(run.report));
