@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "core/rng.h"
 #include "datasets/describe.h"
 
 namespace recbias {
@@ -52,7 +53,7 @@ PopularityContext make_popularity_context(const Workload& workload, double short
 PopularityAccumulator::PopularityAccumulator(std::shared_ptr<const PopularityContext> context, int replicates)
     : context_(std::move(context)), replicates_(replicates), user_(10, replicates), groups_(17, replicates),
       exposure_(context_->catalog ? context_->catalog->size() : 0, 0),
-      exposure_replicates_(exposure_.size() * static_cast<std::size_t>(replicates), 0) {}
+      exposure_replicates_(exposure_.size() * static_cast<std::size_t>(replicates), 0), appearances_(exposure_.size(), 0) {}
 
 void PopularityAccumulator::add(const BaseOutcome& o) {
   const auto& r = o.response(o.plan->identity);  // top-k view: ARP, APLT, ACLT, exposure, PopRSP/PopREO, ΔGAP
@@ -71,6 +72,9 @@ void PopularityAccumulator::add(const BaseOutcome& o) {
   if (k != k_)
     throw BadInput(fmt::format("popularity audit: request {} has {} candidates, others have {}", o.base->request.id, k, k_));
 
+  for (auto c : candidates) ++appearances_[static_cast<std::size_t>(c)];
+  if (answer_k_ == 0) answer_k_ = o.base->request.k;
+  else if (answer_k_ != o.base->request.k) answer_k_ = -1;
   double sum_pop = 0, tail = 0;
   for (std::size_t rank = 0; rank < list.size(); ++rank) {
     const ItemIndex item = candidates[static_cast<std::size_t>(list[rank])];
@@ -151,11 +155,14 @@ void PopularityAccumulator::merge(const PopularityAccumulator& other) {
   RECBIAS_CHECK(exposure_.size() == other.exposure_.size(), "popularity merge: different catalogs");
   for (std::size_t i = 0; i < exposure_.size(); ++i) exposure_[i] += other.exposure_[i];
   for (std::size_t i = 0; i < exposure_replicates_.size(); ++i) exposure_replicates_[i] += other.exposure_replicates_[i];
+  for (std::size_t i = 0; i < appearances_.size(); ++i) appearances_[i] += other.appearances_[i];
+  if (answer_k_ == 0) answer_k_ = other.answer_k_;
+  else if (other.answer_k_ != 0 && other.answer_k_ != answer_k_) answer_k_ = -1;
 }
 
 bool PopularityAccumulator::operator==(const PopularityAccumulator& o) const {
   return k_ == o.k_ && user_ == o.user_ && groups_ == o.groups_ && by_rank_ == o.by_rank_ && exposure_ == o.exposure_ &&
-         exposure_replicates_ == o.exposure_replicates_;
+         exposure_replicates_ == o.exposure_replicates_ && appearances_ == o.appearances_ && answer_k_ == o.answer_k_;
 }
 
 nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
@@ -203,6 +210,36 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
   };
   out["gini_exposure"] = metric_json(point.first, recentred(point.first, gini_reps), users);
   out["catalog_coverage"] = metric_json(point.second, recentred(point.second, coverage_reps), users);
+  // What a random ranker would give on the same candidates, and exposure per candidate appearance.
+  if (k_ > 0 && answer_k_ > 0 && n_items > 0) {
+    const double r = std::min(1.0, static_cast<double>(answer_k_) / k_);
+    std::vector<double> appeared(appearances_.begin(), appearances_.end()), rates;
+    double coverage = 0;
+    for (auto a : appearances_) coverage += 1 - std::pow(1 - r, static_cast<double>(a));
+    out["gini_exposure_random"] = gini(appeared);
+    out["catalog_coverage_random"] = coverage / static_cast<double>(n_items);
+    std::vector<std::size_t> seen;
+    for (std::size_t i = 0; i < n_items; ++i)
+      if (appearances_[i] > 0) {
+        seen.push_back(i);
+        rates.push_back(static_cast<double>(exposure_[i]) / static_cast<double>(appearances_[i]));
+      }
+    out["exposure_rate_gini"] = gini(rates);
+    Rng rng(0x72616e646f6dULL);  // "random": a fixed stream, so merged and single runs agree
+    double simulated = 0;
+    constexpr int kDraws = 50;
+    for (int d = 0; d < kDraws; ++d) {
+      std::vector<double> random_rates;
+      random_rates.reserve(seen.size());
+      for (auto i : seen) {
+        std::int64_t hits = 0;
+        for (std::int64_t t = 0; t < appearances_[i]; ++t) hits += rng.uniform01() < r;
+        random_rates.push_back(static_cast<double>(hits) / static_cast<double>(appearances_[i]));
+      }
+      simulated += gini(random_rates);
+    }
+    out["exposure_rate_gini_random"] = simulated / kDraws;
+  }
   auto relative_sd = [](double a, double b) {
     const double mean = (a + b) / 2;
     return mean > 0 ? std::abs(a - b) / 2 / mean : std::nan("");  // population sd of two values over their mean
@@ -244,7 +281,7 @@ nlohmann::json PopularityAccumulator::state() const {
             for (const auto& m : by_rank_) a.push_back(m.to_json());
             return a;
           }()},
-          {"exposure", exposure_}, {"exposure_replicates", exposure_replicates_}};
+          {"exposure", exposure_}, {"exposure_replicates", exposure_replicates_}, {"appearances", appearances_}, {"answer_k", answer_k_}};
 }
 
 void PopularityAccumulator::load_state(const nlohmann::json& j) {
@@ -256,6 +293,9 @@ void PopularityAccumulator::load_state(const nlohmann::json& j) {
     for (const auto& m : j.at("by_rank")) by_rank_.push_back(MomentSums::from_json(m));
     exposure_ = j.at("exposure").get<std::vector<std::int64_t>>();
     exposure_replicates_ = j.at("exposure_replicates").get<std::vector<std::int32_t>>();
+    appearances_ = j.at("appearances").get<std::vector<std::int64_t>>();
+    answer_k_ = j.at("answer_k").get<int>();
+    if (appearances_.size() != exposure_.size()) throw BadInput("popularity state: appearances do not match items");
     if (exposure_replicates_.size() != exposure_.size() * static_cast<std::size_t>(replicates_))
       throw BadInput("popularity state: exposure replicates do not match items x replicates");
     if (context_->catalog && exposure_.size() != context_->catalog->size())

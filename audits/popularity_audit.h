@@ -8,7 +8,14 @@
 //   most popular items that make up `short_head_share` (0.8) of training
 //   interactions (Elliot's definition); everything else is the long tail.
 // - Gini of exposure over the whole catalog (how often each item is
-//   recommended) and catalog coverage (share of items recommended at least once).
+//   recommended) and catalog coverage (share of items recommended at least
+//   once) — both mostly describe the candidate sampler (a few thousand
+//   sampled slots over the catalog), so beside them the random ranker's
+//   values on the same candidates: Gini of the candidate appearances (its
+//   expected exposure is appearances x k/K) and sum_i (1 - (1 - k/K)^a_i) / N.
+//   And exposure normalised by candidate appearances: the Gini, over items
+//   that were candidates, of (times recommended / times a candidate), with
+//   the random ranker's expected value by simulation (fixed seed, 50 draws).
 // - PopRSP and PopREO (Zhu, Wang & Caverlee 2021): relative standard
 //   deviation over {head, tail} of P(recommended | candidate in group) and of
 //   P(recommended | held-out positive in group).
@@ -76,6 +83,8 @@ class PopularityAccumulator {
   std::vector<MomentSums> by_rank_;  // per output rank r < K: popularity (normal approximation)
   std::vector<std::int64_t> exposure_;             // per catalog item
   std::vector<std::int32_t> exposure_replicates_;  // replicates x items: weighted exposure
+  std::vector<std::int64_t> appearances_;          // per catalog item: times it was a candidate
+  int answer_k_ = 0;                               // the requests' k (-1 when they differ)
 };
 
 }  // namespace recbias

@@ -62,6 +62,14 @@ TEST_CASE("popularity metrics match hand computation on a three-user fixture", "
   // Exposure (items 0..5): 2, 2, 1, 1, 0, 0. Gini = sum (2i - n - 1) x_(i) / (n sum x) = 16 / 36; coverage 4/6.
   CHECK(m["gini_exposure"]["value"].get<double>() == Approx(16.0 / 36).epsilon(1e-12));
   CHECK(m["catalog_coverage"]["value"].get<double>() == Approx(4.0 / 6).epsilon(1e-12));
+  // Every item was a candidate twice: a random ranker (k/K = 1/2) has Gini 0
+  // and covers each item with probability 1 - 1/4; the exposure per
+  // appearance, [1, 1, 1/2, 1/2, 0, 0], has the exposure's Gini here.
+  CHECK(m["gini_exposure_random"].get<double>() == Approx(0.0).margin(1e-12));
+  CHECK(m["catalog_coverage_random"].get<double>() == Approx(0.75).epsilon(1e-12));
+  CHECK(m["exposure_rate_gini"].get<double>() == Approx(16.0 / 36).epsilon(1e-12));
+  CHECK(m["exposure_rate_gini_random"].get<double>() > 0.0);   // binomial noise of two appearances each
+  CHECK(m["exposure_rate_gini_random"].get<double>() < 16.0 / 36);
   // Top-1 popularity percentile among the candidates: 2/3, 1, 2/3; held-out item's: 0, 1, 0.
   CHECK(m["top1_popularity_percentile"]["value"].get<double>() == Approx((2.0 / 3 + 1 + 2.0 / 3) / 3).epsilon(1e-12));
   CHECK(m["positive_popularity_percentile"]["value"].get<double>() == Approx(1.0 / 3).epsilon(1e-12));
