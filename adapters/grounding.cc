@@ -180,49 +180,6 @@ class Grounder {
   std::vector<CandidateKeys> keys_;
 };
 
-// Collects the answer's entries in order and keeps the counts of
-// RankResponse consistent (ranking, duplicates, out of range, ungrounded).
-class EntrySink {
- public:
-  EntrySink(int k, RankResponse& response) : k_(k), taken_(static_cast<std::size_t>(k), 0), response_(response) {}
-
-  void candidate(int index) {
-    if (taken_[static_cast<std::size_t>(index)]) {
-      ++response_.duplicates;
-      first(false);
-    } else {
-      taken_[static_cast<std::size_t>(index)] = 1;
-      response_.ranking.push_back(index);
-      first(true);
-    }
-  }
-  // A 1-based "[i]" reference.
-  void index(long long i) {
-    if (i < 1 || i > k_) {
-      ++response_.out_of_range;
-      first(false);
-    } else {
-      candidate(static_cast<int>(i - 1));
-    }
-  }
-  void ungrounded(std::string text) {
-    response_.ungrounded.push_back(std::move(text));
-    first(false);
-  }
-  bool any() const { return seen_; }
-  const std::vector<char>& taken() const { return taken_; }
-
- private:
-  void first(bool usable) {
-    if (!seen_ && !usable) response_.first_entry_unusable = true;
-    seen_ = true;
-  }
-  int k_;
-  std::vector<char> taken_;
-  RankResponse& response_;
-  bool seen_ = false;
-};
-
 // All "[digits]" references in order; nullopt when there are none.
 std::optional<std::vector<long long>> bracket_indices(std::string_view text) {
   std::vector<long long> out;
@@ -422,7 +379,7 @@ class AnswerReader {
   // Free text: "[i]" references, or lines (numbered, bulleted, plain, table
   // rows, one-line separated lists).
   void text(std::string_view body) {
-    if (auto indices = bracket_references(body)) {
+    if (auto indices = bracket_indices(body)) {
       for (auto i : *indices) sink_.index(i);
       return;
     }
@@ -558,8 +515,6 @@ class AnswerReader {
     return true;
   }
 
-  static std::optional<std::vector<long long>> bracket_references(std::string_view text) { return bracket_indices(text); }
-
   Grounder grounder_;
   EntrySink sink_;
 };
@@ -594,6 +549,38 @@ void ground_answer(std::string_view raw, std::span<const std::string> titles, co
         ++response.repaired;
       }
   }
+}
+
+EntrySink::EntrySink(int k, RankResponse& response) : k_(k), taken_(static_cast<std::size_t>(std::max(k, 0)), 0), response_(response) {}
+
+void EntrySink::candidate(int index) {
+  if (taken_[static_cast<std::size_t>(index)]) {
+    ++response_.duplicates;
+    first(false);
+  } else {
+    taken_[static_cast<std::size_t>(index)] = 1;
+    response_.ranking.push_back(index);
+    first(true);
+  }
+}
+
+void EntrySink::index(long long i) {
+  if (i < 1 || i > k_) {
+    ++response_.out_of_range;
+    first(false);
+  } else {
+    candidate(static_cast<int>(i - 1));
+  }
+}
+
+void EntrySink::ungrounded(std::string text) {
+  response_.ungrounded.push_back(std::move(text));
+  first(false);
+}
+
+void EntrySink::first(bool usable) {
+  if (!seen_ && !usable) response_.first_entry_unusable = true;
+  seen_ = true;
 }
 
 void reset_grounding(RankResponse& response) {

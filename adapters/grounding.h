@@ -34,6 +34,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/rank.h"
 
@@ -58,6 +59,28 @@ struct GroundingOptions {
 // entry at all can be read counts one parse failure; so does an empty answer.
 void ground_answer(std::string_view text, std::span<const std::string> titles, const GroundingOptions& options,
                    RankResponse& response);
+
+// The entries of one answer, in the order the model wrote them, into a
+// response: a candidate position, a 1-based "[i]" reference, or text that
+// names no candidate. Keeps ranking, duplicates, out_of_range, ungrounded and
+// first_entry_unusable consistent; shared by the text grounder and the exec
+// codec's structured answers. Writes into `response`, which must outlive it.
+class EntrySink {
+ public:
+  EntrySink(int k, RankResponse& response);  // k = the number of presented candidates
+  void candidate(int index);                 // 0-based; a second mention is a duplicate
+  void index(long long i);                   // 1-based; outside 1..k is out of range
+  void ungrounded(std::string text);         // a hallucinated or unknown entry, verbatim
+  bool any() const { return seen_; }         // at least one entry was read
+  const std::vector<char>& taken() const { return taken_; }  // per candidate: ranked
+
+ private:
+  void first(bool usable);
+  int k_;
+  std::vector<char> taken_;
+  RankResponse& response_;
+  bool seen_ = false;
+};
 
 // Clears every field ground_answer fills.
 void reset_grounding(RankResponse& response);

@@ -99,22 +99,7 @@ static void decode_answer_impl(const json& answer, const RankRequest& request, c
     response.error = e->is_string() ? e->get<std::string>() : e->dump();
     return;
   }
-  std::vector<char> taken(request.candidates.size(), 0);
-  bool seen = false;  // an entry was read (the first decides first_entry_unusable)
-  auto first = [&](bool usable_entry) {
-    if (!seen && !usable_entry) response.first_entry_unusable = true;
-    seen = true;
-  };
-  auto take = [&](int position) {
-    if (taken[static_cast<std::size_t>(position)]) {
-      ++response.duplicates;
-      first(false);
-    } else {
-      taken[static_cast<std::size_t>(position)] = 1;
-      response.ranking.push_back(position);
-      first(true);
-    }
-  };
+  EntrySink sink(k, response);
   if (auto ranking = answer.find("ranking"); ranking != answer.end()) {
     if (!ranking->is_array()) throw BadInput(fmt::format("answer for {}: field ranking: expected an array of candidate ids", request.id));
     for (const auto& v : *ranking) {
@@ -123,24 +108,15 @@ static void decode_answer_impl(const json& answer, const RankRequest& request, c
       int position = -1;
       for (int i = 0; i < k; ++i)
         if (catalog.at(request.candidates[static_cast<std::size_t>(i)]).id == id) position = i;
-      if (position < 0) {
-        response.ungrounded.push_back(id);
-        first(false);
-      } else {
-        take(position);
-      }
+      if (position < 0) sink.ungrounded(id);
+      else sink.candidate(position);
     }
   } else if (auto positions = answer.find("positions"); positions != answer.end()) {
     if (!positions->is_array()) throw BadInput(fmt::format("answer for {}: field positions: expected an array of integers", request.id));
     for (const auto& v : *positions) {
       if (!v.is_number_integer()) throw BadInput(fmt::format("answer for {}: field positions: found {}, expected integers", request.id, v.dump()));
       const auto p = v.get<long long>();
-      if (p < 0 || p >= k) {
-        ++response.out_of_range;
-        first(false);
-      } else {
-        take(static_cast<int>(p));
-      }
+      sink.index(p < 0 || p >= k ? 0 : p + 1);  // 0-based positions; outside 0..k-1 is out of range
     }
   } else if (auto text = answer.find("text"); text != answer.end()) {
     if (!text->is_string()) throw BadInput(fmt::format("answer for {}: field text: expected a string", request.id));
@@ -175,7 +151,7 @@ static void decode_answer_impl(const json& answer, const RankRequest& request, c
   if (grounding.repair && !answer.contains("text")) {  // ground_answer repaired text answers
     if (response.ranking.empty() && k > 0) response.first_entry_unusable = true;
     for (int i = 0; i < k; ++i)
-      if (!taken[static_cast<std::size_t>(i)] && std::find(response.ranking.begin(), response.ranking.end(), i) == response.ranking.end()) {
+      if (!sink.taken()[static_cast<std::size_t>(i)]) {
         response.ranking.push_back(i);
         ++response.repaired;
       }

@@ -41,21 +41,11 @@ struct BaseOutcome {
 };
 
 // `r` cut to its first `k` grounded entries, without the raw answer (the
-// audits read grounded entries only).
+// audits read grounded entries only). Every other field is kept as it is.
 inline RankResponse top_k_view(const RankResponse& r, int k) {
-  RankResponse v;
-  v.request_id = r.request_id;
-  v.ranking.assign(r.ranking.begin(), r.ranking.begin() + std::min<std::ptrdiff_t>(std::max(k, 0), static_cast<std::ptrdiff_t>(r.ranking.size())));
-  v.scores = r.scores;
-  v.ungrounded = r.ungrounded;
-  v.duplicates = r.duplicates;
-  v.out_of_range = r.out_of_range;
-  v.parse_failures = r.parse_failures;
-  v.repaired = r.repaired;
-  v.truncated = r.truncated;
-  v.first_entry_unusable = r.first_entry_unusable;
-  v.usage = r.usage;
-  v.error = r.error;
+  RankResponse v = r;
+  v.raw.reset();
+  if (v.ranking.size() > static_cast<std::size_t>(std::max(k, 0))) v.ranking.resize(static_cast<std::size_t>(std::max(k, 0)));
   return v;
 }
 
