@@ -107,6 +107,16 @@ nlohmann::json AuditState::state() const {
                       {"position", position_.state()}, {"grounding", grounding_.state()}, {"accuracy_cost", accuracy_.state()}};
   if (popularity_) j["popularity"] = popularity_->state();
   if (fairness_) j["fairness"] = fairness_->state();
+  // Headline metrics per bootstrap replicate, for paired comparisons of runs
+  // that share plan and seed (gate --baseline, the trade-off table).
+  // Recomputed from the sums on every load, never read back.
+  std::map<std::string, ReplicatedValue> replicated;
+  if (audit_enabled(options_, "position")) position_.replicated(replicated);
+  if (popularity_) popularity_->replicated(replicated);
+  if (audit_enabled(options_, "accuracy")) accuracy_.replicated(replicated);
+  nlohmann::json values = nlohmann::json::object();
+  for (const auto& [name, v] : replicated) values[name] = to_json(v);
+  j["replicates"] = values;
   return j;
 }
 

@@ -31,20 +31,18 @@ ordered_json ratio(const ordered_json& value, const ordered_json& base) {
   return {{"value", finite(v / b)}, {"ci", {finite(b_hi > 0 ? v_lo / b_hi : NAN), finite(b_lo > 0 ? v_hi / b_lo : NAN)}}};
 }
 
-// Paired NDCG difference from the two runs' accuracy replicates (sums of hit,
-// NDCG, reciprocal rank, count per replicate); null when not pairable.
-ordered_json paired_ndcg_difference(const nlohmann::json& run, const nlohmann::json& base, double confidence) {
-  try {
-    if (run.is_null() || base.is_null() || run.at("base_requests") != base.at("base_requests")) return nullptr;
-    const auto a = ReplicatedSums::from_json(run.at("accuracy_cost").at("accuracy"));
-    const auto b = ReplicatedSums::from_json(base.at("accuracy_cost").at("accuracy"));
-    if (a.size() != 4) return nullptr;
-    const auto d = a.paired_difference(b, [](std::span<const double> s) { return s[3] > 0 ? s[1] / s[3] : std::nan(""); }, confidence);
-    if (!d) return nullptr;
-    return {{"value", d->value}, {"ci", {d->ci.lo, d->ci.hi}}, {"n", a.total(3)}};
-  } catch (const std::exception&) {
+// The paired difference run - base of a metric from the runs' replicated
+// values (state.replicates), when both runs share plan and seed; else null.
+ordered_json paired(const TradeoffRun& run, const TradeoffRun& base, const char* metric, double confidence) {
+  if (!run.state.is_object() || !base.state.is_object() || !run.state.contains("replicates") || !base.state.contains("replicates"))
     return nullptr;
-  }
+  if (run.state.value("base_requests", -1) != base.state.value("base_requests", -2)) return nullptr;
+  const auto& a = run.state["replicates"];
+  const auto& b = base.state["replicates"];
+  if (!a.is_object() || !b.is_object() || !a.contains(metric) || !b.contains(metric)) return nullptr;
+  const auto d = paired_difference(a[metric], b[metric], confidence);
+  if (!d) return nullptr;
+  return {{"value", d->value}, {"ci", {d->ci.lo, d->ci.hi}}};
 }
 
 }  // namespace
@@ -69,9 +67,14 @@ ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs, double confide
     row["calls_multiplier"] = ratio(at_path(m, {"cost", "calls_per_delivered"}), at_path(base, {"cost", "calls_per_delivered"}));
     row["tokens_multiplier"] = ratio(at_path(m, {"cost", "tokens_per_delivered"}), at_path(base, {"cost", "tokens_per_delivered"}));
     row["latency_multiplier"] = ratio(at_path(m, {"cost", "latency_ms_mean"}), at_path(base, {"cost", "latency_ms_mean"}));
-    const auto paired = &run == &runs[0] ? ordered_json(nullptr) : paired_ndcg_difference(run.state, runs[0].state, confidence);
-    row["ndcg_difference"] = paired;
-    row["comparison"] = &run == &runs[0] ? "baseline" : paired.is_null() ? "unpaired" : "paired (same users and bootstrap weights)";
+    // Replicate-wise differences from the baseline row, when the runs share users and bootstrap weights.
+    const bool baseline = &run == &runs[0];
+    auto difference = [&](const char* metric) { return baseline ? ordered_json(nullptr) : paired(run, runs[0], metric, confidence); };
+    row["ndcg_difference"] = difference("accuracy.ndcg");
+    row["position_tvd_difference"] = difference("position.tvd");
+    row["popularity_arp_difference"] = difference("popularity.arp");
+    const bool any = !row["ndcg_difference"].is_null() || !row["position_tvd_difference"].is_null() || !row["popularity_arp_difference"].is_null();
+    row["comparison"] = baseline ? "baseline" : any ? "paired (same users and bootstrap weights)" : "unpaired";
     rows.push_back(std::move(row));
   }
   return rows;

@@ -28,11 +28,13 @@ struct TradeoffRun {
 //
 // Paired: runs on the same plan and seed share their users AND each user's
 // Poisson bootstrap weights, so replicate r of one run and replicate r of
-// the other resample the same users. `ndcg_difference` (run - baseline) then
-// takes its percentile interval from the replicate-wise differences: exact
+// the other resample the same users. `ndcg_difference`,
+// `position_tvd_difference` and `popularity_arp_difference` (run - baseline)
+// then take their percentile intervals from the replicate-wise differences
+// of the values the audits publish per replicate (state.replicates): exact
 // pairing at no cost, far narrower than comparing two unpaired intervals.
-// `paired` says whether the states allowed it (same seed, replicates and
-// users), else the row says "unpaired" and gives no difference interval.
+// `comparison` says whether the states allowed it (same replicates and
+// users), else the row says "unpaired" and gives no difference intervals.
 nlohmann::ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs, double confidence = 0.95);
 
 }  // namespace recbias

@@ -195,26 +195,35 @@ FairnessAccumulator::PermutationNull FairnessAccumulator::snsr_null(std::size_t 
   }
   out.units = static_cast<std::int64_t>(rows.size());
   if (rows.empty()) return out;
-  auto range_of_means = [&](const std::vector<std::vector<double>>& r) {
-    std::vector<double> sums(nv, 0.0);
+  // The range (SNSR) and the population standard deviation (SNSV) of the values' means.
+  auto spread_of_means = [&](const std::vector<std::vector<double>>& r) {
+    std::vector<double> means(nv, 0.0);
     for (const auto& row : r)
-      for (std::size_t v = 0; v < nv; ++v) sums[v] += row[v];
-    const auto [lo, hi] = std::minmax_element(sums.begin(), sums.end());
-    return (*hi - *lo) / static_cast<double>(r.size());
+      for (std::size_t v = 0; v < nv; ++v) means[v] += row[v];
+    double mean = 0, var = 0;
+    for (auto& m : means) mean += (m /= static_cast<double>(r.size()));
+    mean /= static_cast<double>(nv);
+    for (double m : means) var += (m - mean) * (m - mean);
+    const auto [lo, hi] = std::minmax_element(means.begin(), means.end());
+    return std::pair{*hi - *lo, std::sqrt(var / static_cast<double>(nv))};
   };
-  out.observed = range_of_means(rows);
+  std::tie(out.observed, out.sd_observed) = spread_of_means(rows);
   Rng rng = Rng::stream(stable_hash("snsr-null/" + attributes_[a].name), rows.size());
   auto shuffled = rows;
-  double sum = 0;
-  int at_least = 0;
+  double sum = 0, sum_sd = 0;
+  int at_least = 0, at_least_sd = 0;
   for (int b = 0; b < kPermutations; ++b) {
     for (auto& row : shuffled) rng.shuffle(row);
-    const double v = range_of_means(shuffled);
-    sum += v;
-    at_least += v >= out.observed - 1e-12;
+    const auto [range, sd] = spread_of_means(shuffled);
+    sum += range;
+    sum_sd += sd;
+    at_least += range >= out.observed - 1e-12;
+    at_least_sd += sd >= out.sd_observed - 1e-12;
   }
   out.e0 = sum / kPermutations;
   out.p_value = (1.0 + at_least) / (1.0 + kPermutations);
+  out.sd_e0 = sum_sd / kPermutations;
+  out.sd_p_value = (1.0 + at_least_sd) / (1.0 + kPermutations);
   return out;
 }
 
@@ -370,6 +379,9 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
     nlohmann::ordered_json snsr_test = test_json("snsr." + set.name);
     nlohmann::ordered_json snsr_reference = {{"metric", metric_name(test_metric_)}, {"value", null.observed}, {"e0", null.e0},
                                              {"users_complete", null.units}, {"test", snsr_test}};
+    // SNSV under the same permutations: reported beside SNSR, not a second test in the family (the same hypothesis).
+    nlohmann::ordered_json snsv_reference = {{"metric", metric_name(test_metric_)}, {"value", null.sd_observed}, {"e0", null.sd_e0},
+                                             {"p_value_unadjusted", null.sd_p_value}, {"users_complete", null.units}};
     nlohmann::ordered_json swaps;
     for (std::size_t s = 0; s < swap_pairs_.size(); ++s) {
       const auto& [i, j] = swap_pairs_[s];
@@ -416,7 +428,7 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
       if (change.count(v))
         counterfactual[set.values[v]] = metric_json(change[v].mean(), change[v].interval(confidence), static_cast<double>(change[v].n()));
     utility["change_from_neutral"] = counterfactual;
-    attributes[set.name] = {{"values", values}, {"snsr", snsr}, {"snsr_null", snsr_reference}, {"snsv", snsv}, {"swap", swaps},
+    attributes[set.name] = {{"values", values}, {"snsr", snsr}, {"snsr_null", snsr_reference}, {"snsv", snsv}, {"snsv_null", snsv_reference}, {"swap", swaps},
                             {"utility", utility}};
   }
   out["attributes"] = attributes;

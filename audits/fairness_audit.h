@@ -101,8 +101,12 @@ class FairnessAccumulator {
     double e0 = std::nan("");
     double p_value = 1.0;
     std::int64_t units = 0;
+    // SNSV (population SD of the values' means) under the same permutations; unused by the utility gap.
+    double sd_observed = std::nan("");
+    double sd_e0 = std::nan("");
+    double sd_p_value = 1.0;
   };
-  // SNSR of the test metric over users complete for attribute a, with its within-user permutation null.
+  // SNSR (and SNSV) of the test metric over users complete for attribute a, with their within-user permutation null.
   PermutationNull snsr_null(std::size_t a) const;
   // Utility gap of attribute a over pooled groups, with its permutation null; `groups` gets each group's name, users and mean.
   PermutationNull utility_null(std::size_t a, std::vector<std::tuple<std::string, std::int64_t, double, double>>* groups) const;

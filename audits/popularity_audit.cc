@@ -275,6 +275,16 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
   return out;
 }
 
+void PopularityAccumulator::replicated(std::map<std::string, ReplicatedValue>& out) const {
+  if (user_.total(7) == 0) return;
+  auto mean_of = [](std::size_t i) { return [i](std::span<const double> s) { return s[7] > 0 ? s[i] / s[7] : std::nan(""); }; };
+  out["popularity.arp"] = user_.replicated(mean_of(0));
+  out["popularity.aplt"] = user_.replicated(mean_of(1));
+  out["popularity.aclt"] = user_.replicated(mean_of(2));
+  out["popularity.top1_minus_positive_percentile"] =
+      user_.replicated([](std::span<const double> s) { return s[7] > 0 ? (s[8] - s[9]) / s[7] : std::nan(""); });
+}
+
 nlohmann::json PopularityAccumulator::state() const {
   return {{"k", k_}, {"user", user_.to_json()}, {"groups", groups_.to_json()}, {"by_rank", [&] {
             nlohmann::json a = nlohmann::json::array();

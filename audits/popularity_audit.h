@@ -71,6 +71,8 @@ class PopularityAccumulator {
   void merge(const PopularityAccumulator& other);
   bool operator==(const PopularityAccumulator& other) const;
   nlohmann::ordered_json result(double confidence) const;
+  // popularity.arp, .aplt, .aclt and .top1_minus_positive_percentile on the point sums and every replicate.
+  void replicated(std::map<std::string, ReplicatedValue>& out) const;
   nlohmann::json state() const;
   void load_state(const nlohmann::json& j);
 

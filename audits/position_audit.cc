@@ -255,6 +255,32 @@ PositionAccumulator::Inference PositionAccumulator::inference() const {
   return in;
 }
 
+ReplicatedValue PositionAccumulator::tvd_replicated(const Inference& in) const {
+  const auto k = static_cast<std::size_t>(k_);
+  // The standard deviations V_jj stay fixed over the replicates.
+  std::vector<double> sd(k);
+  for (std::size_t j = 0; j < k; ++j) sd[j] = std::sqrt(std::max(0.0, in.covariance[j * k + j]));
+  ReplicatedValue out;
+  out.value = moment_matched_tvd(in.rates, sd);
+  for (int r = 0; r < top1_.replicates(); ++r) {
+    auto c = top1_.replicate(r);
+    double total = 0;
+    for (double x : c) total += x;
+    if (total <= 0) {
+      out.replicates.push_back(std::nan(""));
+      continue;
+    }
+    for (auto& x : c) x /= total;
+    out.replicates.push_back(moment_matched_tvd(c, sd));
+  }
+  return out;
+}
+
+void PositionAccumulator::replicated(std::map<std::string, ReplicatedValue>& out) const {
+  if (k_ < 2 || usable_ - top1_unusable_ <= 0) return;
+  out["position.tvd"] = tvd_replicated(inference());
+}
+
 double PositionAccumulator::p_value() const {
   if (k_ < 2 || usable_ - top1_unusable_ <= 0) return std::nan("");
   return inference().test.p_value;
@@ -307,18 +333,11 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   // The moment-matched estimate (moment_matched_tvd), with a normal interval
   // whose spread is that of the same estimator over the users' Poisson
   // bootstrap replicates (the standard deviations V_jj stay fixed).
-  std::vector<double> sd(k);
-  for (std::size_t j = 0; j < k; ++j) sd[j] = std::sqrt(std::max(0.0, in.covariance[j * k + j]));
-  const double corrected = moment_matched_tvd(in.rates, sd);
+  const auto replicated_tvd = tvd_replicated(in);
+  const double corrected = replicated_tvd.value;
   std::vector<double> reps;
-  for (int r = 0; r < top1_.replicates(); ++r) {
-    auto c = top1_.replicate(r);
-    double total = 0;
-    for (double x : c) total += x;
-    if (total <= 0) continue;
-    for (auto& x : c) x /= total;
-    reps.push_back(moment_matched_tvd(c, sd));
-  }
+  for (double v : replicated_tvd.replicates)
+    if (std::isfinite(v)) reps.push_back(v);
   double half = 0;
   if (reps.size() >= 2) {
     double mean = 0, var = 0;

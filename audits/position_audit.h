@@ -58,6 +58,9 @@
 #include <cstdint>
 #include <vector>
 
+#include <map>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "audits/outcome.h"
@@ -79,6 +82,9 @@ class PositionAccumulator {
   nlohmann::ordered_json result(double confidence, double alpha, double p_adjusted, int family_size) const;
   // The Rao–Scott test's p-value; NaN without data.
   double p_value() const;
+  // Headline metrics on the point sums and on every bootstrap replicate
+  // (position.tvd: the moment-matched estimate), for paired comparisons.
+  void replicated(std::map<std::string, ReplicatedValue>& out) const;
 
   nlohmann::json state() const;
   static PositionAccumulator from_state(const nlohmann::json& j);
@@ -93,6 +99,8 @@ class PositionAccumulator {
     double scale = 0;                 // the Rao–Scott divisor mean delta (1 + a^2)
   };
   Inference inference() const;
+  // The moment-matched TVD on the point sums and on each replicate (NaN where a replicate has no picks).
+  ReplicatedValue tvd_replicated(const Inference& in) const;
   void init(int k);
   int replicates_;
   int k_ = 0;

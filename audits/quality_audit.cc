@@ -10,6 +10,15 @@
 #include "core/text.h"
 
 namespace recbias {
+namespace {
+
+// The accuracy sums: hit, NDCG, reciprocal rank, users.
+constexpr const char* kAccuracyNames[3] = {"hit_rate", "ndcg", "mrr"};
+std::function<double(std::span<const double>)> accuracy_statistic(std::size_t i) {
+  return [i](std::span<const double> s) { return s[3] > 0 ? s[i] / s[3] : std::nan(""); };
+}
+
+}  // namespace
 
 void GroundingAccumulator::add(const BaseOutcome& o) {
   std::int64_t c[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // this user's counts
@@ -165,12 +174,15 @@ nlohmann::ordered_json AccuracyCostAccumulator::accuracy(double confidence) cons
   nlohmann::ordered_json out;
   const double users = accuracy_.total(3);
   out["users"] = users;
-  const char* names[3] = {"hit_rate", "ndcg", "mrr"};
   for (std::size_t i = 0; i < 3; ++i) {
-    const auto e = accuracy_.estimate([i](std::span<const double> s) { return s[3] > 0 ? s[i] / s[3] : std::nan(""); }, confidence);
-    out[names[i]] = metric_json(e.value, e.ci, users);
+    const auto e = accuracy_.estimate(accuracy_statistic(i), confidence);
+    out[kAccuracyNames[i]] = metric_json(e.value, e.ci, users);
   }
   return out;
+}
+
+void AccuracyCostAccumulator::replicated(std::map<std::string, ReplicatedValue>& out) const {
+  for (std::size_t i = 0; i < 3; ++i) out[std::string("accuracy.") + kAccuracyNames[i]] = accuracy_.replicated(accuracy_statistic(i));
 }
 
 nlohmann::ordered_json AccuracyCostAccumulator::cost(double confidence) const {

@@ -60,6 +60,8 @@ class AccuracyCostAccumulator {
   bool operator==(const AccuracyCostAccumulator& other) const = default;
   nlohmann::ordered_json accuracy(double confidence) const;
   nlohmann::ordered_json cost(double confidence) const;
+  // accuracy.hit_rate, accuracy.ndcg, accuracy.mrr on the point sums and every replicate.
+  void replicated(std::map<std::string, ReplicatedValue>& out) const;
   nlohmann::json state() const;
   void load_state(const nlohmann::json& j);
 

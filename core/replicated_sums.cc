@@ -111,15 +111,38 @@ Estimate ReplicatedSums::estimate(const std::function<double(std::span<const dou
   return e;
 }
 
-std::optional<Estimate> ReplicatedSums::paired_difference(const ReplicatedSums& other,
-                                                          const std::function<double(std::span<const double>)>& statistic,
-                                                          double confidence) const {
-  if (other.n_ != n_ || other.replicates_ != replicates_ || replicates_ < 2) return std::nullopt;
+ReplicatedValue ReplicatedSums::replicated(const std::function<double(std::span<const double>)>& statistic) const {
+  ReplicatedValue out;
+  out.value = statistic(totals());
+  out.replicates.reserve(static_cast<std::size_t>(replicates_));
+  for (int r = 0; r < replicates_; ++r) out.replicates.push_back(statistic(replicate(r)));
+  return out;
+}
+
+nlohmann::json to_json(const ReplicatedValue& v) {
+  // NaN is not JSON: undefined values are null.
+  auto number = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
+  nlohmann::json reps = nlohmann::json::array();
+  for (double x : v.replicates) reps.push_back(number(x));
+  return {{"value", number(v.value)}, {"replicates", reps}};
+}
+
+std::optional<Estimate> paired_difference(const nlohmann::json& a, const nlohmann::json& b, double confidence) {
+  auto read = [](const nlohmann::json& j, const char* key) -> const nlohmann::json* {
+    if (!j.is_object()) return nullptr;
+    const auto it = j.find(key);
+    return it == j.end() ? nullptr : &*it;
+  };
+  const auto *va = read(a, "value"), *vb = read(b, "value"), *ra = read(a, "replicates"), *rb = read(b, "replicates");
+  if (!va || !vb || !ra || !rb || !va->is_number() || !vb->is_number() || !ra->is_array() || !rb->is_array() || ra->size() != rb->size())
+    return std::nullopt;
   Estimate e;
-  e.value = statistic(totals()) - statistic(other.totals());
+  e.value = va->get<double>() - vb->get<double>();
   std::vector<double> values;
-  for (int r = 0; r < replicates_; ++r) {
-    const double d = statistic(replicate(r)) - statistic(other.replicate(r));
+  for (std::size_t r = 0; r < ra->size(); ++r) {
+    const auto &x = (*ra)[r], &y = (*rb)[r];
+    if (!x.is_number() || !y.is_number()) continue;
+    const double d = x.get<double>() - y.get<double>();
     if (std::isfinite(d)) values.push_back(d);
   }
   e.replicates_used = static_cast<int>(values.size());

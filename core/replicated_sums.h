@@ -32,6 +32,25 @@ struct Estimate {
   int replicates_used = 0;  // replicates where the statistic was finite
 };
 
+// A statistic's value on the point sums and on each bootstrap replicate (NaN
+// where undefined): what a paired comparison of two runs needs. Audits
+// publish these for their headline metrics in the report's state
+// ("replicates"), so a comparison needs no knowledge of their sums.
+struct ReplicatedValue {
+  double value = 0;
+  std::vector<double> replicates;
+};
+
+nlohmann::json to_json(const ReplicatedValue& v);
+
+// Paired comparison of two runs whose units AND Poisson weights are the same
+// (the same plan and seed): a.value - b.value, with the percentile interval of
+// the replicate-wise differences (replicate r of both resamples the same
+// units). `a` and `b` are to_json(ReplicatedValue) objects from untrusted
+// reports: nullopt when either is malformed, the replicate counts differ, or
+// fewer than 2 differences are finite.
+std::optional<Estimate> paired_difference(const nlohmann::json& a, const nlohmann::json& b, double confidence = 0.95);
+
 class ReplicatedSums {
  public:
   ReplicatedSums() = default;
@@ -58,13 +77,8 @@ class ReplicatedSums {
   nlohmann::json to_json() const;
   static ReplicatedSums from_json(const nlohmann::json& j);  // BadInput when malformed
 
-  // Paired comparison of two runs whose units AND Poisson weights are the
-  // same (the same plan and seed): statistic(this) - statistic(other), with
-  // the percentile interval of the replicate-wise differences (replicate r
-  // of both resamples the same units). nullopt when the shapes differ.
-  std::optional<Estimate> paired_difference(const ReplicatedSums& other,
-                                            const std::function<double(std::span<const double>)>& statistic,
-                                            double confidence = 0.95) const;
+  // statistic(totals) and statistic(replicate r) for every r.
+  ReplicatedValue replicated(const std::function<double(std::span<const double>)>& statistic) const;
 
  private:
   using int128 = Int128;

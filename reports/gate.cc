@@ -191,25 +191,19 @@ GatePolicy load_policy(const std::string& path) {
   return parse_policy(parse_json(buffer.str(), path), path);
 }
 
-// The paired difference value - baseline of an accuracy metric, from the two
-// reports' states, when they come from the same plan and seed; else nullopt.
-static std::optional<Estimate> paired_accuracy_difference(const json& report, const json& baseline, const std::string& metric) {
-  static const std::map<std::string, std::size_t> index = {{"accuracy.hit_rate", 0}, {"accuracy.ndcg", 1}, {"accuracy.mrr", 2}};
-  const auto it = index.find(metric);
-  if (it == index.end()) return std::nullopt;
+// The paired difference value - baseline of a metric, from the replicated
+// values the audits publish in the reports' states (state.replicates), when
+// the reports come from the same plan and seed; else nullopt (unpaired).
+static std::optional<Estimate> paired_metric_difference(const json& report, const json& baseline, const std::string& metric) {
   try {
     for (const char* key : {"seed", "bootstrap_replicates"})
       if (report.at("config").at(key) != baseline.at("config").at(key)) return std::nullopt;
     if (report.at("provenance").at("workload") != baseline.at("provenance").at("workload")) return std::nullopt;
     if (report.at("provenance").at("dataset").at("sha256") != baseline.at("provenance").at("dataset").at("sha256")) return std::nullopt;
     if (report.at("state").at("base_requests") != baseline.at("state").at("base_requests")) return std::nullopt;
-    const auto a = ReplicatedSums::from_json(report.at("state").at("accuracy_cost").at("accuracy"));
-    const auto b = ReplicatedSums::from_json(baseline.at("state").at("accuracy_cost").at("accuracy"));
-    if (a.size() != 4) return std::nullopt;
-    const std::size_t i = it->second;
-    return a.paired_difference(b, [i](std::span<const double> s) { return s[3] > 0 ? s[i] / s[3] : std::nan(""); });
-  } catch (const std::exception&) {
-    return std::nullopt;  // no state, or a state of another shape: compare unpaired
+    return paired_difference(report.at("state").at("replicates").at(metric), baseline.at("state").at("replicates").at(metric));
+  } catch (const json::exception&) {
+    return std::nullopt;  // no state, or no replicated values for this metric: compare unpaired
   }
 }
 
@@ -258,7 +252,7 @@ static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& repor
         const auto b = resolve(*baseline, rule.metric, "baseline");
         double worse = 0, worse_lo = 0, worse_hi = 0;
         std::string how;
-        if (const auto paired = paired_accuracy_difference(report, *baseline, rule.metric)) {
+        if (const auto paired = paired_metric_difference(report, *baseline, rule.metric)) {
           worse = rule.higher_is_better ? -paired->value : paired->value;
           worse_lo = rule.higher_is_better ? -paired->ci.hi : paired->ci.lo;
           worse_hi = rule.higher_is_better ? -paired->ci.lo : paired->ci.hi;

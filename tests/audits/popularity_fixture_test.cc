@@ -14,6 +14,9 @@ TEST_CASE("popularity metrics match hand computation on a three-user fixture", "
   auto context = std::make_shared<PopularityContext>();
   context->catalog = catalog;
   context->in_head = {1, 1, 0, 0, 0, 0};
+  // ΔGAP groups: one user each (niche, diverse, blockbuster), with the histories below.
+  context->user_group = {{"0", 0}, {"1", 1}, {"2", 2}};
+  const std::vector<std::vector<ItemIndex>> histories = {{3, 4}, {2, 3}, {0, 1}};
   // user: candidates (presented = base order), the model's top 2 (positions), the held-out item's position.
   struct Fixture {
     std::vector<ItemIndex> candidates;
@@ -34,6 +37,7 @@ TEST_CASE("popularity metrics match hand computation on a three-user fixture", "
     EvalRequest base;
     base.request.id = "u" + std::to_string(u);
     base.request.user.id = std::to_string(u);
+    base.request.user.history = histories[u];
     base.request.candidates = users[u].candidates;
     base.request.k = 2;
     base.positive_position = users[u].positive;
@@ -74,6 +78,12 @@ TEST_CASE("popularity metrics match hand computation on a three-user fixture", "
   CHECK(m["top1_popularity_percentile"]["value"].get<double>() == Approx((2.0 / 3 + 1 + 2.0 / 3) / 3).epsilon(1e-12));
   CHECK(m["positive_popularity_percentile"]["value"].get<double>() == Approx(1.0 / 3).epsilon(1e-12));
   CHECK(m["top1_minus_positive_percentile"]["value"].get<double>() == Approx((2.0 / 3 + 1 + 2.0 / 3) / 3 - 1.0 / 3).epsilon(1e-12));
+  // ΔGAP = (mean popularity recommended - of the profile) / of the profile:
+  // niche: profile (5 + 3)/2 = 4, recommended (10 + 50)/2 = 30 -> 6.5;
+  // diverse: (10 + 5)/2 = 7.5 vs 40 -> 32.5/7.5; blockbuster: 40 vs 17.5 -> -0.5625.
+  CHECK(m["delta_gap"]["niche"]["value"].get<double>() == Approx(6.5).epsilon(1e-12));
+  CHECK(m["delta_gap"]["diverse"]["value"].get<double>() == Approx(32.5 / 7.5).epsilon(1e-12));
+  CHECK(m["delta_gap"]["blockbuster"]["value"].get<double>() == Approx(-0.5625).epsilon(1e-12));
   // Popularity by output rank: rank 1 holds 10, 50, 5; rank 2 holds 50, 30, 30.
   CHECK(m["popularity_by_rank"][0]["value"].get<double>() == Approx(65.0 / 3).epsilon(1e-12));
   CHECK(m["popularity_by_rank"][1]["value"].get<double>() == Approx(110.0 / 3).epsilon(1e-12));

@@ -151,6 +151,14 @@ TEST_CASE("audit --compare audits each mitigation and other adapters on the same
   CHECK(paired_width < unpaired_width);
   CHECK(d["ci"][0].get<double>() <= d["value"].get<double>());
   CHECK(d["ci"][1].get<double>() >= d["value"].get<double>());
+  // The TVD change of the mitigation is paired too: permutation ensembling
+  // removes position bias, so the paired interval of the change lies below 0.
+  const auto& t = rows[1]["position_tvd_difference"];
+  REQUIRE(t.is_object());
+  CHECK(t["value"].get<double>() ==
+        Approx(rows[1]["position_tvd"]["value"].get<double>() - rows[0]["position_tvd"]["value"].get<double>()).margin(1e-12));
+  CHECK(t["ci"][1].get<double>() < 0.0);
+  CHECK(rows[0]["position_tvd_difference"].is_null());  // the baseline row has no difference
   CHECK_THAT(read_file(dir / "r.md"), Contains("### Trade-off: mitigations and other models on the same plan"));
   CHECK_THAT(read_file(dir / "r.md"), Contains("| `popularity` | other model |"));
   CHECK_THAT(read_file(dir / "r.html"), Contains("<h2>Trade-off</h2>"));

@@ -117,6 +117,24 @@ TEST_CASE("gate: runs of the same plan and seed are compared paired, replicate b
   CHECK_THAT(evaluate_gate(p, other, &base).outcomes[0].bound, Contains("unpaired"));
 }
 
+TEST_CASE("gate: a position-bias regression is paired too, and malformed replicated values fall back to unpaired", "[gate]") {
+  // The same scoring model with a stronger primacy: TVD rises; the paired
+  // interval of the rise is narrower than the unpaired one.
+  const auto base = make_test_report("relevance=popularity,noise=1,position=primacy,position_strength=0.2", 150);
+  const auto worse = make_test_report("relevance=popularity,noise=1,position=primacy,position_strength=1.5", 150);
+  const auto p = policy(R"([{"metric": "position.tvd", "regression": {"delta": 0.0, "higher_is_better": false, "rule": "non_inferiority"}}])");
+  const auto r = evaluate_gate(p, worse, &base);
+  INFO(r.outcomes[0].bound << " | " << r.outcomes[0].message << " | " << base["metrics"]["position"]["tvd"].dump() << " | " << worse["metrics"]["position"]["tvd"].dump());
+  CHECK_THAT(r.outcomes[0].bound, Contains(", paired)"));
+  CHECK(r.exit_code() == ExitCode::kGateFailed);
+  // A tampered replicated value (not a number, wrong length) is not trusted: unpaired, no crash.
+  for (auto tamper : {json("x"), json::array({1, 2})}) {
+    auto bad = worse;
+    bad["state"]["replicates"]["position.tvd"]["replicates"] = tamper;
+    CHECK_THAT(evaluate_gate(p, bad, &base).outcomes[0].bound, Contains("unpaired"));
+  }
+}
+
 TEST_CASE("gate: unknown metric paths and malformed policies are bad input naming what is wrong", "[gate][bad-input]") {
   const auto r = report(0.01, 0.0, 0.02, 0.5, 0.4, 0.6);
   CHECK_THROWS_WITH(evaluate_gate(policy(R"([{"metric": "position.tvdd", "max": 0.1}])"), r, nullptr),
