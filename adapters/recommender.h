@@ -41,6 +41,8 @@ struct Capabilities {
 
 using ResponseCallback = std::function<void(std::size_t index, const RankResponse& response)>;
 
+class TensorScorer;  // adapters/tensor_scorer.h (torch types)
+
 class Recommender {
  public:
   Recommender() = default;
@@ -67,6 +69,11 @@ class Recommender {
     (void)request;
     (void)response;
   }
+
+  // The optional tensor-scoring capability (adapters/tensor_scorer.h), or
+  // null. Wrappers that change answers (mitigations, the response cache) do
+  // not forward it: scoring through it would bypass what they do.
+  virtual const TensorScorer* tensor_scorer() const { return nullptr; }
 
   // See the contract above.
   std::vector<RankResponse> rank(std::span<const RankRequest> requests, const ResponseCallback& on_response = {}) {

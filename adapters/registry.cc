@@ -1,5 +1,6 @@
 #include "adapters/registry.h"
 
+#include <atomic>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -71,12 +72,18 @@ std::unique_ptr<Recommender> exec_factory(const AdapterSpec& spec, const Adapter
   return make_exec_recommender(context.catalog, std::move(o));
 }
 
+std::atomic<TorchScriptMaker> torchscript_maker{nullptr};
+
 std::unique_ptr<Recommender> torchscript_factory(const AdapterSpec& spec, const AdapterContext& context) {
   TorchScriptOptions o;
   o.path = spec.get_string("path", o.path);
   o.device = spec.get_string("device", o.device);
   o.batch_size = static_cast<int>(spec.get_int("batch_size", o.batch_size, 1, 1 << 20));
-  return make_torchscript_recommender(context.catalog, std::move(o));
+  const auto maker = torchscript_maker.load();
+  if (!maker)
+    throw BadInput("adapter \"torchscript\": this program was built without the TorchScript adapter (link recbias_torchscript and call "
+                   "install_torchscript_adapter())");
+  return maker(context.catalog, std::move(o));
 }
 
 std::unique_ptr<Recommender> simulated_factory(const AdapterSpec& spec, const AdapterContext& context) {
@@ -187,6 +194,8 @@ std::vector<AdapterInfo> build_registry() {
 }
 
 }  // namespace
+
+void set_torchscript_maker(TorchScriptMaker maker) { torchscript_maker.store(maker); }
 
 const std::vector<AdapterInfo>& adapter_registry() {
   static std::once_flag once;

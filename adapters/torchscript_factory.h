@@ -1,6 +1,6 @@
 // Factory for the TorchScript adapter, declared without libtorch headers so
 // that the registry (and everything else) compiles without them. The adapter
-// itself is torchscript_recommender.h.
+// itself is torchscript_recommender.h, in its own target recbias_torchscript.
 #pragma once
 
 #include <memory>
@@ -16,7 +16,18 @@ struct TorchScriptOptions {
   int batch_size = 256;      // requests per forward; default 256
 };
 
+// Defined in recbias_torchscript (the only adapter target that links libtorch).
 std::unique_ptr<Recommender> make_torchscript_recommender(std::shared_ptr<const Catalog> catalog, TorchScriptOptions options);
+
+// The registry (recbias_adapters, torch-free) reaches the TorchScript adapter
+// through this hook, so that everything linking recbias_adapters compiles and
+// links without libtorch. A program that offers the adapter calls
+// install_torchscript_adapter() (recbias_torchscript) once before building
+// recommenders; without it, asking for `torchscript` is a BadInput error
+// saying this program was built without it.
+using TorchScriptMaker = std::unique_ptr<Recommender> (*)(std::shared_ptr<const Catalog>, TorchScriptOptions);
+void set_torchscript_maker(TorchScriptMaker maker);  // recbias_adapters
+void install_torchscript_adapter();                  // recbias_torchscript
 
 // The side-car path of a module path: "m.pt" -> "m.json", anything else -> path + ".json".
 std::string torchscript_sidecar_path(const std::string& module_path);

@@ -221,4 +221,6 @@ std::unique_ptr<Recommender> make_torchscript_recommender(std::shared_ptr<const 
   return std::make_unique<TorchScriptRecommender>(std::move(catalog), std::move(options));
 }
 
+void install_torchscript_adapter() { set_torchscript_maker(&make_torchscript_recommender); }
+
 }  // namespace recbias

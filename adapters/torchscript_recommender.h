@@ -14,8 +14,9 @@
 // side-car; the first forward checks the output's dtype and shape. Every
 // mismatch is a BadInput error saying which part does not match.
 //
-// encode() and score() are the tensor-level interface for mitigation
-// operators: the scores stay on the module's device.
+// It is a TensorScorer (adapters/tensor_scorer.h): encode() and score() are
+// the tensor-level interface for mitigation operators; the scores stay on
+// the module's device.
 //
 // Thread rules: rank(), encode() and score() may be called concurrently
 // (TorchScript modules are thread-safe for inference); capabilities says so.
@@ -30,34 +31,27 @@
 
 #include <torch/script.h>
 
+#include "adapters/tensor_scorer.h"
 #include "adapters/torchscript_factory.h"
 
 namespace recbias {
 
-struct EncodedBatch {
-  torch::Tensor history;     // int64 [B, H] on the module's device
-  torch::Tensor attributes;  // int64 [B, A]
-  torch::Tensor candidates;  // int64 [B, K]
-};
-
-class TorchScriptRecommender final : public Recommender {
+class TorchScriptRecommender final : public Recommender, public TensorScorer {
  public:
   TorchScriptRecommender(std::shared_ptr<const Catalog> catalog, TorchScriptOptions options);
 
   std::string id() const override;
   Capabilities capabilities() const override;
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override;
+  const TensorScorer* tensor_scorer() const override { return this; }
 
-  // Encodes requests that all have the same number of candidates.
-  EncodedBatch encode(std::span<const RankRequest> requests) const;
-  // One forward; float32 [B, K] on device(). Checks dtype and shape.
-  torch::Tensor score(const EncodedBatch& batch) const;
-  // Scores arbitrary candidate tensors with the same history and attributes (for ensembles).
-  torch::Tensor score(const torch::Tensor& history, const torch::Tensor& attributes, const torch::Tensor& candidates) const;
+  EncodedBatch encode(std::span<const RankRequest> requests) const override;
+  torch::Tensor score(const EncodedBatch& batch) const override;
+  torch::Tensor score(const torch::Tensor& history, const torch::Tensor& attributes, const torch::Tensor& candidates) const override;
 
-  torch::Device device() const { return device_; }
+  torch::Device device() const override { return device_; }
   // Requests per forward (the batch_size option).
-  int batch_size() const { return std::max(1, options_.batch_size); }
+  int batch_size() const override { return std::max(1, options_.batch_size); }
   int max_history() const { return max_history_; }
 
  private:

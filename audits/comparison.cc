@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/metric.h"
 #include "core/replicated_sums.h"
 #include "core/stats.h"
 
@@ -10,25 +11,18 @@ namespace {
 
 using nlohmann::ordered_json;
 
-ordered_json at_path(const ordered_json& metrics, std::initializer_list<const char*> path) {
-  const ordered_json* node = &metrics;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->contains(key)) return nullptr;
-    node = &(*node)[key];
-  }
-  return *node;
+ordered_json at_path(const ordered_json& metrics, const char* dotted) {
+  const auto* node = json_at_path(metrics, dotted);
+  return node ? *node : ordered_json(nullptr);
 }
 
-double number(const ordered_json& v) { return v.is_number() ? v.get<double>() : std::nan(""); }
-
+// value / base with the conservative interval [lo_v / hi_b, hi_v / lo_b] (core/metric.h reads both).
 ordered_json ratio(const ordered_json& value, const ordered_json& base) {
-  if (!value.is_object() || !base.is_object()) return nullptr;
-  const double v = number(value["value"]), b = number(base["value"]);
-  const double v_lo = number(value["ci"][0]), v_hi = number(value["ci"][1]);
-  const double b_lo = number(base["ci"][0]), b_hi = number(base["ci"][1]);
+  const auto v = metric_from_json(value), b = metric_from_json(base);
+  if (!v || !b || !value.is_object() || !base.is_object() || !(b->value > 0)) return nullptr;
   auto finite = [](double x) { return std::isfinite(x) ? ordered_json(x) : ordered_json(nullptr); };
-  if (!(b > 0)) return nullptr;
-  return {{"value", finite(v / b)}, {"ci", {finite(b_hi > 0 ? v_lo / b_hi : NAN), finite(b_lo > 0 ? v_hi / b_lo : NAN)}}};
+  return {{"value", finite(v->value / b->value)},
+          {"ci", {finite(b->ci.hi > 0 ? v->ci.lo / b->ci.hi : NAN), finite(b->ci.lo > 0 ? v->ci.hi / b->ci.lo : NAN)}}};
 }
 
 // The paired difference run - base of a metric from the runs' replicated
@@ -56,17 +50,17 @@ ordered_json tradeoff_table(const std::vector<TradeoffRun>& runs, double confide
     ordered_json row;
     row["model"] = run.model;
     row["role"] = run.role;
-    row["position_tvd"] = at_path(m, {"position", "tvd"});
-    row["position_consistency"] = at_path(m, {"position", "consistency"});
-    row["popularity_arp"] = at_path(m, {"popularity", "arp"});
-    row["spearman_popularity_model"] = at_path(m, {"popularity", "spearman_popularity_model"});
-    row["ndcg"] = at_path(m, {"accuracy", "ndcg"});
-    row["hit_rate"] = at_path(m, {"accuracy", "hit_rate"});
-    row["calls_per_recommendation"] = at_path(m, {"cost", "calls_per_delivered"});
-    row["tokens_per_recommendation"] = at_path(m, {"cost", "tokens_per_delivered"});
-    row["calls_multiplier"] = ratio(at_path(m, {"cost", "calls_per_delivered"}), at_path(base, {"cost", "calls_per_delivered"}));
-    row["tokens_multiplier"] = ratio(at_path(m, {"cost", "tokens_per_delivered"}), at_path(base, {"cost", "tokens_per_delivered"}));
-    row["latency_multiplier"] = ratio(at_path(m, {"cost", "latency_ms_mean"}), at_path(base, {"cost", "latency_ms_mean"}));
+    row["position_tvd"] = at_path(m, "position.tvd");
+    row["position_consistency"] = at_path(m, "position.consistency");
+    row["popularity_arp"] = at_path(m, "popularity.arp");
+    row["spearman_popularity_model"] = at_path(m, "popularity.spearman_popularity_model");
+    row["ndcg"] = at_path(m, "accuracy.ndcg");
+    row["hit_rate"] = at_path(m, "accuracy.hit_rate");
+    row["calls_per_recommendation"] = at_path(m, "cost.calls_per_delivered");
+    row["tokens_per_recommendation"] = at_path(m, "cost.tokens_per_delivered");
+    row["calls_multiplier"] = ratio(at_path(m, "cost.calls_per_delivered"), at_path(base, "cost.calls_per_delivered"));
+    row["tokens_multiplier"] = ratio(at_path(m, "cost.tokens_per_delivered"), at_path(base, "cost.tokens_per_delivered"));
+    row["latency_multiplier"] = ratio(at_path(m, "cost.latency_ms_mean"), at_path(base, "cost.latency_ms_mean"));
     // Replicate-wise differences from the baseline row, when the runs share users and bootstrap weights.
     const bool baseline = &run == &runs[0];
     auto difference = [&](const char* metric) { return baseline ? ordered_json(nullptr) : paired(run, runs[0], metric, confidence); };

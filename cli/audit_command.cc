@@ -19,6 +19,7 @@
 #include "cli/progress.h"
 #include "core/errors.h"
 #include "core/json_io.h"
+#include "core/metric.h"
 #include "core/sha256.h"
 #include "core/text.h"
 #include "datasets/attributes.h"
@@ -93,11 +94,12 @@ std::string utc_now() {
   return buffer;
 }
 
-std::string fmt_metric(const nlohmann::ordered_json& m, int precision = 3) {
-  if (!m.is_object() || m["value"].is_null()) return "n/a";
-  const auto& ci = m["ci"];
-  auto f = [precision](const nlohmann::ordered_json& v) { return v.is_null() ? std::string("?") : fmt::format("{:.{}f}", v.get<double>(), precision); };
-  return fmt::format("{} [{}, {}]", f(m["value"]), f(ci[0]), f(ci[1]));
+// "v [lo, hi]" through the one checked reader (core/metric.h); the writer turns NaN into null.
+std::string fmt_metric(const nlohmann::ordered_json& node, int precision = 3) {
+  const auto m = node.is_object() ? metric_from_json(node) : std::nullopt;
+  if (!m || !std::isfinite(m->value)) return "n/a";
+  auto f = [precision](double x) { return std::isfinite(x) ? fmt::format("{:.{}f}", x, precision) : std::string("?"); };
+  return fmt::format("{} [{}, {}]", f(m->value), f(m->ci.lo), f(m->ci.hi));
 }
 
 void print_summary(const nlohmann::ordered_json& report) {

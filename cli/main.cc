@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "adapters/torchscript_factory.h"
 #include "cli/commands.h"
 #include "core/errors.h"
 
@@ -30,6 +31,7 @@ const CLI::App& deepest_selected(const CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  recbias::install_torchscript_adapter();  // the registry's `torchscript` adapter (recbias_torchscript)
   CLI::App app{"recbias: audit LLM-based recommenders for position, popularity and fairness bias, and mitigate it"};
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);

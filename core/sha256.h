@@ -1,10 +1,12 @@
-// SHA-256 (FIPS 180-4), for cache keys and dataset fingerprints. None of the
-// libraries recbias may use exposes a public SHA-256, so this small one is
-// ours; tests check it against the FIPS 180-4 example vectors.
+// SHA-256 (FIPS 180-4) for cache keys and dataset fingerprints, computed by
+// OpenSSL's libcrypto (libssl-dev; already on every machine through
+// libcurl). The header keeps OpenSSL out of its includers; tests check the
+// FIPS 180-4 example vectors.
+//
+// Thread rules: a Sha256 is not thread-safe; the free functions are.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,17 +15,17 @@ namespace recbias {
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
   void update(std::string_view data);
   // Finishes and returns the 64-character lowercase hex digest. The object
   // must not be updated afterwards.
   std::string hex_digest();
 
  private:
-  void compress(const unsigned char* block);
-  std::array<std::uint32_t, 8> h_;
-  std::array<unsigned char, 64> buffer_{};
-  std::size_t buffered_ = 0;
-  std::uint64_t total_bytes_ = 0;
+  struct Context;
+  std::unique_ptr<Context> context_;
 };
 
 // Hex SHA-256 of `data`.

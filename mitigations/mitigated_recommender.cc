@@ -12,7 +12,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "adapters/torchscript_recommender.h"
+#include "adapters/tensor_scorer.h"
 #include "core/errors.h"
 #include "core/json_io.h"
 #include "core/rng.h"
@@ -110,8 +110,7 @@ class PermutationRecommender final : public Recommender {
       torch::Tensor perms = design_ == "cyclic" ? PermutationEnsemble::cyclic(static_cast<int>(k), members) : random_perms(k, members);
       std::vector<RankRequest> group;
       for (auto i : indices) group.push_back(requests[i]);
-      auto* ts = dynamic_cast<TorchScriptRecommender*>(inner_.get());
-      if (ts) on_device(*ts, group, perms, indices, out);
+      if (const auto* ts = inner_->tensor_scorer()) on_device(*ts, group, perms, indices, out);
       else generic(group, perms, indices, out);
     }
     report_all(out, on_response);
@@ -129,10 +128,10 @@ class PermutationRecommender final : public Recommender {
     return t;
   }
 
-  // TorchScript: per slice of the model's batch_size requests, encode once,
+  // A tensor scorer (TorchScript): per slice of its batch_size requests, encode once,
   // ONE forward of B*m rows on the device, aggregate there. (Slicing bounds
   // memory: an audit chunk can hold tens of thousands of requests.)
-  void on_device(TorchScriptRecommender& ts, const std::vector<RankRequest>& group, const torch::Tensor& perms,
+  void on_device(const TensorScorer& ts, const std::vector<RankRequest>& group, const torch::Tensor& perms,
                  const std::vector<std::size_t>& indices, std::vector<RankResponse>& out) {
     const int64_t members = perms.size(0);
     const PermutationEnsemble ensemble(perms);

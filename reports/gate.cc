@@ -10,6 +10,7 @@
 
 #include "core/json_errors.h"
 #include "core/json_io.h"
+#include "core/metric.h"
 #include "core/replicated_sums.h"
 #include "core/text.h"
 #include "reports/toml_subset.h"
@@ -19,11 +20,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Resolved {
-  double value = std::nan("");
-  Interval ci{std::nan(""), std::nan("")};
-  double n = std::nan("");
-};
+using Resolved = Metric;
 
 void collect_paths(const json& node, const std::string& path, std::vector<std::string>& out) {
   if (node.is_object()) {
@@ -42,38 +39,11 @@ void collect_paths(const json& node, const std::string& path, std::vector<std::s
   }
 }
 
-const json* find_node(const json& report, const std::string& path) {
-  if (!report.contains("metrics")) return nullptr;
-  const json* node = &report["metrics"];
-  for (auto part : split(path, ".")) {
-    const std::string key(part);
-    if (node->is_object() && node->contains(key)) node = &(*node)[key];
-    else if (node->is_array()) {
-      auto index = parse_int(key);
-      if (!index || *index < 0 || static_cast<std::size_t>(*index) >= node->size()) return nullptr;
-      node = &(*node)[static_cast<std::size_t>(*index)];
-    } else {
-      return nullptr;
-    }
-  }
-  return node;
-}
-
+// The metric at `path` below the report's "metrics" (core/metric.h: every access checked).
 Resolved resolve(const json& report, const std::string& path, const char* which) {
-  const json* node = find_node(report, path);
-  Resolved r;
-  if (node && node->is_number()) {
-    r.value = node->get<double>();
-    r.ci = {r.value, r.value};
-    return r;
-  }
-  if (node && node->is_object() && node->contains("value") && node->contains("ci")) {
-    auto num = [](const json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
-    r.value = num((*node)["value"]);
-    r.ci = {num((*node)["ci"][0]), num((*node)["ci"][1])};
-    r.n = node->contains("n") ? num((*node)["n"]) : std::nan("");
-    return r;
-  }
+  const auto metrics = report.is_object() ? report.find("metrics") : report.end();
+  if (metrics != report.end())
+    if (const auto m = metric_at(*metrics, path)) return *m;
   const auto paths = metric_paths(report);
   throw BadInput(fmt::format("{}: unknown metric path \"{}\"; available paths: {}", which, path, fmt::join(paths, ", ")));
 }

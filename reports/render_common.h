@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_errors.h"
+#include "core/metric.h"
 
 namespace recbias::render {
 
@@ -30,41 +31,20 @@ struct Value {
   bool present = false;
 };
 
-inline Value value_at(nlohmann::json& metrics, std::initializer_list<const char*> path) {
-  nlohmann::json* node = &metrics;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->contains(key)) return {};
-    node = &(*node)[key];
-  }
-  Value v;
-  auto num = [](nlohmann::json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
-  if (node->is_number()) {
-    v.value = v.lo = v.hi = node->get<double>();
-    v.present = true;
-  } else if (node->is_object() && node->contains("value")) {
-    v.value = num((*node)["value"]);
-    if (node->contains("ci")) {
-      v.lo = num((*node)["ci"][0]);
-      v.hi = num((*node)["ci"][1]);
-    }
-    if (node->contains("n")) v.n = num((*node)["n"]);
-    v.present = true;
-  }
-  return v;
+inline Value to_value(const std::optional<Metric>& m) {
+  if (!m) return {};
+  return {m->value, m->ci.lo, m->ci.hi, m->n, true};
 }
 
-inline Value value_of(nlohmann::json& node) {
-  Value v;
-  auto num = [](nlohmann::json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
-  if (node.is_object() && node.contains("value")) {
-    v.value = num(node["value"]);
-    v.lo = num(node["ci"][0]);
-    v.hi = num(node["ci"][1]);
-    v.n = node.contains("n") ? num(node["n"]) : std::nan("");
-    v.present = true;
-  }
-  return v;
+// The metric at `path` below `metrics`, through the one checked reader (core/metric.h).
+inline Value value_at(const nlohmann::json& metrics, std::initializer_list<const char*> path) {
+  std::string dotted;
+  for (const char* key : path) dotted += (dotted.empty() ? "" : ".") + std::string(key);
+  return to_value(metric_at(metrics, dotted));
 }
+
+// The metric in `node` (an object with "value"); a bare number is not one here.
+inline Value value_of(const nlohmann::json& node) { return node.is_object() ? to_value(metric_from_json(node)) : Value{}; }
 
 inline std::string fmt_num(double x, int precision = 3) {
   if (!std::isfinite(x)) return "n/a";
@@ -108,13 +88,11 @@ inline const std::vector<Headline>& headlines() {
   return rows;
 }
 
-inline Value headline_value(nlohmann::json& metrics, const Headline& h) {
-  nlohmann::json* node = &metrics;
-  for (const char* key : h.path) {
-    if (!node->is_object() || !node->contains(key)) return {};
-    node = &(*node)[key];
-  }
-  return value_of(*node);
+inline Value headline_value(const nlohmann::json& metrics, const Headline& h) {
+  std::string dotted;
+  for (const char* key : h.path) dotted += (dotted.empty() ? "" : ".") + std::string(key);
+  const auto* node = json_at_path(metrics, dotted);
+  return node ? value_of(*node) : Value{};
 }
 
 // The mitigation trade-off columns: header label and the row field.

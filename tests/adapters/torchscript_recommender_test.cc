@@ -70,6 +70,7 @@ struct Modules {
   TempDir dir;
   bool ok = false;
   Modules() {
+    install_torchscript_adapter();  // the registry reaches the adapter through this hook
     if (!python_torch_available()) return;
     write_file(dir / "make.py", kMakeModules);
     ok = std::system((python_with_torch() + " " + (dir / "make.py") + " " + dir.path().string()).c_str()) == 0;
@@ -89,6 +90,15 @@ struct Modules {
 
 }  // namespace
 
+TEST_CASE("without the TorchScript target installed, the registry says the adapter is not built in", "[torchscript]") {
+  set_torchscript_maker(nullptr);
+  CHECK_THROWS_WITH(make_recommender(AdapterSpec::parse("torchscript:path=m.pt"), small_context()),
+                    Catch::Matchers::Contains("built without the TorchScript adapter"));
+  install_torchscript_adapter();
+  // Builtin adapters do not offer tensor scoring.
+  CHECK(make_recommender(AdapterSpec::parse("popularity"), small_context())->tensor_scorer() == nullptr);
+}
+
 TEST_CASE("a contract-following TorchScript module ranks requests, encoding follows the side-car", "[torchscript]") {
   REQUIRE_MODULES(m);
   auto rec = m.make("good");
@@ -102,7 +112,8 @@ TEST_CASE("a contract-following TorchScript module ranks requests, encoding foll
   CHECK(out[1].ranking == std::vector<int>{0, 1});
   CHECK(out[1].scores->at(0) == Approx(6 + 0.03));
 
-  auto* ts = dynamic_cast<TorchScriptRecommender*>(rec.get());
+  // The tensor-scoring capability, as mitigations find it (no cast to the concrete class).
+  const auto* ts = rec->tensor_scorer();
   REQUIRE(ts != nullptr);
   const auto batch = ts->encode(std::vector<RankRequest>{b});
   CHECK(batch.history.sizes() == torch::IntArrayRef({1, 3}));

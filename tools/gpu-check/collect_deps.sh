@@ -9,6 +9,12 @@ OUT="$1"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 mkdir -p "$OUT/include"
 cp -r /usr/include/nlohmann /usr/include/fmt /usr/include/catch2 "$OUT/include/"
+# OpenSSL (core/sha256.cc): its headers, the two generated per-architecture
+# ones, and libcrypto itself, which a GPU node may lack as a development file.
+mkdir -p "$OUT/include/openssl" "$OUT/lib"
+cp -r /usr/include/openssl/. "$OUT/include/openssl/"
+cp /usr/include/x86_64-linux-gnu/openssl/*.h "$OUT/include/openssl/"
+cp -L /usr/lib/x86_64-linux-gnu/libcrypto.so.3 "$OUT/lib/"
 for f in core/stats.cc mitigations/fair_topk.cc core/bootstrap.cc; do
   g++ -std=c++20 -I"$ROOT" -I/usr/include/torch/csrc/api/include -M "$ROOT/$f"
 done | tr ' \\' '\n\n' | grep '^/usr/include/boost/' | sort -u | sed 's|^/usr/include/||' |
