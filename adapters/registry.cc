@@ -1,6 +1,5 @@
 #include "adapters/registry.h"
 
-#include <atomic>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -72,14 +71,12 @@ std::unique_ptr<Recommender> exec_factory(const AdapterSpec& spec, const Adapter
   return make_exec_recommender(context.catalog, std::move(o));
 }
 
-std::atomic<TorchScriptMaker> torchscript_maker{nullptr};
-
 std::unique_ptr<Recommender> torchscript_factory(const AdapterSpec& spec, const AdapterContext& context) {
   TorchScriptOptions o;
   o.path = spec.get_string("path", o.path);
   o.device = spec.get_string("device", o.device);
   o.batch_size = static_cast<int>(spec.get_int("batch_size", o.batch_size, 1, 1 << 20));
-  const auto maker = torchscript_maker.load();
+  const auto maker = installed_torchscript_maker();
   if (!maker)
     throw BadInput("adapter \"torchscript\": this program was built without the TorchScript adapter (link recbias_torchscript and call "
                    "install_torchscript_adapter())");
@@ -195,8 +192,6 @@ std::vector<AdapterInfo> build_registry() {
 
 }  // namespace
 
-void set_torchscript_maker(TorchScriptMaker maker) { torchscript_maker.store(maker); }
-
 const std::vector<AdapterInfo>& adapter_registry() {
   static std::once_flag once;
   static std::vector<AdapterInfo> registry;
@@ -210,20 +205,44 @@ std::string adapter_names() {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
+void check_spec_keys(const AdapterSpec& spec, const std::vector<AdapterKey>& keys, const char* kind) {
+  for (const auto& [key, value] : spec.values()) {
+    bool known = false;
+    for (const auto& k : keys)
+      known = known || k.name == key || (k.name.ends_with(".*") && key.starts_with(k.name.substr(0, k.name.size() - 1)));
+    if (!known) {
+      std::vector<std::string> names;
+      for (const auto& k : keys) names.push_back(k.name);
+      throw BadInput(fmt::format("{} {}: unknown key \"{}\"; known keys: {}", kind, spec.name(), key,
+                                 names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "))));
+    }
+  }
+}
+
+const std::string& SpecWithDefaults::default_of(const std::string& key) const {
+  for (const auto& k : keys_)
+    if (k.name == key) return k.default_value;
+  throw InternalError(fmt::format("{}: key \"{}\" is not in its registry table", spec_.name(), key));
+}
+
+std::string SpecWithDefaults::get_string(const std::string& key) const { return spec_.get_string(key, default_of(key)); }
+
+double SpecWithDefaults::get_double(const std::string& key, double min, double max) const {
+  const auto fallback = parse_double(default_of(key));
+  RECBIAS_CHECK(fallback.has_value(), "numeric default in the registry table");
+  return spec_.get_double(key, *fallback, min, max);
+}
+
+std::int64_t SpecWithDefaults::get_int(const std::string& key, std::int64_t min, std::int64_t max) const {
+  const auto fallback = parse_int(default_of(key));
+  RECBIAS_CHECK(fallback.has_value(), "integer default in the registry table");
+  return spec_.get_int(key, *fallback, min, max);
+}
+
 std::unique_ptr<Recommender> make_recommender(const AdapterSpec& spec, const AdapterContext& context) {
   for (const auto& info : adapter_registry()) {
     if (info.name != spec.name()) continue;
-    for (const auto& [key, value] : spec.values()) {
-      bool known = false;
-      for (const auto& k : info.keys)
-        known = known || k.name == key || (k.name.ends_with(".*") && key.starts_with(k.name.substr(0, k.name.size() - 1)));
-      if (!known) {
-        std::vector<std::string> names;
-        for (const auto& k : info.keys) names.push_back(k.name);
-        throw BadInput(fmt::format("adapter {}: unknown key \"{}\"; known keys: {}", info.name, key,
-                                   names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "))));
-      }
-    }
+    check_spec_keys(spec, info.keys, "adapter");
     return info.factory(spec, context);
   }
   throw BadInput(fmt::format("unknown adapter \"{}\"; known adapters: {}", spec.name(), adapter_names()));

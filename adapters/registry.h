@@ -32,6 +32,27 @@ const std::vector<AdapterInfo>& adapter_registry();
 // "openai, torchscript, exec, popularity, itemknn, random, simulated"
 std::string adapter_names();
 
+// Throws BadInput when `spec` has a key `keys` does not list (a key name
+// ending in ".*" accepts any suffix): "<kind> <name>: unknown key ...; known
+// keys: ...". Shared by the adapter and mitigation registries.
+void check_spec_keys(const AdapterSpec& spec, const std::vector<AdapterKey>& keys, const char* kind);
+
+// A spec read against its registry keys: a key not given takes the default
+// the table lists, so defaults live in one place. Ranges are checked as
+// AdapterSpec's getters check them.
+class SpecWithDefaults {
+ public:
+  SpecWithDefaults(const AdapterSpec& spec, const std::vector<AdapterKey>& keys) : spec_(spec), keys_(keys) {}
+  std::string get_string(const std::string& key) const;
+  double get_double(const std::string& key, double min, double max) const;
+  std::int64_t get_int(const std::string& key, std::int64_t min, std::int64_t max) const;
+
+ private:
+  const std::string& default_of(const std::string& key) const;
+  const AdapterSpec& spec_;
+  const std::vector<AdapterKey>& keys_;
+};
+
 // Builds the adapter a spec names. Throws BadInput for an unknown adapter
 // (listing the known ones) or an unknown key (listing the adapter's keys).
 std::unique_ptr<Recommender> make_recommender(const AdapterSpec& spec, const AdapterContext& context);

@@ -8,7 +8,7 @@
 
 #include "core/errors.h"
 #include "core/rng.h"
-#include "datasets/describe.h"
+#include "datasets/describe.h"  // gini
 
 namespace recbias {
 
@@ -16,14 +16,10 @@ PopularityContext make_popularity_context(const Workload& workload, double short
   PopularityContext c;
   c.catalog = workload.catalog;
   const auto& items = workload.catalog->items();
-  std::vector<double> popularity;
-  for (const auto& item : items) popularity.push_back(item.popularity);
-  const auto head = short_head_size(popularity, short_head_share);
+  c.in_head = short_head_items(*workload.catalog, short_head_share);
   std::vector<std::size_t> order(items.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return popularity[a] > popularity[b]; });
-  c.in_head.assign(items.size(), 0);
-  for (std::size_t i = 0; i < head; ++i) c.in_head[order[i]] = 1;
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return items[a].popularity > items[b].popularity; });
   // User groups as in Abdollahpouri et al. 2019's code: by the share of
   // popular items (the top 20% of items by training popularity) in the
   // training profile; the 20% of users with the lowest share are niche, the

@@ -21,7 +21,7 @@
 #include "adapters/adapter_spec.h"
 #include "adapters/torchscript_factory.h"
 #include "core/rng.h"
-#include "mitigations/mitigated_recommender.h"
+#include "mitigations/registry.h"
 #include "serve/http_service.h"
 
 using namespace recbias;

@@ -155,7 +155,7 @@ void print_summary(const nlohmann::ordered_json& report) {
 
 void run(const AuditCliOptions& o) {
   const auto data = load_data(o.data);
-  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes);
+  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.short_head);
   AuditOptions options;
   options.audits.clear();
   for (auto a : split(o.audits, ","))
@@ -241,13 +241,13 @@ void run(const AuditCliOptions& o) {
     for (const auto& spec : o.compare) {
       auto adapter = o.adapter;
       adapter.mitigate.push_back(spec);
-      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes), "mitigation");
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.short_head), "mitigation");
     }
     for (const auto& spec : o.compare_adapters) {
       auto adapter = o.adapter;
       adapter.spec = spec;
       adapter.mitigate.clear();
-      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes), "other model");
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.short_head), "other model");
     }
     report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs, options.confidence)}};
   }

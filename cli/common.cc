@@ -14,7 +14,8 @@
 #include "adapters/response_cache.h"
 #include "core/errors.h"
 #include "datasets/loader.h"
-#include "mitigations/mitigated_recommender.h"
+#include "mitigations/registry.h"
+#include "reports/report_io.h"
 
 namespace recbias::cli {
 
@@ -58,14 +59,16 @@ std::string default_cache_dir() {
 }
 
 std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context,
-                                           const std::vector<AttributeSet>& attributes) {
+                                           const std::vector<AttributeSet>& attributes, double short_head_share) {
   auto recommender = make_recommender(AdapterSpec::parse(options.spec), context);
   if (!options.no_cache && recommender->capabilities().remote) {
     auto cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
     recommender = std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog);
   }
-  for (const auto& spec : options.mitigate)
-    recommender = make_mitigation(AdapterSpec::parse(spec), std::move(recommender), {context.catalog, attributes});
+  MitigationContext mitigation{context.catalog, attributes, short_head_share, [](const std::string& path) {
+                                  return position_prior_from_report(read_report_file(path), path);
+                                }};
+  for (const auto& spec : options.mitigate) recommender = make_mitigation(AdapterSpec::parse(spec), std::move(recommender), mitigation);
   return recommender;
 }
 

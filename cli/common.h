@@ -38,8 +38,10 @@ LoadedData load_data(const DataOptions& options);
 
 // Builds the adapter; remote adapters (openai, exec) are wrapped in the
 // response cache unless --no-cache; then each --mitigate wraps the result.
+// `short_head_share` is --short-head (FA*IR's protected long tail);
+// calibrate-position's prior=report.json is read here, not in the decorator.
 std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context,
-                                           const std::vector<AttributeSet>& attributes = {});
+                                           const std::vector<AttributeSet>& attributes = {}, double short_head_share = 0.8);
 
 // Writes `content` to `path` through a temporary file and a rename. Refuses
 // (BadInput) to replace an existing file unless `overwrite`.

@@ -10,6 +10,7 @@
 #include "adapters/registry.h"
 #include "adapters/request_codec.h"
 #include "adapters/response_cache.h"
+#include "mitigations/registry.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/errors.h"
@@ -77,13 +78,17 @@ void setup_rank(CLI::App& app) {
   rank->add_flag("--force", options->force, "Replace an existing output file (default: refuse)");
   rank->callback([options] { run_rank(*options); });
 
-  auto* adapters = app.add_subcommand("adapters", "List the adapters and the keys each accepts");
-  adapters->callback([] {
-    for (const auto& info : adapter_registry()) {
+  // Both listings print a registry table: name, description, then each key with its default.
+  auto print_table = [](const auto& registry) {
+    for (const auto& info : registry) {
       fmt::print("{}\n  {}\n", info.name, info.description);
       for (const auto& key : info.keys)
         fmt::print("    {:<20} {:<26} {}\n", key.name, key.default_value.empty() ? "" : "(default " + key.default_value + ")", key.help);
     }
+  };
+  app.add_subcommand("adapters", "List the adapters and the keys each accepts")->callback([print_table] { print_table(adapter_registry()); });
+  app.add_subcommand("mitigations", "List the mitigations (--mitigate, --compare) and the keys each accepts")->callback([print_table] {
+    print_table(mitigation_registry());
   });
 }
 

@@ -12,19 +12,12 @@
 #include "core/json_io.h"
 #include "reports/gate.h"
 #include "reports/render.h"
+#include "reports/report_io.h"
 #include "reports/schema.h"
 
 namespace recbias::cli {
 
-nlohmann::json load_report(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadInput(fmt::format("cannot open report {}", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto report = parse_json(buffer.str(), path);
-  check_report(report, path);
-  return report;
-}
+nlohmann::json load_report(const std::string& path) { return read_report_file(path); }
 
 namespace {
 

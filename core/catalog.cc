@@ -1,6 +1,8 @@
 #include "core/catalog.h"
 
 #include <algorithm>
+#include <functional>
+#include <numeric>
 #include <set>
 
 #include <fmt/format.h>
@@ -39,6 +41,32 @@ std::vector<std::string> Catalog::category_names() const {
   std::set<std::string> names;
   for (const auto& item : items_) names.insert(item.categories.begin(), item.categories.end());
   return {names.begin(), names.end()};
+}
+
+std::size_t short_head_size(std::vector<double> popularity, double share) {
+  std::sort(popularity.begin(), popularity.end(), std::greater<>());
+  const double total = std::accumulate(popularity.begin(), popularity.end(), 0.0);
+  if (total <= 0) return 0;
+  double running = 0;
+  for (std::size_t i = 0; i < popularity.size(); ++i) {
+    running += popularity[i];
+    if (running >= share * total) return i + 1;
+  }
+  return popularity.size();
+}
+
+std::vector<char> short_head_items(const Catalog& catalog, double share) {
+  const auto& items = catalog.items();
+  std::vector<double> popularity;
+  popularity.reserve(items.size());
+  for (const auto& item : items) popularity.push_back(item.popularity);
+  const auto head = short_head_size(popularity, share);
+  std::vector<std::size_t> order(items.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return popularity[a] > popularity[b]; });
+  std::vector<char> in_head(items.size(), 0);
+  for (std::size_t i = 0; i < head; ++i) in_head[order[i]] = 1;
+  return in_head;
 }
 
 }  // namespace recbias

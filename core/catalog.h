@@ -50,4 +50,14 @@ class Catalog {
   std::unordered_map<std::string, ItemIndex> by_id_;
 };
 
+// The short head: the smallest number of most popular items whose total
+// popularity reaches `share` of all (0 when there is none). The one
+// definition the popularity audit, the FA*IR and calibrated-popularity
+// mitigations and the dataset description use.
+std::size_t short_head_size(std::vector<double> popularity, double share = 0.8);
+
+// Per catalog item, 1 when it is in the short head of `share`: the
+// short_head_size most popular items, ties broken by catalog order.
+std::vector<char> short_head_items(const Catalog& catalog, double share);
+
 }  // namespace recbias

@@ -33,18 +33,6 @@ double gini(std::vector<double> values) {
   return total > 0 ? weighted / (n * total) : 0;
 }
 
-std::size_t short_head_size(std::vector<double> popularity, double share) {
-  std::sort(popularity.begin(), popularity.end(), std::greater<>());
-  const double total = std::accumulate(popularity.begin(), popularity.end(), 0.0);
-  if (total <= 0) return 0;
-  double running = 0;
-  for (std::size_t i = 0; i < popularity.size(); ++i) {
-    running += popularity[i];
-    if (running >= share * total) return i + 1;
-  }
-  return popularity.size();
-}
-
 nlohmann::ordered_json describe_dataset(const Dataset& ds) {
   const std::size_t n_users = ds.users.size(), n_items = ds.catalog.size(), n_rows = ds.interactions.size();
   std::vector<double> per_user(n_users, 0), per_item(n_items, 0);

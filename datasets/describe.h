@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/catalog.h"  // short_head_size
 #include "datasets/dataset.h"
 
 namespace recbias {
@@ -11,10 +12,6 @@ namespace recbias {
 // everything): G = sum_i (2i - n - 1) x_(i) / (n sum x), x ascending, i from 1.
 // 0 for an empty input or an all-zero one.
 double gini(std::vector<double> values);
-
-// Number of most popular items that together make up `share` of all
-// interactions (the "short head"; Elliot's definition with share = 0.8).
-std::size_t short_head_size(std::vector<double> popularity, double share = 0.8);
 
 // JSON summary: users, items, interactions, density, per-user and per-item
 // interaction counts (min/median/mean/max), popularity Gini and short head

@@ -7,7 +7,7 @@
 
 #include "audits/audit_runner.h"
 #include "mitigations/fair_topk.h"
-#include "mitigations/mitigated_recommender.h"
+#include "mitigations/registry.h"
 #include <numeric>
 #include "tests/audits/audit_fixtures.h"
 

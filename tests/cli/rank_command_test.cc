@@ -66,6 +66,14 @@ TEST_CASE("recbias adapters lists every adapter with its keys and defaults", "[c
   CHECK_THAT(r.out, Contains("simulated"));
 }
 
+TEST_CASE("recbias mitigations lists every mitigation with its keys and the defaults the factories use", "[cli][mitigation]") {
+  const auto r = run_recbias({"mitigations"});
+  REQUIRE(r.exit_code == 0);
+  for (const char* name : {"permutation", "calibrate-position", "calibrate", "fair", "counterfactual", "neutralize"}) CHECK_THAT(r.out, Contains(name));
+  CHECK_THAT(r.out, Contains("lambda               (default 0.5)"));
+  CHECK_THAT(r.out, Contains("agg                  (default mean)"));
+}
+
 TEST_CASE("the README's exec example program works with recbias rank", "[cli][rank][exec]") {
   TempDir dir;
   write_tiny_jsonl(dir);

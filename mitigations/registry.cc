@@ -1,0 +1,121 @@
+#include "mitigations/registry.h"
+
+#include <mutex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/errors.h"
+#include "core/text.h"
+#include "mitigations/calibrated_recommender.h"
+#include "mitigations/counterfactual_recommender.h"
+#include "mitigations/fair_topk_recommender.h"
+#include "mitigations/permutation_recommender.h"
+#include "mitigations/position_calibration_recommender.h"
+
+namespace recbias {
+namespace {
+
+// prior=b0;b1;... (positive numbers), or a file the context's reader resolves.
+std::vector<double> parse_prior(const std::string& text, const MitigationContext& context) {
+  if (text.ends_with(".json")) {
+    if (!context.read_prior)
+      throw BadInput(fmt::format("calibrate-position: prior={}: this program cannot read prior files; give the rates as b0;b1;...", text));
+    return context.read_prior(text);
+  }
+  std::vector<double> prior;
+  for (auto part : split(text, ";")) {
+    auto v = parse_double(trim(part));
+    if (!v || *v <= 0) throw BadInput(fmt::format("calibrate-position: prior={}: expected positive numbers separated by ';' or a report.json", text));
+    prior.push_back(*v);
+  }
+  return prior;
+}
+
+const AttributeSet& find_attribute(const MitigationContext& context, const std::string& name, const std::string& mitigation) {
+  for (const auto& set : context.attributes)
+    if (set.name == name) return set;
+  std::vector<std::string> names;
+  for (const auto& set : context.attributes) names.push_back(set.name);
+  throw BadInput(fmt::format("mitigation {}: attribute={}: the dataset has {}", mitigation, name,
+                             names.empty() ? std::string("no attributes") : fmt::format("{}", fmt::join(names, ", "))));
+}
+
+std::vector<MitigationInfo> build_registry() {
+  std::vector<MitigationInfo> r;
+  r.push_back({"permutation", "permutation ensembling: each request in m presented orders, answers aggregated",
+               {{"m", "0", "members (0: K, every candidate in every position once)"},
+                {"agg", "mean", "aggregation: mean (standardised scores), borda, rrf or kemeny"},
+                {"design", "cyclic", "presented orders: cyclic shifts or random permutations"},
+                {"seed", "0", "seed of the random design"}},
+               nullptr});
+  r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext&) {
+    const SpecWithDefaults s(spec, keys);
+    return make_permutation_recommender(std::move(inner), static_cast<int>(s.get_int("m", 0, 1000)), s.get_string("agg"),
+                                        s.get_string("design"), static_cast<std::uint64_t>(s.get_int("seed", 0, INT64_MAX)));
+  };
+  r.push_back({"calibrate-position", "contextual calibration: scores minus the log of a per-position prior",
+               {{"prior", "", "b0;b1;... per presented position, or a report.json whose position selection rates are the prior (required)"}},
+               [](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
+                 const auto source = spec.get_string("prior", "");
+                 if (source.empty()) throw BadInput("mitigation calibrate-position: prior=... is required (b0;b1;... or a report.json)");
+                 return make_position_calibration_recommender(std::move(inner), parse_prior(source, context), source);
+               }});
+  r.push_back({"calibrate", "calibrated re-ranking (Steck 2018) toward the user's genre or popularity mix",
+               {{"target", "genre", "genre, or popularity (head / mid / tail bins: calibrated popularity)"},
+                {"lambda", "0.5", "weight of calibration against relevance, in [0, 1]"},
+                {"alpha", "0.01", "smoothing of the recommended distribution"}},
+               nullptr});
+  r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
+    const SpecWithDefaults s(spec, keys);
+    return make_calibrated_recommender(std::move(inner), context.catalog, s.get_string("target"), s.get_double("lambda", 0, 1),
+                                       s.get_double("alpha", 0, 1));
+  };
+  r.push_back({"fair", "FA*IR fair top-k with the long tail (outside the short head, --short-head) protected",
+               {{"p", "0.5", "target share of protected items"}, {"alpha", "0.1", "significance of the ranked group fairness test"}},
+               nullptr});
+  r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
+    const SpecWithDefaults s(spec, keys);
+    return make_fair_topk_recommender(std::move(inner), context.catalog, s.get_double("p", 0, 1), s.get_double("alpha", 0, 1),
+                                      context.short_head_share);
+  };
+  for (const bool neutralize : {false, true}) {
+    const char* name = neutralize ? "neutralize" : "counterfactual";
+    r.push_back({name,
+                 neutralize ? "the attribute is removed from the profile before the model sees it"
+                            : "every value of the attribute stated in turn, standardised scores averaged",
+                 {{"attribute", "", "a dataset attribute, e.g. gender (required)"}},
+                 [name, neutralize](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
+                   const auto attribute = spec.get_string("attribute", "");
+                   if (attribute.empty()) throw BadInput(fmt::format("mitigation {}: attribute=... is required", name));
+                   return make_counterfactual_recommender(std::move(inner), find_attribute(context, attribute, name), neutralize);
+                 }});
+  }
+  return r;
+}
+
+}  // namespace
+
+const std::vector<MitigationInfo>& mitigation_registry() {
+  static std::once_flag once;
+  static std::vector<MitigationInfo> registry;
+  std::call_once(once, [] { registry = build_registry(); });
+  return registry;
+}
+
+std::string mitigation_names() {
+  std::vector<std::string> names;
+  for (const auto& m : mitigation_registry()) names.push_back(m.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::unique_ptr<Recommender> make_mitigation(const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
+  for (const auto& info : mitigation_registry()) {
+    if (info.name != spec.name()) continue;
+    check_spec_keys(spec, info.keys, "mitigation");
+    return info.factory(spec, std::move(inner), context);
+  }
+  throw BadInput(fmt::format("unknown mitigation \"{}\"; known mitigations: {}", spec.name(), mitigation_names()));
+}
+
+}  // namespace recbias
