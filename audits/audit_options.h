@@ -16,8 +16,11 @@ enum class PermutationDesign {
   kRandom,  // P independent uniform permutations
 };
 
+// Every registered audit's name, in report order (audit.h: audit_registry()).
+std::vector<std::string> all_audit_names();
+
 struct AuditOptions {
-  std::vector<std::string> audits = {"position", "popularity", "fairness", "grounding", "accuracy"};
+  std::vector<std::string> audits = all_audit_names();  // default: every audit
   int permutations = 0;                  // P per request; 0 = K (default); cyclic spreads P shifts evenly
   PermutationDesign design = PermutationDesign::kCyclic;  // default cyclic
   std::uint64_t seed = 0;                // permutations and bootstrap weights; default 0

@@ -31,19 +31,37 @@ bool in_shard(const std::string& request_id, const ShardSpec& shard) {
 }
 
 AuditState::AuditState(const AuditOptions& options, std::shared_ptr<const PopularityContext> popularity)
-    : options_(options), position_(options.bootstrap_replicates), accuracy_(options.bootstrap_replicates) {
-  if (audit_enabled(options, "popularity")) popularity_ = std::make_unique<PopularityAccumulator>(std::move(popularity), options.bootstrap_replicates);
-  if (audit_enabled(options, "fairness")) fairness_ = std::make_unique<FairnessAccumulator>(options, fairness_profiles(options));
+    : options_(options), popularity_(std::move(popularity)) {
+  check_audit_names(options.audits);
+  const AuditContext context{options_, popularity_};
+  for (const auto& info : audit_registry())
+    if (info.always || audit_enabled(options, info.name)) audits_.push_back({&info, info.factory(context)});
+}
+
+AuditState::AuditState(const AuditState& other) : AuditState(other.options_, other.popularity_) { *this = other; }
+
+AuditState& AuditState::operator=(const AuditState& other) {
+  if (this == &other) return *this;
+  base_requests = other.base_requests;
+  variants = other.variants;
+  calls = other.calls;
+  failed_calls = other.failed_calls;
+  usable_identity = other.usable_identity;
+  options_ = other.options_;
+  popularity_ = other.popularity_;
+  audits_.clear();
+  const AuditContext context{options_, popularity_};
+  for (const auto& [info, audit] : other.audits_) {
+    audits_.push_back({info, info->factory(context)});
+    audits_.back().second->merge(*audit);
+  }
+  return *this;
 }
 
 void AuditState::add(const BaseOutcome& o) {
   ++base_requests;
   if (usable(o.response(o.plan->identity))) ++usable_identity;
-  if (audit_enabled(options_, "position")) position_.add(o);
-  if (popularity_) popularity_->add(o);
-  if (fairness_) fairness_->add(o);
-  grounding_.add(o);
-  accuracy_.add(o);
+  for (auto& [info, audit] : audits_) audit->add(o);
 }
 
 void AuditState::merge(const AuditState& other) {
@@ -52,68 +70,56 @@ void AuditState::merge(const AuditState& other) {
   calls += other.calls;
   failed_calls += other.failed_calls;
   usable_identity += other.usable_identity;
-  position_.merge(other.position_);
-  if (popularity_ && other.popularity_) popularity_->merge(*other.popularity_);
-  if (fairness_ && other.fairness_) fairness_->merge(*other.fairness_);
-  grounding_.merge(other.grounding_);
-  accuracy_.merge(other.accuracy_);
+  RECBIAS_CHECK(audits_.size() == other.audits_.size(), "merging audit states of different configurations");
+  for (std::size_t i = 0; i < audits_.size(); ++i) audits_[i].second->merge(*other.audits_[i].second);
 }
 
 bool AuditState::operator==(const AuditState& o) const {
-  return base_requests == o.base_requests && variants == o.variants && calls == o.calls && failed_calls == o.failed_calls &&
-         position_ == o.position_ && (!popularity_ || *popularity_ == *o.popularity_) &&
-         (!fairness_ || *fairness_ == *o.fairness_) && grounding_ == o.grounding_ && accuracy_ == o.accuracy_;
+  if (base_requests != o.base_requests || variants != o.variants || calls != o.calls || failed_calls != o.failed_calls ||
+      usable_identity != o.usable_identity || audits_.size() != o.audits_.size())
+    return false;
+  for (std::size_t i = 0; i < audits_.size(); ++i)
+    if (audits_[i].first != o.audits_[i].first || !audits_[i].second->equals(*o.audits_[i].second)) return false;
+  return true;
 }
 
 nlohmann::ordered_json AuditState::metrics(nlohmann::ordered_json& tests) const {
   // One family of tests per audit, each corrected on its own (Holm, or BH):
   // a verdict never depends on which other audits ran (DESIGN.md, Statistics).
-  std::map<std::string, double> by_name;
+  std::map<std::string, double> adjusted_by_name;
   std::map<std::string, int> family_size;
   tests = nlohmann::ordered_json::array();
-  auto correct = [&](const std::string& audit, const std::vector<NamedTest>& family) {
+  for (const auto& [info, audit] : audits_) {
+    if (!audit_enabled(options_, info->name)) continue;
+    const auto family = audit->tests();
+    if (family.empty()) continue;
     std::vector<double> ps;
     for (const auto& t : family) ps.push_back(t.result.p_value);
     const auto adjusted = options_.correction == "bh" ? benjamini_hochberg_adjust(ps) : holm_adjust(ps);
     for (std::size_t i = 0; i < family.size(); ++i) {
-      by_name[family[i].name] = adjusted[i];
+      adjusted_by_name[family[i].name] = adjusted[i];
       family_size[family[i].name] = static_cast<int>(family.size());
-      tests.push_back({{"name", family[i].name}, {"family", audit}, {"family_size", family.size()}, {"test", family[i].result.test},
+      tests.push_back({{"name", family[i].name}, {"family", info->name}, {"family_size", family.size()}, {"test", family[i].result.test},
                        {"p_value", family[i].result.p_value}, {"p_adjusted", adjusted[i]}, {"significant", adjusted[i] < options_.alpha}});
     }
-  };
-  if (audit_enabled(options_, "position")) {
-    const double p = position_.p_value();
-    if (std::isfinite(p)) correct("position", {{"position.chi_square", {"Rao-Scott chi-square (second order)", 0, 0, p}, 0}});
   }
-  if (fairness_) correct("fairness", fairness_->tests());
+  const ResultContext context{options_, adjusted_by_name, family_size};
   nlohmann::ordered_json m;
-  if (audit_enabled(options_, "position")) {
-    const bool tested = by_name.count("position.chi_square") > 0;
-    m["position"] = position_.result(options_.confidence, options_.alpha, tested ? by_name["position.chi_square"] : 1.0,
-                                     tested ? family_size["position.chi_square"] : 1);
-  }
-  if (popularity_) m["popularity"] = popularity_->result(options_.confidence);
-  if (fairness_) m["fairness"] = fairness_->result(options_.confidence, by_name, options_.alpha);
-  if (audit_enabled(options_, "grounding")) m["grounding"] = grounding_.result(options_.confidence);
-  if (audit_enabled(options_, "accuracy")) m["accuracy"] = accuracy_.accuracy(options_.confidence);
-  m["cost"] = accuracy_.cost(options_.confidence);
+  for (const auto& [info, audit] : audits_) audit->result(context, m);
   return m;
 }
 
 nlohmann::json AuditState::state() const {
   nlohmann::json j = {{"base_requests", base_requests}, {"variants", variants}, {"calls", calls},
-                      {"failed_calls", failed_calls}, {"usable_identity", usable_identity},
-                      {"position", position_.state()}, {"grounding", grounding_.state()}, {"accuracy_cost", accuracy_.state()}};
-  if (popularity_) j["popularity"] = popularity_->state();
-  if (fairness_) j["fairness"] = fairness_->state();
+                      {"failed_calls", failed_calls}, {"usable_identity", usable_identity}};
   // Headline metrics per bootstrap replicate, for paired comparisons of runs
   // that share plan and seed (gate --baseline, the trade-off table).
   // Recomputed from the sums on every load, never read back.
   std::map<std::string, ReplicatedValue> replicated;
-  if (audit_enabled(options_, "position")) position_.replicated(replicated);
-  if (popularity_) popularity_->replicated(replicated);
-  if (audit_enabled(options_, "accuracy")) accuracy_.replicated(replicated);
+  for (const auto& [info, audit] : audits_) {
+    j[info->state_key] = audit->state();
+    audit->replicated(replicated);
+  }
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [name, v] : replicated) values[name] = to_json(v);
   j["replicates"] = values;
@@ -127,11 +133,7 @@ void AuditState::load_state(const nlohmann::json& j) {
     calls = j.at("calls");
     failed_calls = j.at("failed_calls");
     usable_identity = j.at("usable_identity");
-    position_ = PositionAccumulator::from_state(j.at("position"));
-    grounding_.load_state(j.at("grounding"));
-    accuracy_.load_state(j.at("accuracy_cost"));
-    if (popularity_) popularity_->load_state(j.at("popularity"));
-    if (fairness_) fairness_->load_state(j.at("fairness"));
+    for (auto& [info, audit] : audits_) audit->load_state(j.at(info->state_key));
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("report state: {}", e.what()));
   }
@@ -188,11 +190,7 @@ nlohmann::ordered_json make_report(const AuditState& state, const AuditOptions& 
 
 AuditRun run_audit(Recommender& recommender, const Workload& workload, const RequestSet& requests, const AuditOptions& options,
                    const ShardSpec& shard, const nlohmann::ordered_json& provenance, const ProgressFn& progress) {
-  for (const auto& name : options.audits) {
-    static const std::set<std::string> known = {"position", "popularity", "fairness", "grounding", "accuracy"};
-    if (!known.count(name))
-      throw BadInput(fmt::format("unknown audit \"{}\"; known audits: position, popularity, fairness, grounding, accuracy", name));
-  }
+  check_audit_names(options.audits);
   auto popularity = std::make_shared<const PopularityContext>(make_popularity_context(workload, options.short_head_share));
   AuditRun run{AuditState(options, popularity), {}};
   // Base requests: this shard's, with neutral profiles; real attributes kept aside.
@@ -282,14 +280,14 @@ nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports)
     const int index = p.at("shard").at("index");
     shard_count = p.at("shard").at("count");
     if (!shards_seen.insert(index).second) throw BadInput(fmt::format("merge: shard {} appears twice", index));
-    AuditState part(options, empty_context);
-    part.load_state(r.at("state"));
     if (!initialised) {
       merged.load_state(r.at("state"));
       initialised = true;
-    } else {
-      merged.merge(part);
+      continue;
     }
+    AuditState part(options, empty_context);
+    part.load_state(r.at("state"));
+    merged.merge(part);
   }
   auto provenance = first.at("provenance").get<nlohmann::ordered_json>();
   provenance["shard"] = {{"index", 0}, {"count", 1}, {"merged_from", shard_count}};

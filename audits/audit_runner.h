@@ -15,11 +15,13 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/recommender.h"
+#include "audits/audit.h"
 #include "audits/audit_options.h"
-#include "audits/fairness_audit.h"
-#include "audits/popularity_audit.h"
-#include "audits/position_audit.h"
-#include "audits/quality_audit.h"
+#include "audits/fairness_accumulator.h"
+#include "audits/popularity_accumulator.h"
+#include "audits/position_accumulator.h"
+#include "audits/accuracy_cost_accumulator.h"
+#include "audits/grounding_accumulator.h"
 #include "datasets/workload.h"
 
 namespace recbias {
@@ -43,7 +45,12 @@ using ProgressFn = std::function<void(const AuditProgress&)>;
 // Everything the audits accumulate; mergeable and serialisable.
 class AuditState {
  public:
+  // One Audit per registry entry that `options` asks for (audit.h). BadInput for unknown audit names.
   AuditState(const AuditOptions& options, std::shared_ptr<const PopularityContext> popularity);
+  AuditState(const AuditState& other);
+  AuditState& operator=(const AuditState& other);
+  AuditState(AuditState&&) = default;
+  AuditState& operator=(AuditState&&) = default;
 
   void add(const BaseOutcome& outcome);
   void merge(const AuditState& other);
@@ -61,11 +68,8 @@ class AuditState {
 
  private:
   AuditOptions options_;
-  PositionAccumulator position_;
-  std::unique_ptr<PopularityAccumulator> popularity_;
-  std::unique_ptr<FairnessAccumulator> fairness_;
-  GroundingAccumulator grounding_;
-  AccuracyCostAccumulator accuracy_;
+  std::shared_ptr<const PopularityContext> popularity_;
+  std::vector<std::pair<const AuditInfo*, std::unique_ptr<Audit>>> audits_;  // registry order
 };
 
 struct AuditRun {

@@ -12,6 +12,7 @@
 
 #include "adapters/grounding.h"
 #include "adapters/response_cache.h"
+#include "audits/audit.h"
 #include "audits/audit_runner.h"
 #include "audits/comparison.h"
 #include "cli/commands.h"
@@ -37,7 +38,7 @@ namespace {
 struct AuditCliOptions {
   DataOptions data;
   AdapterOptions adapter;
-  std::string audits = "position,popularity,fairness,grounding,accuracy";
+  std::string audits;  // empty: every registered audit
   int users = 0;
   int candidates = 20;
   int k = 10;
@@ -157,9 +158,11 @@ void run(const AuditCliOptions& o) {
   const auto data = load_data(o.data);
   auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.short_head);
   AuditOptions options;
-  options.audits.clear();
-  for (auto a : split(o.audits, ","))
-    if (!trim(a).empty()) options.audits.emplace_back(trim(a));
+  if (!o.audits.empty()) {  // else AuditOptions' default: every registered audit
+    options.audits.clear();
+    for (auto a : split(o.audits, ","))
+      if (!trim(a).empty()) options.audits.emplace_back(trim(a));
+  }
   options.permutations = o.permutations;
   if (o.design == "cyclic") options.design = PermutationDesign::kCyclic;
   else if (o.design == "latin") options.design = PermutationDesign::kLatin;
@@ -291,7 +294,7 @@ void setup_audit(CLI::App& app) {
   auto* audit = app.add_subcommand("audit", "Audit a recommender for position, popularity and fairness bias, grounding, accuracy and cost");
   add_adapter_options(*audit, o->adapter);
   add_data_options(*audit, o->data, true);
-  audit->add_option("--audits", o->audits, "Comma-separated audits (default: position,popularity,fairness,grounding,accuracy)");
+  audit->add_option("--audits", o->audits, fmt::format("Comma-separated audits: {} (default: all)", audit_names()));
   audit->add_option("--users", o->users, "Users to sample; 0 = every user with a held-out item (default: 0)")->check(CLI::NonNegativeNumber);
   audit->add_option("--candidates", o->candidates, "Candidates per request: 1 held-out positive + negatives (default: 20)")->check(CLI::Range(2, 1000));
   audit->add_option("--k", o->k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities (default: 10)")->check(CLI::Range(1, 1000));

@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "audits/fairness_audit.h"
+#include "audits/fairness_accumulator.h"
 
 using namespace recbias;
 

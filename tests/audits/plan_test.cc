@@ -3,9 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "audits/audit.h"
 #include "audits/plan.h"
 #include "core/errors.h"
 #include "tests/audits/audit_fixtures.h"
+#include "tests/test_support.h"
 
 using namespace recbias;
 using namespace recbias::testing;
@@ -83,4 +85,19 @@ TEST_CASE("every variant of a base is its own draw, so no comparison shares rand
   fairness_only.audits = {"fairness"};
   const auto alone = build_plan(bases, fairness_only);
   CHECK(alone.calls[alone.bases[0].counterfactual[2]].sample == plan.calls[plan.bases[0].counterfactual[2]].sample);
+}
+
+TEST_CASE("the audit registry is the one list of audits: options, schema and errors follow it", "[audit][registry]") {
+  const auto names = all_audit_names();
+  CHECK(names == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy"});
+  CHECK(AuditOptions().audits == names);  // the default runs every audit
+  // The report schema's enum of config.audits lists the same names.
+  const auto schema = nlohmann::json::parse(testing::read_file(RECBIAS_SOURCE_DIR "/reports/report.schema.json"));
+  CHECK(schema["properties"]["config"]["properties"]["audits"]["items"]["enum"].get<std::vector<std::string>>() == names);
+  for (const auto& info : audit_registry()) {
+    CHECK_FALSE(info.description.empty());
+    CHECK_FALSE(info.state_key.empty());
+  }
+  CHECK_THROWS_WITH(check_audit_names({"position", "exposure"}),
+                    Catch::Matchers::Contains("unknown audit \"exposure\"; known audits: position, popularity, fairness, grounding, accuracy"));
 }

@@ -3,7 +3,7 @@
 // 80% of interactions — is items 0 and 1), four candidates per user, k = 2.
 #include <catch2/catch.hpp>
 
-#include "audits/popularity_audit.h"
+#include "audits/popularity_accumulator.h"
 
 using namespace recbias;
 

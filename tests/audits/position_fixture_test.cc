@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "audits/position_audit.h"
+#include "audits/position_accumulator.h"
 
 using namespace recbias;
 

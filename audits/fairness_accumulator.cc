@@ -1,4 +1,4 @@
-#include "audits/fairness_audit.h"
+#include "audits/fairness_accumulator.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "audits/position_audit.h"
+#include "audits/position_accumulator.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,8 @@
-#include "audits/quality_audit.h"
+#include "audits/accuracy_cost_accumulator.h"
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -19,109 +20,6 @@ std::function<double(std::span<const double>)> accuracy_statistic(std::size_t i)
 }
 
 }  // namespace
-
-void GroundingAccumulator::add(const BaseOutcome& o) {
-  std::int64_t c[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // this user's counts
-  for (auto call : o.plan->calls) {
-    const auto& r = o.full_response(call);  // every entry the model wrote
-    ++c[0];
-    if (r.error) {
-      ++c[1];
-      continue;
-    }
-    if (r.ranking.empty()) ++c[2];
-    if (r.parse_failures > 0) ++c[3];
-    if (r.truncated) ++c[4];
-    if (r.repaired > 0) ++c[5];
-    const auto model_entries = static_cast<std::int64_t>(r.ranking.size()) - r.repaired;
-    c[6] += model_entries + static_cast<std::int64_t>(r.ungrounded.size()) + r.duplicates + r.out_of_range;
-    c[7] += static_cast<std::int64_t>(r.ungrounded.size());
-    for (const auto& text : r.ungrounded) examples_.emplace_back(stable_hash(o.base->request.id), utf8_prefix(text, 200));
-    c[8] += r.duplicates;
-    c[9] += r.out_of_range;
-  }
-  for (int a = 0; a < 10; ++a) {
-    counts_[static_cast<std::size_t>(a)] += c[a];
-    for (int b = 0; b < 10; ++b) products_[static_cast<std::size_t>(a * 10 + b)] += c[a] * c[b];
-  }
-  ++users_;
-  std::sort(examples_.begin(), examples_.end());
-  examples_.erase(std::unique(examples_.begin(), examples_.end()), examples_.end());
-  if (examples_.size() > kExamples) examples_.resize(kExamples);
-}
-
-void GroundingAccumulator::merge(const GroundingAccumulator& other) {
-  for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
-  for (std::size_t i = 0; i < products_.size(); ++i) products_[i] += other.products_[i];
-  users_ += other.users_;
-  examples_.insert(examples_.end(), other.examples_.begin(), other.examples_.end());
-  std::sort(examples_.begin(), examples_.end());
-  examples_.erase(std::unique(examples_.begin(), examples_.end()), examples_.end());
-  if (examples_.size() > kExamples) examples_.resize(kExamples);
-}
-
-nlohmann::ordered_json GroundingAccumulator::result(double confidence) const {
-  // rate = (a . c) / (b . c) over users' count vectors c; linearised variance
-  // from the kept products (see the header).
-  auto rate = [&](std::vector<std::pair<int, double>> numerator, std::vector<std::pair<int, double>> denominator) {
-    auto dot = [&](const auto& x) {
-      double v = 0;
-      for (auto [i, w] : x) v += w * static_cast<double>(counts_[static_cast<std::size_t>(i)]);
-      return v;
-    };
-    auto quad = [&](const auto& x, const auto& y) {
-      double v = 0;
-      for (auto [i, wi] : x)
-        for (auto [j, wj] : y) v += wi * wj * static_cast<double>(products_[static_cast<std::size_t>(i * 10 + j)]);
-      return v;
-    };
-    const double x = dot(numerator), e = dot(denominator);
-    if (e <= 0) return metric_json(std::nan(""), {0.0, 1.0}, 0);
-    const double r = x / e, u = static_cast<double>(users_);
-    const double variance =
-        u > 1 ? u / (u - 1) * std::max(0.0, quad(numerator, numerator) - 2 * r * quad(numerator, denominator) + r * r * quad(denominator, denominator)) / (e * e)
-              : 0.0;
-    return metric_json(r, wilson_interval_effective(std::clamp(r, 0.0, 1.0), variance, e, confidence), e);
-  };
-  const std::vector<std::pair<int, double>> responses = {{0, 1.0}}, answered = {{0, 1.0}, {1, -1.0}}, entries = {{6, 1.0}};
-  nlohmann::ordered_json out;
-  out["responses"] = counts_[0];
-  out["output_entries"] = counts_[6];
-  out["users"] = users_;
-  out["interval"] = "cluster-robust (users as units): ratio estimator, Wilson at the effective sample size";
-  out["failed_rate"] = rate({{1, 1.0}}, responses);
-  out["empty_rate"] = rate({{2, 1.0}}, answered);
-  out["parse_failure_rate"] = rate({{3, 1.0}}, answered);
-  out["truncated_rate"] = rate({{4, 1.0}}, answered);
-  out["repaired_rate"] = rate({{5, 1.0}}, answered);
-  out["hallucination_rate"] = rate({{7, 1.0}}, entries);
-  out["duplicate_rate"] = rate({{8, 1.0}}, entries);
-  out["out_of_range_rate"] = rate({{9, 1.0}}, entries);
-  return out;
-}
-
-nlohmann::json GroundingAccumulator::state() const {
-  nlohmann::json examples = nlohmann::json::array();
-  for (const auto& [key, text] : examples_) examples.push_back({std::to_string(key), text});
-  return {{"counts", counts_}, {"products", products_}, {"users", users_}, {"examples", examples}};
-}
-
-void GroundingAccumulator::load_state(const nlohmann::json& j) {
-  try {
-    counts_ = j.at("counts").get<std::vector<std::int64_t>>();
-    if (counts_.size() != 10) throw BadInput("grounding state: expected 10 counts");
-    products_ = j.at("products").get<std::vector<std::int64_t>>();
-    if (products_.size() != 100) throw BadInput("grounding state: expected 100 products");
-    users_ = j.at("users").get<std::int64_t>();
-    examples_.clear();
-    for (const auto& e : j.value("examples", nlohmann::json::array()))
-      examples_.emplace_back(std::stoull(e.at(0).get<std::string>()), e.at(1).get<std::string>());
-  } catch (const nlohmann::json::exception& e) {
-    throw BadInput(fmt::format("grounding audit state: {}", e.what()));
-  } catch (const std::logic_error& e) {  // std::stoull on a key that is not a number
-    throw BadInput(fmt::format("grounding audit state: an example key is not an unsigned integer ({})", e.what()));
-  }
-}
 
 AccuracyCostAccumulator::AccuracyCostAccumulator(int replicates) : accuracy_(4, replicates), cost_(6, replicates) {}
 

@@ -1,4 +1,4 @@
-#include "audits/popularity_audit.h"
+#include "audits/popularity_accumulator.h"
 
 #include <algorithm>
 #include <cmath>

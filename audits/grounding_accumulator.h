@@ -1,5 +1,3 @@
-// Grounding, accuracy and cost.
-//
 // Grounding, over every distinct call of the plan: the share of output
 // entries that were hallucinated (matched no candidate), duplicated, or out
 // of range, and the share of responses that failed, were empty, could not be
@@ -12,14 +10,6 @@
 // exactly (10 x 10 sums).
 // Ten hallucinated entries are kept verbatim as examples (untrusted text:
 // renderers escape it).
-//
-// Accuracy, on the identity variant: HR@k, NDCG@k (1 / log2(1 + rank)) and MRR
-// of the held-out positive, k = the request's k; bootstrap over users.
-//
-// Cost, over every distinct call: model calls, prompt and completion tokens,
-// retries, latency p50 / p95 / p99 (from a log-bucket histogram with 1%
-// resolution, mergeable), and calls and tokens per delivered recommendation
-// (a usable identity answer).
 #pragma once
 
 #include <cstdint>
@@ -50,30 +40,6 @@ class GroundingAccumulator {
   // text) pairs, so merged shards keep the same ones as a single run.
   static constexpr std::size_t kExamples = 10;
   std::vector<std::pair<std::uint64_t, std::string>> examples_;
-};
-
-class AccuracyCostAccumulator {
- public:
-  explicit AccuracyCostAccumulator(int replicates);
-  void add(const BaseOutcome& outcome);
-  void merge(const AccuracyCostAccumulator& other);
-  bool operator==(const AccuracyCostAccumulator& other) const = default;
-  nlohmann::ordered_json accuracy(double confidence) const;
-  nlohmann::ordered_json cost(double confidence) const;
-  // accuracy.hit_rate, accuracy.ndcg, accuracy.mrr on the point sums and every replicate.
-  void replicated(std::map<std::string, ReplicatedValue>& out) const;
-  nlohmann::json state() const;
-  void load_state(const nlohmann::json& j);
-
-  // Bucket of a latency in ms: 0 for <= 0.01 ms, else 1 + floor(log(ms / 0.01) / log(1.01)).
-  static int latency_bucket(double ms);
-  static double bucket_value(int bucket);  // the bucket's geometric middle, ms
-
- private:
-  ReplicatedSums accuracy_;  // hit, ndcg, reciprocal rank, users
-  ReplicatedSums cost_;      // calls, prompt tokens, completion tokens, retries, delivered, latency ms
-  std::vector<std::int64_t> latency_histogram_;
-  std::int64_t latency_count_ = 0;
 };
 
 }  // namespace recbias

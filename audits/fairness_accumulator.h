@@ -47,18 +47,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audits/audit.h"
 #include "audits/audit_options.h"
 #include "audits/outcome.h"
 #include "core/bootstrap.h"
 #include "core/replicated_sums.h"
 
 namespace recbias {
-
-struct NamedTest {
-  std::string name;     // "fairness.gender.F"
-  TestResult result;
-  std::int64_t n = 0;
-};
 
 class FairnessAccumulator {
  public:
