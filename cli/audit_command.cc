@@ -13,6 +13,7 @@
 #include "adapters/grounding.h"
 #include "adapters/response_cache.h"
 #include "audits/audit.h"
+#include "cli/build_info.h"
 #include "audits/audit_runner.h"
 #include "audits/comparison.h"
 #include "cli/commands.h"
@@ -28,34 +29,20 @@
 #include "reports/render.h"
 #include "reports/schema.h"
 
-#ifndef RECBIAS_GIT_SHA
-#define RECBIAS_GIT_SHA ""
-#endif
-
 namespace recbias::cli {
 namespace {
 
+// The library's option structs are bound to the flags directly (their
+// defaults are the defaults); only what has no library field lives here.
 struct AuditCliOptions {
   DataOptions data;
   AdapterOptions adapter;
   std::string audits;  // empty: every registered audit
-  int users = 0;
-  int candidates = 20;
-  int k = 10;
-  std::string sampling = "uniform";
-  int permutations = 0;
-  std::string design = "cyclic";
-  std::uint64_t seed = 0;
+  AuditOptions audit;
+  CandidateOptions candidates;
+  int candidate_count = 20;  // --candidates: negatives + 1
   std::string attributes = "dataset";
   std::string fairllm_path;
-  bool intersections = false;
-  bool fairllm_compat = false;
-  std::string fairness_metric = "serp";
-  int bootstrap = 200;
-  double short_head = 0.8;
-  double confidence = 0.95;
-  double alpha = 0.05;
-  std::string correction = "holm";
   std::vector<std::string> practical;  // NAME=VALUE overrides of AuditOptions::practical
   std::string shard = "0/1";
   std::string out = "report.json";
@@ -63,8 +50,34 @@ struct AuditCliOptions {
   std::vector<std::string> compare;  // mitigations to audit on the same plan, one run each
   std::vector<std::string> compare_adapters;  // other adapters audited on the same plan (baselines)
   bool force = false;
-  std::size_t chunk = 256;
 };
+
+const std::map<std::string, PermutationDesign> kDesigns = {
+    {"cyclic", PermutationDesign::kCyclic}, {"latin", PermutationDesign::kLatin}, {"random", PermutationDesign::kRandom}};
+const std::map<std::string, NegativeSampling> kSamplings = {{"uniform", NegativeSampling::kUniform},
+                                                            {"popularity", NegativeSampling::kPopularity}};
+
+// A --flag NAME bound to an enum through its name table: the value is
+// rewritten to the enum's number, and an unknown name is an error that
+// names the value and what is expected ("--design: zigzag: expected cyclic, latin or random").
+template <class Enum>
+CLI::Validator enum_names(const std::map<std::string, Enum>& names, const std::string& expected) {
+  return CLI::Validator(
+      [names, expected](std::string& value) -> std::string {
+        const auto it = names.find(value);
+        if (it == names.end()) return fmt::format("{}: expected {}", value, expected);
+        value = std::to_string(static_cast<int>(it->second));
+        return "";
+      },
+      "", "enum names");
+}
+
+template <class Enum>
+std::string name_of(const std::map<std::string, Enum>& names, Enum value) {
+  for (const auto& [name, v] : names)
+    if (v == value) return name;
+  return "?";
+}
 
 ShardSpec parse_shard(const std::string& text) {
   std::string spec = text;
@@ -156,28 +169,13 @@ void print_summary(const nlohmann::ordered_json& report) {
 
 void run(const AuditCliOptions& o) {
   const auto data = load_data(o.data);
-  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.short_head);
-  AuditOptions options;
+  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.audit.short_head_share);
+  AuditOptions options = o.audit;
   if (!o.audits.empty()) {  // else AuditOptions' default: every registered audit
     options.audits.clear();
     for (auto a : split(o.audits, ","))
       if (!trim(a).empty()) options.audits.emplace_back(trim(a));
   }
-  options.permutations = o.permutations;
-  if (o.design == "cyclic") options.design = PermutationDesign::kCyclic;
-  else if (o.design == "latin") options.design = PermutationDesign::kLatin;
-  else if (o.design == "random") options.design = PermutationDesign::kRandom;
-  else throw BadInput(fmt::format("--design {}: expected cyclic, latin or random", o.design));
-  options.seed = o.seed;
-  options.bootstrap_replicates = o.bootstrap;
-  options.confidence = o.confidence;
-  options.alpha = o.alpha;
-  options.correction = o.correction;
-  options.intersections = o.intersections;
-  options.fairllm_compat = o.fairllm_compat;
-  options.fairness_test_metric = o.fairness_metric;
-  options.chunk_bases = o.chunk;
-  options.short_head_share = o.short_head;
   for (const auto& entry : o.practical) {
     const auto eq = entry.find('=');
     const auto name = entry.substr(0, eq == std::string::npos ? 0 : eq);
@@ -193,13 +191,9 @@ void run(const AuditCliOptions& o) {
                                                 : o.fairllm_path;
     options.attributes = attribute_sets(o.attributes, data.dataset.attributes, fairllm);
   }
-  CandidateOptions candidates;
-  candidates.negatives = o.candidates - 1;
-  candidates.k = o.k;
-  candidates.seed = o.seed;
-  candidates.max_users = o.users;
-  if (o.sampling == "popularity") candidates.sampling = NegativeSampling::kPopularity;
-  else if (o.sampling != "uniform") throw BadInput(fmt::format("--sampling {}: expected uniform or popularity", o.sampling));
+  CandidateOptions candidates = o.candidates;
+  candidates.negatives = o.candidate_count - 1;
+  candidates.seed = options.seed;  // one --seed for users, candidates, permutations and bootstrap
   const auto requests = build_requests(data.workload, candidates);
   if (requests.requests.empty()) throw BadInput("no user has a held-out item and enough unseen items to build a request");
   const auto shard = parse_shard(o.shard);
@@ -210,13 +204,13 @@ void run(const AuditCliOptions& o) {
   nlohmann::ordered_json fingerprint = nlohmann::ordered_json::object();
   for (const auto& file : data.dataset.files) fingerprint[std::filesystem::path(file).filename().string()] = sha256_file(file);
   nlohmann::ordered_json provenance = {
-      {"tool", "recbias"}, {"version", "0.1.0"}, {"git_sha", RECBIAS_GIT_SHA},
+      {"tool", "recbias"}, {"version", kVersion}, {"git_sha", kGitSha},
       {"adapter", recommender->id()},
       {"grounder", kGrounderVersion},
       {"adapter_capabilities", {{"scores", recommender->capabilities().scores}, {"deterministic", recommender->capabilities().deterministic}}},
       {"dataset", {{"name", data.dataset.name}, {"format", data.dataset.format}, {"path", data.dataset.path}, {"sha256", fingerprint}}},
-      {"workload", {{"users_requested", o.users}, {"candidates", o.candidates}, {"k", o.k}, {"sampling", o.sampling},
-                    {"seed", o.seed}, {"requests", requests.requests.size()}, {"skipped_users", requests.skipped_users}}},
+      {"workload", {{"users_requested", candidates.max_users}, {"candidates", o.candidate_count}, {"k", candidates.k},
+                    {"sampling", name_of(kSamplings, candidates.sampling)}, {"seed", options.seed}, {"requests", requests.requests.size()}, {"skipped_users", requests.skipped_users}}},
       {"shard", {{"index", shard.index}, {"count", shard.count}}},
       {"started", utc_now()}};
   ProgressBar bar;
@@ -244,13 +238,13 @@ void run(const AuditCliOptions& o) {
     for (const auto& spec : o.compare) {
       auto adapter = o.adapter;
       adapter.mitigate.push_back(spec);
-      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.short_head), "mitigation");
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share), "mitigation");
     }
     for (const auto& spec : o.compare_adapters) {
       auto adapter = o.adapter;
       adapter.spec = spec;
       adapter.mitigate.clear();
-      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.short_head), "other model");
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share), "other model");
     }
     report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs, options.confidence)}};
   }
@@ -295,30 +289,34 @@ void setup_audit(CLI::App& app) {
   add_adapter_options(*audit, o->adapter);
   add_data_options(*audit, o->data, true);
   audit->add_option("--audits", o->audits, fmt::format("Comma-separated audits: {} (default: all)", audit_names()));
-  audit->add_option("--users", o->users, "Users to sample; 0 = every user with a held-out item (default: 0)")->check(CLI::NonNegativeNumber);
-  audit->add_option("--candidates", o->candidates, "Candidates per request: 1 held-out positive + negatives (default: 20)")->check(CLI::Range(2, 1000));
-  audit->add_option("--k", o->k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities (default: 10)")->check(CLI::Range(1, 1000));
-  audit->add_option("--sampling", o->sampling, "Negative sampling: uniform or popularity (default: uniform)");
-  audit->add_option("--permutations", o->permutations, "Permutations per request for the position audit; 0 = K (default: 0)")->check(CLI::NonNegativeNumber);
-  audit->add_option("--design", o->design, "Permutation design: cyclic, latin or random (default: cyclic)");
-  audit->add_option("--seed", o->seed, "Seed for users, candidates, permutations and bootstrap (default: 0)");
+  audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item (default: 0)")->check(CLI::NonNegativeNumber);
+  audit->add_option("--candidates", o->candidate_count, "Candidates per request: 1 held-out positive + negatives (default: 20)")->check(CLI::Range(2, 1000));
+  audit->add_option("--k", o->candidates.k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities (default: 10)")->check(CLI::Range(1, 1000));
+  audit->add_option("--sampling", o->candidates.sampling, "Negative sampling: uniform or popularity (default: uniform)")
+      ->transform(enum_names(kSamplings, "uniform or popularity"))
+      ->type_name("NAME");
+  audit->add_option("--permutations", o->audit.permutations, "Permutations per request for the position audit; 0 = K (default: 0)")->check(CLI::NonNegativeNumber);
+  audit->add_option("--design", o->audit.design, "Permutation design: cyclic, latin or random (default: cyclic)")
+      ->transform(enum_names(kDesigns, "cyclic, latin or random"))
+      ->type_name("NAME");
+  audit->add_option("--seed", o->audit.seed, "Seed for users, candidates, permutations and bootstrap (default: 0)");
   audit->add_option("--attributes", o->attributes, "Fairness attributes: dataset or fairllm (default: dataset)");
   audit->add_option("--fairllm", o->fairllm_path, "FaiRLLM's sst_json.json (default: ../FaiRLLM/sst_json.json next to the dataset)");
-  audit->add_flag("--intersections", o->intersections, "Fairness: also state pairs of attributes (default: off)");
-  audit->add_flag("--fairllm-compat", o->fairllm_compat, "Fairness: FaiRLLM's published SERP* (max 0.274 at K = 20) instead of the normalised one");
-  audit->add_option("--fairness-metric", o->fairness_metric, "Similarity tested against the noise floor: jaccard, serp, prag, rbo (default: serp)");
-  audit->add_option("--short-head", o->short_head, "Popularity: share of training interactions the short head makes up (default: 0.8)")
+  audit->add_flag("--intersections", o->audit.intersections, "Fairness: also state pairs of attributes (default: off)");
+  audit->add_flag("--fairllm-compat", o->audit.fairllm_compat, "Fairness: FaiRLLM's published SERP* (max 0.274 at K = 20) instead of the normalised one");
+  audit->add_option("--fairness-metric", o->audit.fairness_test_metric, "Similarity tested against the noise floor: jaccard, serp, prag, rbo (default: serp)");
+  audit->add_option("--short-head", o->audit.short_head_share, "Popularity: share of training interactions the short head makes up (default: 0.8)")
       ->check(CLI::Range(0.01, 0.99));
-  audit->add_option("--bootstrap", o->bootstrap, "Poisson bootstrap replicates (default: 200)")->check(CLI::Range(10, 100000));
-  audit->add_option("--confidence", o->confidence, "Interval level (default: 0.95)")->check(CLI::Range(0.5, 0.9999));
-  audit->add_option("--alpha", o->alpha, "Test level after correction (default: 0.05)")->check(CLI::Range(0.0001, 0.5));
-  audit->add_option("--correction", o->correction, "Multiple-testing correction: holm or bh (default: holm)")->check(CLI::IsMember({"holm", "bh"}));
+  audit->add_option("--bootstrap", o->audit.bootstrap_replicates, "Poisson bootstrap replicates (default: 200)")->check(CLI::Range(10, 100000));
+  audit->add_option("--confidence", o->audit.confidence, "Interval level (default: 0.95)")->check(CLI::Range(0.5, 0.9999));
+  audit->add_option("--alpha", o->audit.alpha, "Test level after correction (default: 0.05)")->check(CLI::Range(0.0001, 0.5));
+  audit->add_option("--correction", o->audit.correction, "Multiple-testing correction: holm or bh (default: holm)")->check(CLI::IsMember({"holm", "bh"}));
   audit->add_option("--practical", o->practical,
                     "Smallest effect a finding raises, NAME=VALUE (repeatable): position.tvd (default 0.02), fairness.similarity (0.05), "
                     "fairness.utility_gap (0.05)");
   audit->add_option("--shard", o->shard, "Run shard i of n (i/n), or auto from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID (default: 0/1)");
-  audit->add_option("--out", o->out, "Report file (default: report.json)");
-  audit->add_option("--chunk", o->chunk, "Users per batch sent to the adapter (default: 256)")->check(CLI::Range(1, 1000000));
+  audit->add_option("-o,--out", o->out, "Report file (default: report.json)");
+  audit->add_option("--chunk", o->audit.chunk_bases, "Users per batch sent to the adapter (default: 256)")->check(CLI::Range(1, 1000000));
   audit->add_option("--compare", o->compare,
                     "Also audit the model wrapped in this mitigation on the same plan (repeatable); the report gets a trade-off table")
       ->type_name("MITIGATION");

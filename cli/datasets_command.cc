@@ -111,7 +111,7 @@ void setup_datasets(CLI::App& app) {
   auto synth_out = std::make_shared<std::string>();
   auto* synth_cmd = datasets->add_subcommand(
       "synth", "Write a synthetic dataset (JSON Lines) with Zipf popularity, genres and attribute-conditioned tastes");
-  synth_cmd->add_option("--out", *synth_out, "Folder to write items.jsonl, users.jsonl, interactions.jsonl into")->required();
+  synth_cmd->add_option("-o,--out", *synth_out, "Folder to write items.jsonl, users.jsonl, interactions.jsonl into")->required();
   synth_cmd->add_option("--users", synth->users, "Users (default: 1000)")->check(CLI::Range(1, 10'000'000));
   synth_cmd->add_option("--items", synth->items, "Items (default: 1500)")->check(CLI::Range(1, 10'000'000));
   synth_cmd->add_option("--genres", synth->genres, "Genres (default: 8)")->check(CLI::Range(1, 1000));
@@ -136,7 +136,7 @@ void setup_datasets(CLI::App& app) {
       "split", "Write the leave-one-out split the audits use (training items per user, held-out item) as JSON, for training models");
   split_cmd->add_option("path", split->path, "Dataset folder")->required();
   split_cmd->add_option("--format", split->format, fmt::format("Dataset format: auto, {} (default: auto)", dataset_format_names()));
-  split_cmd->add_option("--out", split->out, "JSON file to write")->required();
+  split_cmd->add_option("-o,--out", split->out, "JSON file to write")->required();
   split_cmd->add_flag("--force", split->force, "Replace an existing file (default: refuse)");
   split_cmd->callback([split] {
     const auto workload = split_leave_one_out(load_dataset(split->path, split->format));

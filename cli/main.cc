@@ -8,12 +8,11 @@
 #include <fmt/ranges.h>
 
 #include "adapters/torchscript_factory.h"
+#include "cli/build_info.h"
 #include "cli/commands.h"
 #include "core/errors.h"
 
 namespace {
-
-constexpr const char* kVersion = "0.1.0";
 
 std::string subcommand_names(const CLI::App& app) {
   std::vector<std::string> names;
@@ -33,7 +32,7 @@ const CLI::App& deepest_selected(const CLI::App& app) {
 int main(int argc, char** argv) {
   recbias::install_torchscript_adapter();  // the registry's `torchscript` adapter (recbias_torchscript)
   CLI::App app{"recbias: audit LLM-based recommenders for position, popularity and fairness bias, and mitigate it"};
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", recbias::cli::kVersion);
   app.require_subcommand(1);
   recbias::cli::setup_datasets(app);
   recbias::cli::setup_rank(app);

@@ -74,7 +74,7 @@ void setup_rank(CLI::App& app) {
   rank->add_option("--requests", options->requests, "Request file, one JSON object per line (see README)")
       ->required()
       ->check(CLI::ExistingFile);
-  rank->add_option("-o,--output", options->output, "Output file (default: stdout)");
+  rank->add_option("-o,--out,--output", options->output, "Output file (default: stdout; --output is the old spelling)");
   rank->add_flag("--force", options->force, "Replace an existing output file (default: refuse)");
   rank->callback([options] { run_rank(*options); });
 

@@ -52,7 +52,8 @@ TEST_CASE("recbias audit rejects bad options with exit code 2", "[cli][audit][ba
   const Case cases[] = {
       {{"--audits", "position,fairnes"}, "unknown audit \"fairnes\"; known audits: position, popularity, fairness, grounding, accuracy"},
       {{"--shard", "3/2"}, "--shard 3/2: expected i/n with 0 <= i < n"},
-      {{"--design", "zigzag"}, "--design zigzag: expected cyclic, latin or random"},
+      {{"--design", "zigzag"}, "--design: zigzag: expected cyclic, latin or random"},
+      {{"--sampling", "zipf"}, "--sampling: zipf: expected uniform or popularity"},
       {{"--attributes", "races"}, "unknown attribute set \"races\""},
       {{"--fairness-metric", "cosine"}, "unknown fairness test metric \"cosine\""},
       {{"--practical", "position.tvd=-1"}, "--practical position.tvd=-1: expected NAME=VALUE with NAME one of position.tvd, fairness.similarity, fairness.utility_gap and VALUE >= 0"},
