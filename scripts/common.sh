@@ -10,7 +10,7 @@ JOBS="${RECBIAS_JOBS:-$(nproc)}"
 RECBIAS_PACKAGES=(
   cmake g++ make pkg-config
   libtorch-dev libboost-math-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-  catch2 libcurl4-openssl-dev libcpp-httplib-dev libssl-dev
+  catch2 libcurl4-openssl-dev libcpp-httplib-dev libssl-dev ccache
 )
 # Only the test suite needs these: Python for the exec adapter's test
 # programs, python3-torch to script TorchScript fixtures, Chromium to load
@@ -45,7 +45,7 @@ install_missing() {
 # what the arguments name, e.g. --target recbias).
 build() {
   echo "== configuring in $BUILD_DIR"
-  cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON >/dev/null
+  cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON -DRECBIAS_BUILD_BENCH=OFF >/dev/null
   echo "== building with $JOBS jobs"
   cmake --build "$BUILD_DIR" -j "$JOBS" "$@"
 }

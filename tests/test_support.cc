@@ -22,6 +22,16 @@ std::string datasets_dir() {
   return RECBIAS_DATASETS_DIR;
 }
 
+const std::string& source_dir() {
+  static const std::string dir = RECBIAS_SOURCE_DIR;
+  return dir;
+}
+
+const std::string& recbias_binary() {
+  static const std::string binary = RECBIAS_BINARY;
+  return binary;
+}
+
 std::string dataset_path(const std::string& name, const std::string& marker) {
   const fs::path folder = fs::path(datasets_dir()) / name;
   return fs::exists(folder / marker) ? folder.string() : std::string();
@@ -68,7 +78,7 @@ RunResult run_recbias(const std::vector<std::string>& args) {
     std::FILE* err = std::freopen(err_path.c_str(), "w", stderr);
     if (!out || !err) _exit(127);
     std::vector<char*> argv;
-    std::string binary = RECBIAS_BINARY;
+    std::string binary = recbias_binary();
     argv.push_back(binary.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());

@@ -12,6 +12,12 @@ namespace recbias::testing {
 // cache variable RECBIAS_DATASETS_DIR (default ../shared/datasets).
 std::string datasets_dir();
 
+// The source tree and the recbias executable under test. Functions, not
+// macros: only test_support.cc is compiled with the paths, so every other
+// test file compiles the same in any checkout (ccache hits across clones).
+const std::string& source_dir();
+const std::string& recbias_binary();
+
 // Path of a dataset folder under datasets_dir() when `marker` exists in it,
 // else "". Tests call skip_missing() when it is "".
 std::string dataset_path(const std::string& name, const std::string& marker);

@@ -137,7 +137,7 @@ TEST_CASE("a killed `recbias rank` resumes from the cache without repeating comp
                                          "--cache-dir", dir / "cache", "-o", dir / "out.jsonl"};
   const pid_t pid = fork();
   if (pid == 0) {
-    std::vector<std::string> full = {RECBIAS_BINARY};
+    std::vector<std::string> full = {recbias_binary()};
     full.insert(full.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : full) argv.push_back(a.data());

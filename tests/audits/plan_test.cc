@@ -92,7 +92,7 @@ TEST_CASE("the audit registry is the one list of audits: options, schema and err
   CHECK(names == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy"});
   CHECK(AuditOptions().audits == names);  // the default runs every audit
   // The report schema's enum of config.audits lists the same names.
-  const auto schema = nlohmann::json::parse(testing::read_file(RECBIAS_SOURCE_DIR "/reports/report.schema.json"));
+  const auto schema = nlohmann::json::parse(testing::read_file(testing::source_dir() + "/reports/report.schema.json"));
   CHECK(schema["properties"]["config"]["properties"]["audits"]["items"]["enum"].get<std::vector<std::string>>() == names);
   for (const auto& info : audit_registry()) {
     CHECK_FALSE(info.description.empty());

@@ -86,12 +86,12 @@ std::vector<std::string> audit_args(const FakeLlmServer& server, const TempDir& 
 pid_t spawn_recbias(const std::vector<std::string>& args) {
   const pid_t pid = fork();
   if (pid == 0) {
-    std::vector<char*> argv = {const_cast<char*>(RECBIAS_BINARY)};
+    std::vector<char*> argv = {const_cast<char*>(recbias_binary().c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     freopen("/dev/null", "w", stdout);
     freopen("/dev/null", "w", stderr);
-    execv(RECBIAS_BINARY, argv.data());
+    execv(recbias_binary().c_str(), argv.data());
     _exit(127);
   }
   return pid;

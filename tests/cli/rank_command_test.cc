@@ -78,7 +78,7 @@ TEST_CASE("the README's exec example program works with recbias rank", "[cli][ra
   TempDir dir;
   write_tiny_jsonl(dir);
   write_file(dir / "requests.jsonl", "{\"id\": \"r1\", \"k\": 2, \"user\": {\"id\": \"u1\"}, \"candidates\": [\"c\", \"b\", \"a\"]}\n");
-  const auto r = run_recbias({"rank", "--adapter", "exec:command=python3 " RECBIAS_SOURCE_DIR "/examples/exec/alphabetical_model.py",
+  const auto r = run_recbias({"rank", "--adapter", "exec:command=python3 " + source_dir() + "/examples/exec/alphabetical_model.py",
                               "--dataset", dir.path().string(), "--requests", dir / "requests.jsonl", "--no-cache"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

@@ -210,8 +210,8 @@ TEST_CASE("TOML policies read like their JSON twins", "[gate][toml]") {
 }
 
 TEST_CASE("the sample policies in examples/ci parse and agree", "[gate][toml]") {
-  const auto json_policy = load_policy(RECBIAS_SOURCE_DIR "/examples/ci/policy.json");
-  const auto toml_policy = load_policy(RECBIAS_SOURCE_DIR "/examples/ci/policy.toml");
+  const auto json_policy = load_policy(source_dir() + "/examples/ci/policy.json");
+  const auto toml_policy = load_policy(source_dir() + "/examples/ci/policy.toml");
   REQUIRE(json_policy.rules.size() == toml_policy.rules.size());
   for (std::size_t i = 0; i < json_policy.rules.size(); ++i) {
     CHECK(json_policy.rules[i].name == toml_policy.rules[i].name);

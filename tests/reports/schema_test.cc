@@ -16,7 +16,7 @@ TEST_CASE("reports the audit writes validate against reports/report.schema.json"
   CHECK(errors.empty());
   CHECK_NOTHROW(check_report(report, "report.json"));
   // The schema in the repository is the one embedded in the binary.
-  CHECK(nlohmann::json::parse(read_file(RECBIAS_SOURCE_DIR "/reports/report.schema.json")) == report_schema());
+  CHECK(nlohmann::json::parse(read_file(source_dir() + "/reports/report.schema.json")) == report_schema());
 }
 
 TEST_CASE("a report missing a required field or with a wrong type is rejected with the field named", "[schema]") {

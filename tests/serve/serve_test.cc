@@ -213,7 +213,7 @@ TEST_CASE("recbias serve prints its port, serves, and exits 0 on SIGTERM", "[ser
   if (pid == 0) {
     dup2(out[1], 1);
     close(out[0]);
-    execl(RECBIAS_BINARY, RECBIAS_BINARY, "serve", "--adapter", "popularity", "--dataset", dir.path().c_str(), "--port", "0",
+    execl(recbias_binary().c_str(), recbias_binary().c_str(), "serve", "--adapter", "popularity", "--dataset", dir.path().c_str(), "--port", "0",
           static_cast<char*>(nullptr));
     _exit(127);
   }
