@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <nlohmann/json.hpp>
 
 #include "adapters/torchscript_recommender.h"

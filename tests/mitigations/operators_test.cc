@@ -1,5 +1,7 @@
 // Mitigation operators on tensors. libtorch (through glog) defines CHECK;
 // include it first and let Catch2's CHECK win.
+#include <torch/cuda.h>
+
 #include "mitigations/operators.h"
 #undef CHECK
 
