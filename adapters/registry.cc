@@ -1,6 +1,5 @@
 #include "adapters/registry.h"
 
-#include <mutex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,6 +12,7 @@
 #include "adapters/simulated_recommender.h"
 #include "adapters/torchscript_factory.h"
 #include "core/errors.h"
+#include "core/registry.h"
 #include "core/text.h"
 
 namespace recbias {
@@ -193,17 +193,11 @@ std::vector<AdapterInfo> build_registry() {
 }  // namespace
 
 const std::vector<AdapterInfo>& adapter_registry() {
-  static std::once_flag once;
-  static std::vector<AdapterInfo> registry;
-  std::call_once(once, [] { registry = build_registry(); });
+  static const auto registry = build_registry();  // built once, thread-safe
   return registry;
 }
 
-std::string adapter_names() {
-  std::vector<std::string> names;
-  for (const auto& a : adapter_registry()) names.push_back(a.name);
-  return fmt::format("{}", fmt::join(names, ", "));
-}
+std::string adapter_names() { return registry_names(adapter_registry()); }
 
 void check_spec_keys(const AdapterSpec& spec, const std::vector<AdapterKey>& keys, const char* kind) {
   for (const auto& [key, value] : spec.values()) {

@@ -1,6 +1,4 @@
 // The audit registry: each accumulator wrapped as an Audit, in report order.
-#include <mutex>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -12,6 +10,7 @@
 #include "audits/accuracy_cost_accumulator.h"
 #include "audits/grounding_accumulator.h"
 #include "core/errors.h"
+#include "core/registry.h"
 
 namespace recbias {
 namespace {
@@ -130,9 +129,7 @@ std::vector<AuditInfo> build_registry() {
 }  // namespace
 
 const std::vector<AuditInfo>& audit_registry() {
-  static std::once_flag once;
-  static std::vector<AuditInfo> registry;
-  std::call_once(once, [] { registry = build_registry(); });
+  static const auto registry = build_registry();  // built once, thread-safe
   return registry;
 }
 
@@ -142,7 +139,7 @@ std::vector<std::string> all_audit_names() {
   return names;
 }
 
-std::string audit_names() { return fmt::format("{}", fmt::join(all_audit_names(), ", ")); }
+std::string audit_names() { return registry_names(audit_registry()); }
 
 void check_audit_names(const std::vector<std::string>& names) {
   for (const auto& name : names) {

@@ -3,7 +3,8 @@
 // evaluated by a fixed policy that exercises every rule kind — bounds on a
 // point value and on an interval, a ratio, and a regression against a
 // baseline (the report itself, paired and unpaired) — and the one metric
-// reader (core/metric.h) on every dotted path the input contains.
+// reader (core/metric.h) on every dotted path the input contains, and the
+// position prior calibrate-position reads from a report.
 #include <cstdint>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "core/json_io.h"
 #include "core/metric.h"
 #include "reports/gate.h"
+#include "reports/report_io.h"
 
 using namespace recbias;
 
@@ -34,6 +36,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const auto report = parse_json(text, "report.json");
     for (const auto& path : metric_paths(report)) (void)metric_at(report["metrics"], path);
+    try {
+      (void)position_prior_from_report(report, "report.json");  // calibrate-position's prior=report.json
+    } catch (const Error&) {
+    }
     const auto result = evaluate_gate(policy(), report, &report);
     (void)result.exit_code();
   } catch (const Error&) {

@@ -1,11 +1,11 @@
 #include "mitigations/registry.h"
 
-#include <mutex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/errors.h"
+#include "core/registry.h"
 #include "core/text.h"
 #include "mitigations/calibrated_recommender.h"
 #include "mitigations/counterfactual_recommender.h"
@@ -97,17 +97,11 @@ std::vector<MitigationInfo> build_registry() {
 }  // namespace
 
 const std::vector<MitigationInfo>& mitigation_registry() {
-  static std::once_flag once;
-  static std::vector<MitigationInfo> registry;
-  std::call_once(once, [] { registry = build_registry(); });
+  static const auto registry = build_registry();  // built once, thread-safe
   return registry;
 }
 
-std::string mitigation_names() {
-  std::vector<std::string> names;
-  for (const auto& m : mitigation_registry()) names.push_back(m.name);
-  return fmt::format("{}", fmt::join(names, ", "));
-}
+std::string mitigation_names() { return registry_names(mitigation_registry()); }
 
 std::unique_ptr<Recommender> make_mitigation(const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
   for (const auto& info : mitigation_registry()) {
