@@ -1,11 +1,10 @@
 #include "adapters/adapter_spec.h"
 
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
 #include "core/errors.h"
 #include "core/json_io.h"
 #include "core/text.h"
@@ -19,11 +18,9 @@ bool looks_secret(const std::string& key) {
 }
 
 AdapterSpec from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadInput(fmt::format("cannot open adapter config file {}", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const auto j = parse_json(buffer.str(), path);
+  const auto text = read_whole_file(path);
+  if (!text) throw BadInput(fmt::format("cannot open adapter config file {}", path));
+  const auto j = parse_json(*text, path);
   if (!j.is_object()) throw BadInput(fmt::format("{}: expected a JSON object like {{\"adapter\": \"openai\", \"model\": \"...\"}}", path));
   auto it = j.find("adapter");
   if (it == j.end() || !it->is_string())

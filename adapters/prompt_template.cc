@@ -1,13 +1,12 @@
 #include "adapters/prompt_template.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/file_io.h"
 #include "core/errors.h"
 #include "core/sha256.h"
 #include "core/text.h"
@@ -51,13 +50,11 @@ std::vector<std::string> PromptTemplate::builtin_names() { return {"listwise", "
 PromptTemplate PromptTemplate::load(const std::string& name_or_path) {
   if (name_or_path == "listwise") return from_text(kListwise, "listwise");
   if (name_or_path == "titles") return from_text(kTitles, "titles");
-  std::ifstream in(name_or_path, std::ios::binary);
-  if (!in)
+  const auto text = read_whole_file(name_or_path);
+  if (!text)
     throw BadInput(fmt::format("template {}: not a built-in template ({}) and not a readable file", name_or_path,
                                fmt::join(builtin_names(), ", ")));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return from_text(buffer.str(), name_or_path);
+  return from_text(*text, name_or_path);
 }
 
 PromptTemplate PromptTemplate::from_text(const std::string& text, const std::string& origin) {

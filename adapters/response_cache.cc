@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -13,6 +12,7 @@
 
 #include "adapters/grounding.h"
 #include "adapters/request_codec.h"
+#include "core/file_io.h"
 #include "core/errors.h"
 #include "core/json_io.h"
 #include "core/sha256.h"
@@ -38,12 +38,10 @@ std::string ResponseCache::path_of(const std::string& key) const {
 }
 
 std::optional<RankResponse> ResponseCache::get(const std::string& key) const {
-  std::ifstream in(path_of(key), std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const auto text = read_whole_file(path_of(key));
+  if (!text) return std::nullopt;
   try {
-    const auto j = nlohmann::json::parse(buffer.str());
+    const auto j = nlohmann::json::parse(*text);
     if (j.value("key", std::string()) != key) return std::nullopt;
     return j.at("response").get<RankResponse>();
   } catch (const std::exception&) {

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -12,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 
+#include "core/file_io.h"
 #include "core/errors.h"
 #include "core/json_io.h"
 #include "core/sha256.h"
@@ -43,11 +42,9 @@ TorchScriptRecommender::TorchScriptRecommender(std::shared_ptr<const Catalog> ca
   if (options_.path.empty()) throw BadInput("adapter torchscript: path=... is required (the .pt module)");
   // Side-car first: its errors are the most common and the cheapest to report.
   const auto sidecar_path = torchscript_sidecar_path(options_.path);
-  std::ifstream in(sidecar_path, std::ios::binary);
-  if (!in) throw BadInput(fmt::format("torchscript side-car {} not found; expected it next to {} (see DESIGN.md, the TorchScript contract)", sidecar_path, options_.path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const auto j = parse_json(buffer.str(), sidecar_path);
+  const auto text = read_whole_file(sidecar_path);
+  if (!text) throw BadInput(fmt::format("torchscript side-car {} not found; expected it next to {} (see DESIGN.md, the TorchScript contract)", sidecar_path, options_.path));
+  const auto j = parse_json(*text, sidecar_path);
   auto fail = [&](const std::string& what) { throw BadInput(fmt::format("torchscript side-car {}: {}", sidecar_path, what)); };
   if (!j.is_object()) fail("expected a JSON object");
   if (j.value("format", std::string()) != "recbias.torchscript/1")

@@ -1,11 +1,10 @@
 #include "datasets/attributes.h"
 
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
 #include "core/errors.h"
 #include "core/json_io.h"
 
@@ -52,14 +51,12 @@ const std::vector<std::string>& movielens_1m_occupations() {
 }
 
 std::vector<AttributeSet> load_fairllm_attributes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadInput(fmt::format("cannot open FaiRLLM attribute file {}: expected FaiRLLM's sst_json.json", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const auto text = read_whole_file(path);
+  if (!text) throw BadInput(fmt::format("cannot open FaiRLLM attribute file {}: expected FaiRLLM's sst_json.json", path));
   // ordered_json keeps the file's key order, which fixes the report order.
   nlohmann::ordered_json j;
   try {
-    j = nlohmann::ordered_json::parse(buffer.str());
+    j = nlohmann::ordered_json::parse(*text);
   } catch (const nlohmann::json::parse_error& e) {
     throw BadInput(fmt::format("{}: invalid JSON at byte {}: {}", path, e.byte, e.what()));
   } catch (const nlohmann::json::exception& e) {  // a number beyond double's range

@@ -1,13 +1,12 @@
 #include "reports/gate.h"
 
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/file_io.h"
 #include "core/json_errors.h"
 #include "core/json_io.h"
 #include "core/metric.h"
@@ -153,12 +152,10 @@ GatePolicy parse_policy(const json& j, const std::string& where) {
 }
 
 GatePolicy load_policy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadInput(fmt::format("cannot open policy {}", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (path.ends_with(".toml")) return parse_policy(parse_toml_subset(buffer.str(), path), path);
-  return parse_policy(parse_json(buffer.str(), path), path);
+  const auto text = read_whole_file(path);
+  if (!text) throw BadInput(fmt::format("cannot open policy {}", path));
+  if (path.ends_with(".toml")) return parse_policy(parse_toml_subset(*text, path), path);
+  return parse_policy(parse_json(*text, path), path);
 }
 
 // The paired difference value - baseline of a metric, from the replicated

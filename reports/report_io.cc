@@ -1,10 +1,9 @@
 #include "reports/report_io.h"
 
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/file_io.h"
 #include "core/errors.h"
 #include "core/json_io.h"
 #include "core/metric.h"
@@ -13,11 +12,9 @@
 namespace recbias {
 
 nlohmann::json read_report_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadInput(fmt::format("cannot open report {}", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto report = parse_json(buffer.str(), path);
+  const auto text = read_whole_file(path);
+  if (!text) throw BadInput(fmt::format("cannot open report {}", path));
+  auto report = parse_json(*text, path);
   check_report(report, path);
   return report;
 }
