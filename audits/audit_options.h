@@ -6,15 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "core/permutations.h"  // PermutationDesign
 #include "datasets/dataset.h"
 
 namespace recbias {
-
-enum class PermutationDesign {
-  kCyclic,  // shift s puts base candidate (j + s) mod K at position j; P = K visits every position once
-  kLatin,   // P rows of a random Latin square: no candidate repeats a position (P <= K)
-  kRandom,  // P independent uniform permutations
-};
 
 // Every registered audit's name, in report order (audit.h: audit_registry()).
 std::vector<std::string> all_audit_names();

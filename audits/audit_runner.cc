@@ -15,15 +15,6 @@ namespace {
 // Bootstrap weights use their own stream family so they never correlate with permutations.
 constexpr std::uint64_t kBootstrapSalt = 0x626f6f7473747261ULL;  // "bootstra"
 
-std::string design_name(PermutationDesign d) {
-  switch (d) {
-    case PermutationDesign::kCyclic: return "cyclic";
-    case PermutationDesign::kLatin: return "latin";
-    case PermutationDesign::kRandom: return "random";
-  }
-  return "cyclic";
-}
-
 }  // namespace
 
 bool in_shard(const std::string& request_id, const ShardSpec& shard) {
@@ -142,7 +133,7 @@ void AuditState::load_state(const nlohmann::json& j) {
 nlohmann::ordered_json config_json(const AuditOptions& o) {
   nlohmann::ordered_json attributes = nlohmann::ordered_json::array();
   for (const auto& set : o.attributes) attributes.push_back({{"name", set.name}, {"values", set.values}});
-  return {{"audits", o.audits}, {"permutations", o.permutations}, {"design", design_name(o.design)}, {"seed", o.seed},
+  return {{"audits", o.audits}, {"permutations", o.permutations}, {"design", permutation_design_name(o.design)}, {"seed", o.seed},
           {"bootstrap_replicates", o.bootstrap_replicates}, {"confidence", o.confidence}, {"alpha", o.alpha},
           {"correction", o.correction}, {"attributes", attributes}, {"intersections", o.intersections},
           {"fairllm_compat", o.fairllm_compat}, {"fairness_test_metric", o.fairness_test_metric},
@@ -155,7 +146,10 @@ AuditOptions options_from_config(const nlohmann::json& c) {
     o.audits = c.at("audits").get<std::vector<std::string>>();
     o.permutations = c.at("permutations");
     const auto design = c.at("design").get<std::string>();
-    o.design = design == "latin" ? PermutationDesign::kLatin : design == "random" ? PermutationDesign::kRandom : PermutationDesign::kCyclic;
+    const auto known = permutation_design_names().find(design);
+    if (known == permutation_design_names().end())
+      throw BadInput(fmt::format("report config: design \"{}\": expected cyclic, latin or random", design));
+    o.design = known->second;
     o.seed = c.at("seed");
     o.bootstrap_replicates = c.at("bootstrap_replicates");
     o.confidence = c.at("confidence");

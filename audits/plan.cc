@@ -18,38 +18,9 @@ bool audit_enabled(const AuditOptions& options, const std::string& name) {
 std::vector<std::vector<int>> make_permutations(PermutationDesign design, int k, int p, std::uint64_t seed,
                                                 const std::string& request_id) {
   RECBIAS_CHECK(k >= 1 && p >= 1, "make_permutations needs k >= 1 and p >= 1");
-  std::vector<std::vector<int>> out;
+  if (design == PermutationDesign::kLatin && p > k) throw BadInput(fmt::format("--design latin needs --permutations <= K ({} > {})", p, k));
   Rng rng = Rng::stream(seed, "permutations/" + request_id);
-  switch (design) {
-    case PermutationDesign::kCyclic:
-      for (int s = 0; s < p; ++s) {
-        // P shifts spread evenly over K (all K when P = K); shift 0 is the identity.
-        const int shift = static_cast<int>((static_cast<long long>(s) * k) / p);
-        std::vector<int> order(static_cast<std::size_t>(k));
-        for (int j = 0; j < k; ++j) order[static_cast<std::size_t>(j)] = (j + shift) % k;
-        out.push_back(std::move(order));
-      }
-      break;
-    case PermutationDesign::kLatin: {
-      if (p > k) throw BadInput(fmt::format("--design latin needs --permutations <= K ({} > {})", p, k));
-      // A cyclic Latin square with its rows, columns and symbols shuffled is a
-      // random Latin square (not uniform over all squares, but every candidate
-      // still meets every position at most once across the P rows).
-      const auto rows = rng.permutation(k), cols = rng.permutation(k), symbols = rng.permutation(k);
-      for (int s = 0; s < p; ++s) {
-        std::vector<int> order(static_cast<std::size_t>(k));
-        for (int j = 0; j < k; ++j)
-          order[static_cast<std::size_t>(j)] =
-              symbols[static_cast<std::size_t>((rows[static_cast<std::size_t>(s)] + cols[static_cast<std::size_t>(j)]) % k)];
-        out.push_back(std::move(order));
-      }
-      break;
-    }
-    case PermutationDesign::kRandom:
-      for (int s = 0; s < p; ++s) out.push_back(rng.permutation(k));
-      break;
-  }
-  return out;
+  return permutation_orders(design, k, p, rng);
 }
 
 namespace {

@@ -52,8 +52,6 @@ struct AuditCliOptions {
   bool force = false;
 };
 
-const std::map<std::string, PermutationDesign> kDesigns = {
-    {"cyclic", PermutationDesign::kCyclic}, {"latin", PermutationDesign::kLatin}, {"random", PermutationDesign::kRandom}};
 const std::map<std::string, NegativeSampling> kSamplings = {{"uniform", NegativeSampling::kUniform},
                                                             {"popularity", NegativeSampling::kPopularity}};
 
@@ -297,7 +295,7 @@ void setup_audit(CLI::App& app) {
       ->type_name("NAME");
   audit->add_option("--permutations", o->audit.permutations, "Permutations per request for the position audit; 0 = K (default: 0)")->check(CLI::NonNegativeNumber);
   audit->add_option("--design", o->audit.design, "Permutation design: cyclic, latin or random (default: cyclic)")
-      ->transform(enum_names(kDesigns, "cyclic, latin or random"))
+      ->transform(enum_names(permutation_design_names(), "cyclic, latin or random"))
       ->type_name("NAME");
   audit->add_option("--seed", o->audit.seed, "Seed for users, candidates, permutations and bootstrap (default: 0)");
   audit->add_option("--attributes", o->attributes, "Fairness attributes: dataset or fairllm (default: dataset)");

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "core/permutations.h"
+#include "core/rng.h"
 
 namespace recbias {
 namespace {
@@ -39,12 +41,16 @@ PermutationEnsemble::PermutationEnsemble(torch::Tensor permutations) : permutati
 }
 
 torch::Tensor PermutationEnsemble::cyclic(int k, int m) {
+  Rng unused(0);  // the cyclic design draws nothing
+  return from_orders(permutation_orders(PermutationDesign::kCyclic, k, m, unused));
+}
+
+torch::Tensor PermutationEnsemble::from_orders(const std::vector<std::vector<int>>& orders) {
+  const auto m = static_cast<int64_t>(orders.size()), k = static_cast<int64_t>(orders.empty() ? 0 : orders[0].size());
   auto out = torch::empty({m, k}, torch::kInt64);
   auto a = out.accessor<int64_t, 2>();
-  for (int s = 0; s < m; ++s) {
-    const int shift = static_cast<int>((static_cast<long long>(s) * k) / m);
-    for (int j = 0; j < k; ++j) a[s][j] = (j + shift) % k;
-  }
+  for (int64_t s = 0; s < m; ++s)
+    for (int64_t j = 0; j < k; ++j) a[s][j] = orders[static_cast<std::size_t>(s)][static_cast<std::size_t>(j)];
   return out;
 }
 

@@ -31,6 +31,8 @@ class PermutationEnsemble {
                            const std::function<torch::Tensor(const torch::Tensor&)>& scorer) const;
   // Cyclic shifts (m = K: every candidate visits every position once) or m of them spread evenly.
   static torch::Tensor cyclic(int k, int m);
+  // int64 [m, K] from presented orders (core/permutations.h: permutation_orders).
+  static torch::Tensor from_orders(const std::vector<std::vector<int>>& orders);
   int members() const { return static_cast<int>(permutations_.size(0)); }
 
  private:

@@ -7,6 +7,7 @@
 
 #include "adapters/tensor_scorer.h"
 #include "core/errors.h"
+#include "core/permutations.h"
 #include "core/rng.h"
 #include "mitigations/operators.h"
 #include "mitigations/reranking.h"
@@ -19,8 +20,10 @@ class PermutationRecommender final : public Recommender {
   PermutationRecommender(std::unique_ptr<Recommender> inner, int m, std::string aggregation, std::string design, std::uint64_t seed)
       : inner_(std::move(inner)), m_(m), aggregation_name_(std::move(aggregation)),
         aggregator_(RankAggregator::parse(aggregation_name_)), design_(std::move(design)), seed_(seed) {
-    if (design_ != "cyclic" && design_ != "random")
-      throw BadInput(fmt::format("mitigation permutation: design={}: expected cyclic or random", design_));
+    const auto known = permutation_design_names().find(design_);
+    if (known == permutation_design_names().end())
+      throw BadInput(fmt::format("mitigation permutation: design={}: expected cyclic, latin or random", design_));
+    design_kind_ = known->second;
   }
 
   std::string id() const override {
@@ -41,7 +44,9 @@ class PermutationRecommender final : public Recommender {
     for (std::size_t i = 0; i < requests.size(); ++i) by_k[requests[i].candidates.size()].push_back(i);
     for (const auto& [k, indices] : by_k) {
       const int members = m_ > 0 ? m_ : static_cast<int>(k);
-      torch::Tensor perms = design_ == "cyclic" ? PermutationEnsemble::cyclic(static_cast<int>(k), members) : random_perms(k, members);
+      // One set of orders for every request (seeded once): the design the position audit probes with (core/permutations.h).
+      Rng rng(seed_);
+      const torch::Tensor perms = PermutationEnsemble::from_orders(permutation_orders(design_kind_, static_cast<int>(k), members, rng));
       std::vector<RankRequest> group;
       for (auto i : indices) group.push_back(requests[i]);
       if (const auto* ts = inner_->tensor_scorer()) on_device(*ts, group, perms, indices, out);
@@ -52,16 +57,6 @@ class PermutationRecommender final : public Recommender {
   }
 
  private:
-  torch::Tensor random_perms(std::size_t k, int members) const {
-    Rng rng(seed_);
-    auto t = torch::empty({members, static_cast<int64_t>(k)}, torch::kInt64);
-    for (int r = 0; r < members; ++r) {
-      const auto p = rng.permutation(static_cast<int>(k));
-      for (std::size_t j = 0; j < k; ++j) t[r][static_cast<int64_t>(j)] = p[j];
-    }
-    return t;
-  }
-
   // A tensor scorer (TorchScript): per slice of its batch_size requests, encode once,
   // ONE forward of B*m rows on the device, aggregate there. (Slicing bounds
   // memory: an audit chunk can hold tens of thousands of requests.)
@@ -137,6 +132,7 @@ class PermutationRecommender final : public Recommender {
   std::string aggregation_name_;
   RankAggregator aggregator_;
   std::string design_;
+  PermutationDesign design_kind_ = PermutationDesign::kCyclic;
   std::uint64_t seed_;
 };
 
