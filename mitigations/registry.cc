@@ -46,7 +46,7 @@ std::vector<MitigationInfo> build_registry() {
   r.push_back({"permutation", "permutation ensembling: each request in m presented orders, answers aggregated",
                {{"m", "0", "members (0: K, every candidate in every position once)"},
                 {"agg", "mean", "aggregation: mean (standardised scores), borda, rrf or kemeny"},
-                {"design", "cyclic", "presented orders: cyclic shifts or random permutations"},
+                {"design", "cyclic", "presented orders: cyclic shifts, a random Latin square (m <= K) or random permutations"},
                 {"seed", "0", "seed of the random design"}},
                nullptr});
   r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext&) {

@@ -21,6 +21,12 @@ TEST_CASE("mitigation registry: defaults come from the table, keys and names are
   CHECK(make_mitigation(AdapterSpec::parse("permutation"), model(s), context)->id() == "permutation(m=0,agg=mean,design=cyclic,seed=0)<-popularity");
   CHECK(make_mitigation(AdapterSpec::parse("calibrate"), model(s), context)->id() == "calibrate(target=genre,lambda=0.5,alpha=0.01)<-popularity");
   CHECK(make_mitigation(AdapterSpec::parse("fair"), model(s), context)->id() == "fair(p=0.5,alpha=0.1,protected=long-tail)<-popularity");
+  // Ensembles take their orders from the position audit's designs (core/permutations.h), latin included.
+  auto latin = make_mitigation(AdapterSpec::parse("permutation:design=latin,m=4"), model(s), context);
+  CHECK(latin->id() == "permutation(m=4,agg=mean,design=latin,seed=0)<-popularity");
+  CHECK(latin->rank(std::vector<RankRequest>{s.requests.requests[0].request})[0].usage.calls == 4);
+  CHECK_THROWS_WITH(make_mitigation(AdapterSpec::parse("permutation:design=zigzag"), model(s), context),
+                    Contains("design=zigzag: expected cyclic, latin or random"));
   for (const auto& info : mitigation_registry())
     for (const auto& key : info.keys) CHECK_FALSE(key.help.empty());
   CHECK_THROWS_WITH(make_mitigation(AdapterSpec::parse("permutation:members=3"), model(s), context),
