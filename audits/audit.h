@@ -65,6 +65,12 @@ class Audit {
   virtual void load_state(const nlohmann::json& state) = 0;
 };
 
+// The variants an audit needs in the plan (plan.cc expands them).
+enum class Probe {
+  kPermutations,            // the candidates in P presented orders
+  kCounterfactualProfiles,  // stated attribute values, and the neutral profile asked again (noise floor)
+};
+
 struct AuditInfo {
   std::string name;         // --audits, config.audits, and the metrics key
   std::string description;  // one line, for --help
@@ -72,6 +78,7 @@ struct AuditInfo {
   // Runs even when not asked for (its metrics may then be partial): the
   // cost bookkeeping of the accuracy audit is in every report.
   bool always = false;
+  std::vector<Probe> probes;  // besides the identity call every audit reads
   std::function<std::unique_ptr<Audit>(const AuditContext&)> factory;
 };
 
@@ -80,6 +87,9 @@ const std::vector<AuditInfo>& audit_registry();
 
 // "position, popularity, fairness, grounding, accuracy" (all_audit_names() is in audit_options.h)
 std::string audit_names();
+
+// Whether any audit `options` asks for needs `probe`.
+bool probe_requested(const AuditOptions& options, Probe probe);
 
 // BadInput naming the known audits when `names` holds an unknown one.
 void check_audit_names(const std::vector<std::string>& names);

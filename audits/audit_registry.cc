@@ -1,4 +1,6 @@
 // The audit registry: each accumulator wrapped as an Audit, in report order.
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -114,14 +116,14 @@ std::function<std::unique_ptr<Audit>(const AuditContext&)> factory() {
 std::vector<AuditInfo> build_registry() {
   return {
       {"position", "permuted candidate orders: selection rates by position, TVD with E0, Rao-Scott test, tau, RBO", "position", false,
-       factory<PositionAudit>()},
+       {Probe::kPermutations}, factory<PositionAudit>()},
       {"popularity", "ARP/APLT/ACLT, exposure Gini and coverage beside a random ranker, PopRSP/REO, ΔGAP, popularity percentiles",
-       "popularity", false, factory<PopularityAudit>()},
+       "popularity", false, {}, factory<PopularityAudit>()},
       {"fairness", "counterfactual profiles: similarity to neutral per stated value, SNSR/SNSV with nulls, utility gap", "fairness",
-       false, factory<FairnessAudit>()},
+       false, {Probe::kCounterfactualProfiles}, factory<FairnessAudit>()},
       {"grounding", "hallucinated, duplicate and out-of-range entries; failed, empty, unparseable, truncated responses", "grounding",
-       false, factory<GroundingAudit>()},
-      {"accuracy", "HR, NDCG and MRR at k of the held-out item (and the cost of every call, always)", "accuracy_cost", true,
+       false, {}, factory<GroundingAudit>()},
+      {"accuracy", "HR, NDCG and MRR at k of the held-out item (and the cost of every call, always)", "accuracy_cost", true, {},
        factory<AccuracyAudit>()},
   };
 }
@@ -140,6 +142,12 @@ std::vector<std::string> all_audit_names() {
 }
 
 std::string audit_names() { return registry_names(audit_registry()); }
+
+bool probe_requested(const AuditOptions& options, Probe probe) {
+  for (const auto& info : audit_registry())
+    if (audit_enabled(options, info.name) && std::find(info.probes.begin(), info.probes.end(), probe) != info.probes.end()) return true;
+  return false;
+}
 
 void check_audit_names(const std::vector<std::string>& names) {
   for (const auto& name : names) {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "audits/audit.h"
 #include "core/errors.h"
 #include "core/rng.h"
 
@@ -54,8 +55,9 @@ std::vector<Profile> fairness_profiles(const AuditOptions& options) {
 
 Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& options) {
   Plan plan;
-  const bool position = audit_enabled(options, "position");
-  const bool fairness = audit_enabled(options, "fairness");
+  // The probes the asked-for audits need (audit_registry.cc).
+  const bool position = probe_requested(options, Probe::kPermutations);
+  const bool fairness = probe_requested(options, Probe::kCounterfactualProfiles);
   if (fairness && options.attributes.empty())
     throw BadInput("the fairness audit needs attributes: pass --attributes dataset or --attributes fairllm");
   const auto profiles = fairness ? fairness_profiles(options) : std::vector<Profile>{};

@@ -98,6 +98,13 @@ TEST_CASE("the audit registry is the one list of audits: options, schema and err
     CHECK_FALSE(info.description.empty());
     CHECK_FALSE(info.state_key.empty());
   }
+  // The plan asks for the probes the chosen audits declare.
+  AuditOptions only_popularity;
+  only_popularity.audits = {"popularity"};
+  CHECK_FALSE(probe_requested(only_popularity, Probe::kPermutations));
+  CHECK_FALSE(probe_requested(only_popularity, Probe::kCounterfactualProfiles));
+  CHECK(probe_requested(AuditOptions(), Probe::kPermutations));
+  CHECK(probe_requested(AuditOptions(), Probe::kCounterfactualProfiles));
   CHECK_THROWS_WITH(check_audit_names({"position", "exposure"}),
                     Catch::Matchers::Contains("unknown audit \"exposure\"; known audits: position, popularity, fairness, grounding, accuracy"));
 }
