@@ -22,31 +22,11 @@ bool in_shard(const std::string& request_id, const ShardSpec& shard) {
 }
 
 AuditState::AuditState(const AuditOptions& options, std::shared_ptr<const PopularityContext> popularity)
-    : options_(options), popularity_(std::move(popularity)) {
+    : options_(options) {
   check_audit_names(options.audits);
-  const AuditContext context{options_, popularity_};
+  const AuditContext context{options_, std::move(popularity)};
   for (const auto& info : audit_registry())
     if (info.always || audit_enabled(options, info.name)) audits_.push_back({&info, info.factory(context)});
-}
-
-AuditState::AuditState(const AuditState& other) : AuditState(other.options_, other.popularity_) { *this = other; }
-
-AuditState& AuditState::operator=(const AuditState& other) {
-  if (this == &other) return *this;
-  base_requests = other.base_requests;
-  variants = other.variants;
-  calls = other.calls;
-  failed_calls = other.failed_calls;
-  usable_identity = other.usable_identity;
-  options_ = other.options_;
-  popularity_ = other.popularity_;
-  audits_.clear();
-  const AuditContext context{options_, popularity_};
-  for (const auto& [info, audit] : other.audits_) {
-    audits_.push_back({info, info->factory(context)});
-    audits_.back().second->merge(*audit);
-  }
-  return *this;
 }
 
 void AuditState::add(const BaseOutcome& o) {

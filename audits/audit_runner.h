@@ -47,8 +47,6 @@ class AuditState {
  public:
   // One Audit per registry entry that `options` asks for (audit.h). BadInput for unknown audit names.
   AuditState(const AuditOptions& options, std::shared_ptr<const PopularityContext> popularity);
-  AuditState(const AuditState& other);
-  AuditState& operator=(const AuditState& other);
   AuditState(AuditState&&) = default;
   AuditState& operator=(AuditState&&) = default;
 
@@ -68,7 +66,6 @@ class AuditState {
 
  private:
   AuditOptions options_;
-  std::shared_ptr<const PopularityContext> popularity_;
   std::vector<std::pair<const AuditInfo*, std::unique_ptr<Audit>>> audits_;  // registry order
 };
 

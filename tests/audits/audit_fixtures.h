@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "adapters/adapter_spec.h"
 #include "adapters/registry.h"
+#include "audits/outcome.h"
+#include "audits/plan.h"
 #include "core/rng.h"
 #include "datasets/workload.h"
 
@@ -80,6 +83,19 @@ inline SyntheticSetup synthetic_setup(int n_users, int n_items, int candidates, 
 
 inline std::unique_ptr<Recommender> simulated(const std::string& keys, const AdapterContext& context) {
   return make_recommender(AdapterSpec::parse("simulated:" + keys), context);
+}
+
+// The outcome of one base request as accumulators read it, for fixtures
+// that feed hand-made responses (top-k views = whole answers).
+inline BaseOutcome outcome_of(const EvalRequest& base, const BasePlan& plan, const std::vector<RankResponse>& responses,
+                              const std::vector<int>& weights, const std::map<std::string, std::string>* real_attributes = nullptr) {
+  BaseOutcome o;
+  o.base = &base;
+  o.plan = &plan;
+  o.responses = &responses;
+  o.weights = &weights;
+  o.real_attributes = real_attributes;
+  return o;
 }
 
 }  // namespace recbias::testing

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "audits/fairness_accumulator.h"
+#include "tests/audits/audit_fixtures.h"
 
 using namespace recbias;
 
@@ -45,13 +46,7 @@ TEST_CASE("fairness metrics match hand computation on a 60-user fixture", "[audi
       responses.push_back(r);
     }
     const std::map<std::string, std::string> real = {{"age", young ? "young" : "old"}};
-    BaseOutcome o;
-    o.base = &base;
-    o.plan = &plan;
-    o.responses = &responses;
-    o.weights = &weights;
-    o.real_attributes = &real;
-    acc.add(o);
+    acc.add(testing::outcome_of(base, plan, responses, weights, &real));
   }
   const auto m = acc.result(0.95, {}, 0.05);
   const auto& age = m["attributes"]["age"];

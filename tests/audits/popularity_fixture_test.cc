@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "audits/popularity_accumulator.h"
+#include "tests/audits/audit_fixtures.h"
 
 using namespace recbias;
 
@@ -45,12 +46,7 @@ TEST_CASE("popularity metrics match hand computation on a three-user fixture", "
     std::vector<RankResponse> responses(1);
     responses[0].request_id = base.request.id;
     responses[0].ranking = users[u].ranking;
-    BaseOutcome o;
-    o.base = &base;
-    o.plan = &plan;
-    o.responses = &responses;
-    o.weights = &weights;
-    accumulator.add(o);
+    accumulator.add(testing::outcome_of(base, plan, responses, weights));
   }
   const auto m = accumulator.result(0.95);
   // ARP: mean of (10 + 50)/2, (50 + 30)/2, (5 + 30)/2 = (30 + 40 + 17.5) / 3.

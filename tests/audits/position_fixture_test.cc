@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "audits/position_accumulator.h"
+#include "tests/audits/audit_fixtures.h"
 
 using namespace recbias;
 
@@ -39,12 +40,7 @@ void add_user(PositionAccumulator& acc, const std::string& id, int positive, con
     responses.push_back(r);
   }
   const std::vector<int> weights = {1, 1};
-  BaseOutcome o;
-  o.base = &base;
-  o.plan = &plan;
-  o.responses = &responses;
-  o.weights = &weights;
-  acc.add(o);
+  acc.add(testing::outcome_of(base, plan, responses, weights));
 }
 
 }  // namespace

@@ -25,6 +25,10 @@ TEST_CASE("mitigation registry: defaults come from the table, keys and names are
   auto latin = make_mitigation(AdapterSpec::parse("permutation:design=latin,m=4"), model(s), context);
   CHECK(latin->id() == "permutation(m=4,agg=mean,design=latin,seed=0)<-popularity");
   CHECK(latin->rank(std::vector<RankRequest>{s.requests.requests[0].request})[0].usage.calls == 4);
+  // A latin square has at most K rows: asking for more is bad input when the requests arrive (K = 5 here).
+  auto too_many = make_mitigation(AdapterSpec::parse("permutation:design=latin,m=6"), model(s), context);
+  CHECK_THROWS_WITH(too_many->rank(std::vector<RankRequest>{s.requests.requests[0].request}),
+                    Contains("a latin design needs at most K orders: 6 > K = 5"));
   CHECK_THROWS_WITH(make_mitigation(AdapterSpec::parse("permutation:design=zigzag"), model(s), context),
                     Contains("design=zigzag: expected cyclic, latin or random"));
   for (const auto& info : mitigation_registry())

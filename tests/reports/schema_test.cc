@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/errors.h"
+#include "reports/report_io.h"
 #include "reports/schema.h"
 #include "tests/reports/report_fixtures.h"
 #include "tests/test_support.h"
@@ -47,4 +48,23 @@ TEST_CASE("a report missing a required field or with a wrong type is rejected wi
   wrong = good;
   wrong["config"]["correction"] = "bonferroni";
   CHECK_THROWS_WITH(check_report(wrong, "r.json"), Contains("/config/correction: found \"bonferroni\", expected one of"));
+}
+
+TEST_CASE("reading a report back: missing files, and a position prior that is absent or not positive, name file and field", "[schema][bad-input]") {
+  CHECK_THROWS_WITH(read_report_file("/nonexistent/report.json"), Contains("cannot open report /nonexistent/report.json"));
+  TempDir dir;
+  write_file(dir / "bad.json", "{\"schema\": \"recbias.report/1\"}");
+  CHECK_THROWS_AS(read_report_file(dir / "bad.json"), BadInput);  // fails the schema
+  auto report = make_test_report();
+  const auto prior = position_prior_from_report(report, "probe.json");
+  REQUIRE(prior.size() == report["metrics"]["position"]["selection_rate"].size());
+  CHECK(prior[0] == report["metrics"]["position"]["selection_rate"][0]["value"].get<double>());
+  auto zero = report;
+  zero["metrics"]["position"]["selection_rate"][3]["value"] = 0.0;
+  CHECK_THROWS_WITH(position_prior_from_report(zero, "probe.json"),
+                    Contains("probe.json: metrics.position.selection_rate.3.value: expected a positive number, found 0.0"));
+  auto none = report;
+  none["metrics"].erase("position");
+  CHECK_THROWS_WITH(position_prior_from_report(none, "probe.json"),
+                    Contains("probe.json has no metrics.position.selection_rate (run the position audit)"));
 }
