@@ -13,15 +13,17 @@
 namespace recbias {
 namespace {
 
-// The accuracy sums: hit, NDCG, reciprocal rank, users.
-constexpr const char* kAccuracyNames[3] = {"hit_rate", "ndcg", "mrr"};
+// The accuracy sums per user, and the cost sums per user.
+enum AccuracySlot : std::size_t { kHit, kNdcg, kReciprocalRank, kAccuracyUsers, kAccuracySlots };
+enum CostSlot : std::size_t { kCalls, kPromptTokens, kCompletionTokens, kRetries, kDelivered, kLatencyMs, kCostSlots };
+constexpr const char* kAccuracyNames[kAccuracyUsers] = {"hit_rate", "ndcg", "mrr"};
 std::function<double(std::span<const double>)> accuracy_statistic(std::size_t i) {
-  return [i](std::span<const double> s) { return s[3] > 0 ? s[i] / s[3] : std::nan(""); };
+  return [i](std::span<const double> s) { return s[kAccuracyUsers] > 0 ? s[i] / s[kAccuracyUsers] : std::nan(""); };
 }
 
 }  // namespace
 
-AccuracyCostAccumulator::AccuracyCostAccumulator(int replicates) : accuracy_(4, replicates), cost_(6, replicates) {}
+AccuracyCostAccumulator::AccuracyCostAccumulator(int replicates) : accuracy_(kAccuracySlots, replicates), cost_(kCostSlots, replicates) {}
 
 int AccuracyCostAccumulator::latency_bucket(double ms) {
   if (!(ms > 0.01)) return 0;
@@ -40,7 +42,11 @@ void AccuracyCostAccumulator::add(const BaseOutcome& o) {
   if (delivered) {
     const int rank = rank_of(identity.ranking, o.base->positive_position);
     const bool hit = rank > 0 && rank <= o.base->request.k;
-    const double values[4] = {hit ? 1.0 : 0.0, hit ? 1.0 / std::log2(rank + 1.0) : 0.0, rank > 0 ? 1.0 / rank : 0.0, 1.0};
+    double values[kAccuracySlots];
+    values[kHit] = hit ? 1.0 : 0.0;
+    values[kNdcg] = hit ? 1.0 / std::log2(rank + 1.0) : 0.0;
+    values[kReciprocalRank] = rank > 0 ? 1.0 / rank : 0.0;
+    values[kAccuracyUsers] = 1.0;
     accuracy_.add(weights, values);
   }
   double calls = 0, prompt = 0, completion = 0, retries = 0, latency = 0;
@@ -56,7 +62,13 @@ void AccuracyCostAccumulator::add(const BaseOutcome& o) {
     ++latency_histogram_[bucket];
     ++latency_count_;
   }
-  const double values[6] = {calls, prompt, completion, retries, delivered ? 1.0 : 0.0, latency};
+  double values[kCostSlots];
+  values[kCalls] = calls;
+  values[kPromptTokens] = prompt;
+  values[kCompletionTokens] = completion;
+  values[kRetries] = retries;
+  values[kDelivered] = delivered ? 1.0 : 0.0;
+  values[kLatencyMs] = latency;
   cost_.add(weights, values);
 }
 
@@ -70,9 +82,9 @@ void AccuracyCostAccumulator::merge(const AccuracyCostAccumulator& other) {
 
 nlohmann::ordered_json AccuracyCostAccumulator::accuracy(double confidence) const {
   nlohmann::ordered_json out;
-  const double users = accuracy_.total(3);
+  const double users = accuracy_.total(kAccuracyUsers);
   out["users"] = users;
-  for (std::size_t i = 0; i < 3; ++i) {
+  for (std::size_t i = 0; i < kAccuracyUsers; ++i) {
     const auto e = accuracy_.estimate(accuracy_statistic(i), confidence);
     out[kAccuracyNames[i]] = metric_json(e.value, e.ci, users);
   }
@@ -80,28 +92,30 @@ nlohmann::ordered_json AccuracyCostAccumulator::accuracy(double confidence) cons
 }
 
 void AccuracyCostAccumulator::replicated(std::map<std::string, ReplicatedValue>& out) const {
-  for (std::size_t i = 0; i < 3; ++i) out[std::string("accuracy.") + kAccuracyNames[i]] = accuracy_.replicated(accuracy_statistic(i));
+  for (std::size_t i = 0; i < kAccuracyUsers; ++i) out[std::string("accuracy.") + kAccuracyNames[i]] = accuracy_.replicated(accuracy_statistic(i));
 }
 
 nlohmann::ordered_json AccuracyCostAccumulator::cost(double confidence) const {
   nlohmann::ordered_json out;
   const auto totals = cost_.totals();
-  out["calls"] = totals[0];
-  out["prompt_tokens"] = totals[1];
-  out["completion_tokens"] = totals[2];
-  out["retries"] = totals[3];
-  out["delivered"] = totals[4];
-  auto per_delivered = [&](std::size_t i) {
-    const auto e = cost_.estimate([i](std::span<const double> s) { return s[4] > 0 ? s[i] / s[4] : std::nan(""); }, confidence);
-    return metric_json(e.value, e.ci, totals[4]);
-  };
-  out["calls_per_delivered"] = per_delivered(0);
-  out["tokens_per_delivered"] = [&] {
-    const auto e = cost_.estimate([](std::span<const double> s) { return s[4] > 0 ? (s[1] + s[2]) / s[4] : std::nan(""); }, confidence);
-    return metric_json(e.value, e.ci, totals[4]);
+  out["calls"] = totals[kCalls];
+  out["prompt_tokens"] = totals[kPromptTokens];
+  out["completion_tokens"] = totals[kCompletionTokens];
+  out["retries"] = totals[kRetries];
+  out["delivered"] = totals[kDelivered];
+  out["calls_per_delivered"] = [&] {
+    const auto e = cost_.estimate([](std::span<const double> s) { return s[kDelivered] > 0 ? s[kCalls] / s[kDelivered] : std::nan(""); }, confidence);
+    return metric_json(e.value, e.ci, totals[kDelivered]);
   }();
-  const auto mean_latency = cost_.estimate([](std::span<const double> s) { return s[0] > 0 ? s[5] / s[0] : std::nan(""); }, confidence);
-  out["latency_ms_mean"] = metric_json(mean_latency.value, mean_latency.ci, totals[0]);
+  out["tokens_per_delivered"] = [&] {
+    const auto e = cost_.estimate(
+        [](std::span<const double> s) { return s[kDelivered] > 0 ? (s[kPromptTokens] + s[kCompletionTokens]) / s[kDelivered] : std::nan(""); },
+        confidence);
+    return metric_json(e.value, e.ci, totals[kDelivered]);
+  }();
+  const auto mean_latency =
+      cost_.estimate([](std::span<const double> s) { return s[kCalls] > 0 ? s[kLatencyMs] / s[kCalls] : std::nan(""); }, confidence);
+  out["latency_ms_mean"] = metric_json(mean_latency.value, mean_latency.ci, totals[kCalls]);
   // Percentiles from the histogram: exact to the 1% bucket width.
   nlohmann::ordered_json latency;
   for (double q : {0.5, 0.95, 0.99}) {

@@ -12,7 +12,13 @@
 namespace recbias {
 namespace {
 
-constexpr int kSlots = FairnessAccumulator::kMetrics + 1;
+// Per profile (and the noise variant, last): the four list similarities to
+// the neutral list, in metric_name's order, then the count of users.
+enum SimilaritySlot : std::size_t { kJaccard, kSerp, kPrag, kRbo, kSimilarityUsers, kSlots };
+static_assert(static_cast<int>(kSimilarityUsers) == FairnessAccumulator::kMetrics);
+// Per attribute value, from value_offset_: NDCG and hit of the positive under
+// the real-value prompt, and the count of users.
+enum UtilityOffset : std::size_t { kUtilityNdcg, kUtilityHit, kUtilityUsers, kUtilityWidth };
 
 std::string profile_name(const Profile& p) {
   std::string out;
@@ -43,7 +49,7 @@ FairnessAccumulator::FairnessAccumulator(const AuditOptions& options, std::vecto
   std::size_t slots = 0;
   for (const auto& set : attributes_) {
     value_offset_.push_back(slots);
-    slots += 3 * set.values.size();
+    slots += kUtilityWidth * set.values.size();
   }
   similarity_ = ReplicatedSums((profiles_.size() + 1) * kSlots, replicates_);
   swap_.assign(swap_pairs_.size() * kMetrics, MomentSums());
@@ -60,14 +66,14 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
   // FaiRLLM's argument order: calc_metric_at_k(variant, neutral) — the
   // compared list first, the reference second (SERP* and PRAG* are asymmetric).
   auto similarities = [&](const std::vector<int>& variant, const std::vector<int>& reference, double* out) {
-    out[0] = jaccard(variant, reference);
-    out[1] = serp_star(variant, reference, compat_);
-    out[2] = prag_star(variant, reference);
-    out[3] = rbo(variant, reference);
-    out[4] = 1;
+    out[kJaccard] = jaccard(variant, reference);
+    out[kSerp] = serp_star(variant, reference, compat_);
+    out[kPrag] = prag_star(variant, reference);
+    out[kRbo] = rbo(variant, reference);
+    out[kSimilarityUsers] = 1;
   };
   std::vector<double> sims((profiles_.size() + 1) * kSlots, 0.0);
-  double noise_sim[kSlots] = {0, 0, 0, 0, 0};
+  double noise_sim[kSlots] = {};
   const auto& noise = o.response(o.plan->noise);
   const bool have_noise = usable(noise);
   if (have_noise) {
@@ -108,11 +114,12 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
         if (profiles_[i] != Profile{{attributes_[a].name, real->second}} || !lists[i]) continue;
         const int rank = rank_of(lists[i]->ranking, o.base->positive_position);
         const bool hit = rank > 0 && rank <= o.base->request.k;
-        const std::size_t slot = value_offset_[a] + 3 * v;
-        utility[slot] = hit ? 1.0 / std::log2(rank + 1.0) : 0.0;
-        utility[slot + 1] = hit ? 1.0 : 0.0;
-        utility[slot + 2] = 1.0;
-        utility_records_.emplace_back(unit, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(v), utility[slot], neutral_ndcg);
+        const std::size_t slot = value_offset_[a] + kUtilityWidth * v;
+        utility[slot + kUtilityNdcg] = hit ? 1.0 / std::log2(rank + 1.0) : 0.0;
+        utility[slot + kUtilityHit] = hit ? 1.0 : 0.0;
+        utility[slot + kUtilityUsers] = 1.0;
+        utility_records_.emplace_back(unit, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(v), utility[slot + kUtilityNdcg],
+                                      neutral_ndcg);
       }
     }
   }
@@ -307,12 +314,13 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
                                                    double alpha) const {
   nlohmann::ordered_json out;
   const std::size_t noise_base = profiles_.size() * kSlots;
-  const double users = similarity_.total(noise_base + kMetrics) > 0 ? similarity_.total(noise_base + kMetrics) : similarity_.total(kMetrics);
+  const double users = similarity_.total(noise_base + kSimilarityUsers) > 0 ? similarity_.total(noise_base + kSimilarityUsers)
+                                                                            : similarity_.total(kSimilarityUsers);
   out["users"] = users;
   out["serp_definition"] = compat_ ? "FaiRLLM published code (max 0.274 at K = 20)" : "normalised (identical lists = 1)";
   out["test_metric"] = metric_name(test_metric_);
   auto mean_metric = [&](const ReplicatedSums& sums, std::size_t base, int m) {
-    const auto count = base + kMetrics;
+    const auto count = base + kSimilarityUsers;
     const auto e = sums.estimate([base, m, count](std::span<const double> s) {
       return s[count] > 0 ? s[base + static_cast<std::size_t>(m)] / s[count] : std::nan("");
     }, confidence);
@@ -358,7 +366,7 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
           std::vector<double> means;
           for (auto i : indices) {
             const auto b = i * kSlots;
-            if (s[b + kMetrics] > 0) means.push_back(s[b + static_cast<std::size_t>(m)] / s[b + kMetrics]);
+            if (s[b + kSimilarityUsers] > 0) means.push_back(s[b + static_cast<std::size_t>(m)] / s[b + kSimilarityUsers]);
           }
           if (means.size() < 2) return std::nan("");
           if (range) return *std::max_element(means.begin(), means.end()) - *std::min_element(means.begin(), means.end());
@@ -395,10 +403,10 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
     }
     nlohmann::ordered_json groups;
     for (std::size_t v = 0; v < set.values.size(); ++v) {
-      const std::size_t slot = value_offset_[a] + 3 * v;
-      const auto e = utility_.estimate([slot](std::span<const double> s) { return s[slot + 2] > 0 ? s[slot] / s[slot + 2] : std::nan(""); },
-                                       confidence);
-      groups[set.values[v]] = metric_json(e.value, e.ci, utility_.total(slot + 2));
+      const std::size_t ndcg = value_offset_[a] + kUtilityWidth * v + kUtilityNdcg, users_at = value_offset_[a] + kUtilityWidth * v + kUtilityUsers;
+      const auto e = utility_.estimate(
+          [ndcg, users_at](std::span<const double> s) { return s[users_at] > 0 ? s[ndcg] / s[users_at] : std::nan(""); }, confidence);
+      groups[set.values[v]] = metric_json(e.value, e.ci, utility_.total(users_at));
     }
     nlohmann::ordered_json utility;
     utility["ndcg_by_group"] = groups;

@@ -12,28 +12,28 @@
 namespace recbias {
 
 void GroundingAccumulator::add(const BaseOutcome& o) {
-  std::int64_t c[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // this user's counts
+  std::int64_t c[kSlots] = {};  // this user's counts
   for (auto call : o.plan->calls) {
     const auto& r = o.full_response(call);  // every entry the model wrote
-    ++c[0];
+    ++c[kResponses];
     if (r.error) {
-      ++c[1];
+      ++c[kFailed];
       continue;
     }
-    if (r.ranking.empty()) ++c[2];
-    if (r.parse_failures > 0) ++c[3];
-    if (r.truncated) ++c[4];
-    if (r.repaired > 0) ++c[5];
+    if (r.ranking.empty()) ++c[kEmpty];
+    if (r.parse_failures > 0) ++c[kParseFailed];
+    if (r.truncated) ++c[kTruncated];
+    if (r.repaired > 0) ++c[kRepaired];
     const auto model_entries = static_cast<std::int64_t>(r.ranking.size()) - r.repaired;
-    c[6] += model_entries + static_cast<std::int64_t>(r.ungrounded.size()) + r.duplicates + r.out_of_range;
-    c[7] += static_cast<std::int64_t>(r.ungrounded.size());
+    c[kEntries] += model_entries + static_cast<std::int64_t>(r.ungrounded.size()) + r.duplicates + r.out_of_range;
+    c[kHallucinated] += static_cast<std::int64_t>(r.ungrounded.size());
     for (const auto& text : r.ungrounded) examples_.emplace_back(stable_hash(o.base->request.id), utf8_prefix(text, 200));
-    c[8] += r.duplicates;
-    c[9] += r.out_of_range;
+    c[kDuplicated] += r.duplicates;
+    c[kOutOfRange] += r.out_of_range;
   }
-  for (int a = 0; a < 10; ++a) {
-    counts_[static_cast<std::size_t>(a)] += c[a];
-    for (int b = 0; b < 10; ++b) products_[static_cast<std::size_t>(a * 10 + b)] += c[a] * c[b];
+  for (std::size_t a = 0; a < kSlots; ++a) {
+    counts_[a] += c[a];
+    for (std::size_t b = 0; b < kSlots; ++b) products_[a * kSlots + b] += c[a] * c[b];
   }
   ++users_;
   std::sort(examples_.begin(), examples_.end());
@@ -54,16 +54,16 @@ void GroundingAccumulator::merge(const GroundingAccumulator& other) {
 nlohmann::ordered_json GroundingAccumulator::result(double confidence) const {
   // rate = (a . c) / (b . c) over users' count vectors c; linearised variance
   // from the kept products (see the header).
-  auto rate = [&](std::vector<std::pair<int, double>> numerator, std::vector<std::pair<int, double>> denominator) {
+  auto rate = [&](std::vector<std::pair<Slot, double>> numerator, std::vector<std::pair<Slot, double>> denominator) {
     auto dot = [&](const auto& x) {
       double v = 0;
-      for (auto [i, w] : x) v += w * static_cast<double>(counts_[static_cast<std::size_t>(i)]);
+      for (auto [i, w] : x) v += w * static_cast<double>(counts_[i]);
       return v;
     };
     auto quad = [&](const auto& x, const auto& y) {
       double v = 0;
       for (auto [i, wi] : x)
-        for (auto [j, wj] : y) v += wi * wj * static_cast<double>(products_[static_cast<std::size_t>(i * 10 + j)]);
+        for (auto [j, wj] : y) v += wi * wj * static_cast<double>(products_[i * kSlots + j]);
       return v;
     };
     const double x = dot(numerator), e = dot(denominator);
@@ -74,20 +74,21 @@ nlohmann::ordered_json GroundingAccumulator::result(double confidence) const {
               : 0.0;
     return metric_json(r, wilson_interval_effective(std::clamp(r, 0.0, 1.0), variance, e, confidence), e);
   };
-  const std::vector<std::pair<int, double>> responses = {{0, 1.0}}, answered = {{0, 1.0}, {1, -1.0}}, entries = {{6, 1.0}};
+  const std::vector<std::pair<Slot, double>> responses = {{kResponses, 1.0}}, answered = {{kResponses, 1.0}, {kFailed, -1.0}},
+                                                    entries = {{kEntries, 1.0}};
   nlohmann::ordered_json out;
-  out["responses"] = counts_[0];
-  out["output_entries"] = counts_[6];
+  out["responses"] = counts_[kResponses];
+  out["output_entries"] = counts_[kEntries];
   out["users"] = users_;
   out["interval"] = "cluster-robust (users as units): ratio estimator, Wilson at the effective sample size";
-  out["failed_rate"] = rate({{1, 1.0}}, responses);
-  out["empty_rate"] = rate({{2, 1.0}}, answered);
-  out["parse_failure_rate"] = rate({{3, 1.0}}, answered);
-  out["truncated_rate"] = rate({{4, 1.0}}, answered);
-  out["repaired_rate"] = rate({{5, 1.0}}, answered);
-  out["hallucination_rate"] = rate({{7, 1.0}}, entries);
-  out["duplicate_rate"] = rate({{8, 1.0}}, entries);
-  out["out_of_range_rate"] = rate({{9, 1.0}}, entries);
+  out["failed_rate"] = rate({{kFailed, 1.0}}, responses);
+  out["empty_rate"] = rate({{kEmpty, 1.0}}, answered);
+  out["parse_failure_rate"] = rate({{kParseFailed, 1.0}}, answered);
+  out["truncated_rate"] = rate({{kTruncated, 1.0}}, answered);
+  out["repaired_rate"] = rate({{kRepaired, 1.0}}, answered);
+  out["hallucination_rate"] = rate({{kHallucinated, 1.0}}, entries);
+  out["duplicate_rate"] = rate({{kDuplicated, 1.0}}, entries);
+  out["out_of_range_rate"] = rate({{kOutOfRange, 1.0}}, entries);
   return out;
 }
 
@@ -100,9 +101,10 @@ nlohmann::json GroundingAccumulator::state() const {
 void GroundingAccumulator::load_state(const nlohmann::json& j) {
   try {
     counts_ = j.at("counts").get<std::vector<std::int64_t>>();
-    if (counts_.size() != 10) throw BadInput("grounding state: expected 10 counts");
+    if (counts_.size() != kSlots) throw BadInput(fmt::format("grounding state: expected {} counts, found {}", std::size_t{kSlots}, counts_.size()));
     products_ = j.at("products").get<std::vector<std::int64_t>>();
-    if (products_.size() != 100) throw BadInput("grounding state: expected 100 products");
+    if (products_.size() != kSlots * kSlots)
+      throw BadInput(fmt::format("grounding state: expected {} products, found {}", kSlots * kSlots, products_.size()));
     users_ = j.at("users").get<std::int64_t>();
     examples_.clear();
     for (const auto& e : j.value("examples", nlohmann::json::array()))

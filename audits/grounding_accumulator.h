@@ -6,8 +6,8 @@
 // each in a full audit), so every rate is a ratio estimator sum_u x_u /
 // sum_u e_u over users with the linearised variance U/(U-1) sum_u (x_u -
 // r e_u)^2 / (sum_u e_u)^2, shown as a Wilson interval at the effective
-// sample size. Mergeable: the per-user products of the ten counts are kept
-// exactly (10 x 10 sums).
+// sample size. Mergeable: the per-user products of the counts are kept
+// exactly (Slot x Slot sums).
 // Ten hallucinated entries are kept verbatim as examples (untrusted text:
 // renderers escape it).
 #pragma once
@@ -32,9 +32,11 @@ class GroundingAccumulator {
   void load_state(const nlohmann::json& j);
 
  private:
-  // responses, failed, empty, parse_failed, truncated, repaired, entries, hallucinated, duplicated, out_of_range
-  std::vector<std::int64_t> counts_ = std::vector<std::int64_t>(10, 0);
-  std::vector<std::int64_t> products_ = std::vector<std::int64_t>(100, 0);  // sum over users of count_a * count_b
+  // One count per Slot, summed over users, and the per-user products of
+  // every pair of counts (kSlots x kSlots sums).
+  enum Slot : std::size_t { kResponses, kFailed, kEmpty, kParseFailed, kTruncated, kRepaired, kEntries, kHallucinated, kDuplicated, kOutOfRange, kSlots };
+  std::vector<std::int64_t> counts_ = std::vector<std::int64_t>(kSlots, 0);
+  std::vector<std::int64_t> products_ = std::vector<std::int64_t>(kSlots * kSlots, 0);  // sum over users of count_a * count_b
   std::int64_t users_ = 0;
   // Up to kExamples ungrounded entries for reviewers: the smallest (user key,
   // text) pairs, so merged shards keep the same ones as a single run.

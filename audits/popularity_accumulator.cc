@@ -11,6 +11,9 @@
 #include "datasets/describe.h"  // gini
 
 namespace recbias {
+double PopularityAccumulator::top1_minus_positive(std::span<const double> s) {
+  return s[kUsers] > 0 ? (s[kTop1Percentile] - s[kPositivePercentile]) / s[kUsers] : std::nan("");
+}
 
 PopularityContext make_popularity_context(const Workload& workload, double short_head_share) {
   PopularityContext c;
@@ -47,7 +50,7 @@ PopularityContext make_popularity_context(const Workload& workload, double short
 }
 
 PopularityAccumulator::PopularityAccumulator(std::shared_ptr<const PopularityContext> context, int replicates)
-    : context_(std::move(context)), replicates_(replicates), user_(10, replicates), groups_(17, replicates),
+    : context_(std::move(context)), replicates_(replicates), user_(kUserSlots, replicates), groups_(kGroupSlots, replicates),
       exposure_(context_->catalog ? context_->catalog->size() : 0, 0),
       exposure_replicates_(exposure_.size() * static_cast<std::size_t>(replicates), 0), appearances_(exposure_.size(), 0) {}
 
@@ -106,32 +109,39 @@ void PopularityAccumulator::add(const BaseOutcome& o) {
     }
     return popularity.size() > 1 ? below / static_cast<double>(popularity.size() - 1) : 0.5;
   };
-  const double user_values[10] = {sum_pop / len, tail / len, tail, std::isfinite(rho_model) ? rho_model : 0.0,
-                                  std::isfinite(rho_model) ? 1.0 : 0.0, std::isfinite(rho_truth) ? rho_truth : 0.0,
-                                  std::isfinite(rho_truth) ? 1.0 : 0.0, 1.0, percentile_in_candidates(list[0]),
-                                  percentile_in_candidates(o.base->positive_position)};
+  double user_values[kUserSlots];
+  user_values[kArp] = sum_pop / len;
+  user_values[kAplt] = tail / len;
+  user_values[kAclt] = tail;
+  user_values[kSpearmanModel] = std::isfinite(rho_model) ? rho_model : 0.0;
+  user_values[kSpearmanModelUsers] = std::isfinite(rho_model) ? 1.0 : 0.0;
+  user_values[kSpearmanTruth] = std::isfinite(rho_truth) ? rho_truth : 0.0;
+  user_values[kSpearmanTruthUsers] = std::isfinite(rho_truth) ? 1.0 : 0.0;
+  user_values[kUsers] = 1.0;
+  user_values[kTop1Percentile] = percentile_in_candidates(list[0]);
+  user_values[kPositivePercentile] = percentile_in_candidates(o.base->positive_position);
   user_.add(weights, user_values);
 
   // RSP / REO counts and ΔGAP sums.
-  std::vector<double> g(17, 0.0);
+  std::vector<double> g(kGroupSlots, 0.0);
   for (std::size_t j = 0; j < candidates.size(); ++j) {
     const bool head = context_->in_head[static_cast<std::size_t>(candidates[j])];
     const bool recommended = rank_of(list, static_cast<int>(j)) > 0;
-    g[head ? 1 : 3] += 1;
-    if (recommended) g[head ? 0 : 2] += 1;
+    g[head ? kHeadCandidates : kTailCandidates] += 1;
+    if (recommended) g[head ? kHeadRecommended : kTailRecommended] += 1;
     if (static_cast<int>(j) == o.base->positive_position) {
-      g[head ? 5 : 7] += 1;
-      if (recommended) g[head ? 4 : 6] += 1;
+      g[head ? kHeadPositives : kTailPositives] += 1;
+      if (recommended) g[head ? kHeadPositiveRecommended : kTailPositiveRecommended] += 1;
     }
   }
   auto group = context_->user_group.find(o.base->request.user.id);
   if (group != context_->user_group.end() && !o.base->request.user.history.empty()) {
     double profile = 0;
     for (auto h : o.base->request.user.history) profile += pop(h);
-    const auto base = static_cast<std::size_t>(8 + 3 * group->second);
-    g[base] += profile / static_cast<double>(o.base->request.user.history.size());
-    g[base + 1] += sum_pop / len;
-    g[base + 2] += 1;
+    const std::size_t base = kGap + kGapWidth * static_cast<std::size_t>(group->second);
+    g[base + kProfilePopularity] += profile / static_cast<double>(o.base->request.user.history.size());
+    g[base + kRecommendedPopularity] += sum_pop / len;
+    g[base + kGroupUsers] += 1;
   }
   groups_.add(weights, g);
 }
@@ -163,7 +173,7 @@ bool PopularityAccumulator::operator==(const PopularityAccumulator& o) const {
 
 nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
   nlohmann::ordered_json out;
-  const double users = user_.total(7);
+  const double users = user_.total(kUsers);
   out["users"] = users;
   if (users == 0) {
     out["verdict"] = "no usable responses";
@@ -173,9 +183,9 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
     const auto e = user_.estimate([i, n](std::span<const double> s) { return s[n] > 0 ? s[i] / s[n] : std::nan(""); }, confidence);
     return metric_json(e.value, e.ci, user_.total(n));
   };
-  out["arp"] = mean_of(0, 7);
-  out["aplt"] = mean_of(1, 7);
-  out["aclt"] = mean_of(2, 7);
+  out["arp"] = mean_of(kArp, kUsers);
+  out["aplt"] = mean_of(kAplt, kUsers);
+  out["aclt"] = mean_of(kAclt, kUsers);
   // Gini and coverage from exposure, with replicate exposure for the interval.
   const std::size_t n_items = exposure_.size();
   auto gini_and_coverage = [&](auto get) {
@@ -241,44 +251,47 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
     return mean > 0 ? std::abs(a - b) / 2 / mean : std::nan("");  // population sd of two values over their mean
   };
   const auto rsp = groups_.estimate([&](std::span<const double> s) {
-    return s[1] > 0 && s[3] > 0 ? relative_sd(s[0] / s[1], s[2] / s[3]) : std::nan("");
+    return s[kHeadCandidates] > 0 && s[kTailCandidates] > 0
+               ? relative_sd(s[kHeadRecommended] / s[kHeadCandidates], s[kTailRecommended] / s[kTailCandidates])
+               : std::nan("");
   }, confidence);
   const auto reo = groups_.estimate([&](std::span<const double> s) {
-    return s[5] > 0 && s[7] > 0 ? relative_sd(s[4] / s[5], s[6] / s[7]) : std::nan("");
+    return s[kHeadPositives] > 0 && s[kTailPositives] > 0
+               ? relative_sd(s[kHeadPositiveRecommended] / s[kHeadPositives], s[kTailPositiveRecommended] / s[kTailPositives])
+               : std::nan("");
   }, confidence);
   out["pop_rsp"] = metric_json(rsp.value, rsp.ci, users);
   out["pop_reo"] = metric_json(reo.value, reo.ci, users);
-  const char* names[3] = {"niche", "diverse", "blockbuster"};
+  const char* names[kGapGroups] = {"niche", "diverse", "blockbuster"};
   nlohmann::ordered_json gap;
-  for (std::size_t g = 0; g < 3; ++g) {
-    const std::size_t b = 8 + 3 * g;
-    const auto e = groups_.estimate([b](std::span<const double> s) { return s[b] > 0 ? (s[b + 1] - s[b]) / s[b] : std::nan(""); }, confidence);
-    gap[names[g]] = metric_json(e.value, e.ci, groups_.total(b + 2));
+  for (std::size_t g = 0; g < kGapGroups; ++g) {
+    const std::size_t p = kGap + kGapWidth * g + kProfilePopularity, r = kGap + kGapWidth * g + kRecommendedPopularity;
+    const auto e = groups_.estimate([p, r](std::span<const double> s) { return s[p] > 0 ? (s[r] - s[p]) / s[p] : std::nan(""); }, confidence);
+    gap[names[g]] = metric_json(e.value, e.ci, groups_.total(kGap + kGapWidth * g + kGroupUsers));
   }
   out["delta_gap"] = gap;
   nlohmann::ordered_json ranks = nlohmann::ordered_json::array();
   for (const auto& rank : by_rank_) ranks.push_back(metric_json(rank.mean(), rank.interval(confidence), static_cast<double>(rank.n())));
   out["popularity_by_rank"] = ranks;
-  out["spearman_popularity_model"] = mean_of(3, 4);
-  out["spearman_popularity_truth"] = mean_of(5, 6);
+  out["spearman_popularity_model"] = mean_of(kSpearmanModel, kSpearmanModelUsers);
+  out["spearman_popularity_truth"] = mean_of(kSpearmanTruth, kSpearmanTruthUsers);
   out["spearman_note"] = "two scales: a correlation with the one-hot positive is bounded (about 0.38 at K = 20); compare the "
                          "percentiles below instead";
   // Popularity percentile within the candidates: model's top-1 vs the held-out item, and their paired difference.
-  out["top1_popularity_percentile"] = mean_of(8, 7);
-  out["positive_popularity_percentile"] = mean_of(9, 7);
-  const auto diff = user_.estimate([](std::span<const double> s) { return s[7] > 0 ? (s[8] - s[9]) / s[7] : std::nan(""); }, confidence);
-  out["top1_minus_positive_percentile"] = metric_json(diff.value, diff.ci, user_.total(7));
+  out["top1_popularity_percentile"] = mean_of(kTop1Percentile, kUsers);
+  out["positive_popularity_percentile"] = mean_of(kPositivePercentile, kUsers);
+  const auto diff = user_.estimate(top1_minus_positive, confidence);
+  out["top1_minus_positive_percentile"] = metric_json(diff.value, diff.ci, user_.total(kUsers));
   return out;
 }
 
 void PopularityAccumulator::replicated(std::map<std::string, ReplicatedValue>& out) const {
-  if (user_.total(7) == 0) return;
-  auto mean_of = [](std::size_t i) { return [i](std::span<const double> s) { return s[7] > 0 ? s[i] / s[7] : std::nan(""); }; };
-  out["popularity.arp"] = user_.replicated(mean_of(0));
-  out["popularity.aplt"] = user_.replicated(mean_of(1));
-  out["popularity.aclt"] = user_.replicated(mean_of(2));
-  out["popularity.top1_minus_positive_percentile"] =
-      user_.replicated([](std::span<const double> s) { return s[7] > 0 ? (s[8] - s[9]) / s[7] : std::nan(""); });
+  if (user_.total(kUsers) == 0) return;
+  auto mean_of = [](std::size_t i) { return [i](std::span<const double> s) { return s[kUsers] > 0 ? s[i] / s[kUsers] : std::nan(""); }; };
+  out["popularity.arp"] = user_.replicated(mean_of(kArp));
+  out["popularity.aplt"] = user_.replicated(mean_of(kAplt));
+  out["popularity.aclt"] = user_.replicated(mean_of(kAclt));
+  out["popularity.top1_minus_positive_percentile"] = user_.replicated(top1_minus_positive);
 }
 
 nlohmann::json PopularityAccumulator::state() const {

@@ -41,6 +41,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -80,8 +81,27 @@ class PopularityAccumulator {
   std::shared_ptr<const PopularityContext> context_;
   int replicates_;
   int k_ = 0;                                  // K (candidates per request), fixed by the first request
-  ReplicatedSums user_;       // arp, aplt, aclt, spearman_model, n_model, spearman_truth, n_truth, users
-  ReplicatedSums groups_;     // RSP/REO counts (8), then per user group: profile pop, rec pop, users (9)
+  // Per-user sums: mean popularity of the list (ARP), share and count of
+  // long-tail items (APLT, ACLT), the within-list Spearman correlations with
+  // their usable counts, users, and the top-1's and the positive's
+  // popularity percentiles within the candidates.
+  enum UserSlot : std::size_t {
+    kArp, kAplt, kAclt, kSpearmanModel, kSpearmanModelUsers, kSpearmanTruth, kSpearmanTruthUsers, kUsers,
+    kTop1Percentile, kPositivePercentile, kUserSlots
+  };
+  // RSP/REO counts for the short head and the tail, then per ΔGAP user
+  // group (niche, diverse, blockbuster) its kGapWidth sums from kGap.
+  enum GroupSlot : std::size_t {
+    kHeadRecommended, kHeadCandidates, kTailRecommended, kTailCandidates,
+    kHeadPositiveRecommended, kHeadPositives, kTailPositiveRecommended, kTailPositives, kGap
+  };
+  enum GapOffset : std::size_t { kProfilePopularity, kRecommendedPopularity, kGroupUsers, kGapWidth };
+  static constexpr std::size_t kGapGroups = 3;
+  static constexpr std::size_t kGroupSlots = kGap + kGapGroups * kGapWidth;
+  // The paired difference of the top-1's and the positive's popularity percentiles.
+  static double top1_minus_positive(std::span<const double> s);
+  ReplicatedSums user_;
+  ReplicatedSums groups_;
   std::vector<MomentSums> by_rank_;  // per output rank r < K: popularity (normal approximation)
   std::vector<std::int64_t> exposure_;             // per catalog item
   std::vector<std::int32_t> exposure_replicates_;  // replicates x items: weighted exposure

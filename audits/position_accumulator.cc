@@ -12,6 +12,9 @@
 namespace recbias {
 namespace {
 
+// Per complete request: the mean Kendall tau-b and RBO over pairs of orders, and the count of requests.
+enum AgreementSlot : std::size_t { kTau, kRbo, kAgreementRequests, kAgreementSlots };
+
 // RBO_ext (p = 0.9) of two lists of equal length over ids 0..n-1, with flag arrays.
 double rbo_equal_length(const std::vector<int>& a, const std::vector<int>& b, std::vector<char>& in_a, std::vector<char>& in_b) {
   constexpr double p = 0.9;
@@ -108,7 +111,7 @@ double moment_matched_tvd(std::span<const double> rates, std::span<const double>
 void PositionAccumulator::init(int k) {
   k_ = k;
   top1_ = ReplicatedSums(static_cast<std::size_t>(k), replicates_);
-  agreement_ = ReplicatedSums(3, replicates_);
+  agreement_ = ReplicatedSums(kAgreementSlots, replicates_);
   positive_hits_.assign(static_cast<std::size_t>(k), 0);
   positive_ndcg_.assign(static_cast<std::size_t>(k), MomentSums());
   transition_.assign(static_cast<std::size_t>(k * k), 0);
@@ -191,7 +194,10 @@ void PositionAccumulator::add(const BaseOutcome& o) {
       tau /= pairs;
     }
     if (std::isfinite(tau)) {
-      const double values[3] = {tau, rbo_sum / pairs, 1.0};
+      double values[kAgreementSlots];
+      values[kTau] = tau;
+      values[kRbo] = rbo_sum / pairs;
+      values[kAgreementRequests] = 1.0;
       agreement_.add(weights, values);
     }
   }
@@ -385,10 +391,13 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
 
   out["consistency"] = proportion_json(static_cast<double>(consistent_requests_), static_cast<double>(complete_requests_), confidence);
   const auto pairs = agreement_.totals();
-  const auto tau = agreement_.estimate([](std::span<const double> s) { return s[2] > 0 ? s[0] / s[2] : std::nan(""); }, confidence);
-  const auto rbo_mean = agreement_.estimate([](std::span<const double> s) { return s[2] > 0 ? s[1] / s[2] : std::nan(""); }, confidence);
-  out["kendall_tau"] = metric_json(tau.value, tau.ci, pairs[2]);
-  out["rbo"] = metric_json(rbo_mean.value, rbo_mean.ci, pairs[2]);
+  auto mean_of = [](std::size_t i) {
+    return [i](std::span<const double> s) { return s[kAgreementRequests] > 0 ? s[i] / s[kAgreementRequests] : std::nan(""); };
+  };
+  const auto tau = agreement_.estimate(mean_of(kTau), confidence);
+  const auto rbo_mean = agreement_.estimate(mean_of(kRbo), confidence);
+  out["kendall_tau"] = metric_json(tau.value, tau.ci, pairs[kAgreementRequests]);
+  out["rbo"] = metric_json(rbo_mean.value, rbo_mean.ci, pairs[kAgreementRequests]);
   nlohmann::ordered_json by_position = nlohmann::ordered_json::array();
   for (int qpos = 0; qpos < k_; ++qpos) {
     const auto& ndcg = positive_ndcg_[static_cast<std::size_t>(qpos)];

@@ -287,34 +287,39 @@ void setup_audit(CLI::App& app) {
   add_adapter_options(*audit, o->adapter);
   add_data_options(*audit, o->data, true);
   audit->add_option("--audits", o->audits, fmt::format("Comma-separated audits: {} (default: all)", audit_names()));
-  audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item (default: 0)")->check(CLI::NonNegativeNumber);
-  audit->add_option("--candidates", o->candidate_count, "Candidates per request: 1 held-out positive + negatives (default: 20)")->check(CLI::Range(2, 1000));
-  audit->add_option("--k", o->candidates.k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities (default: 10)")->check(CLI::Range(1, 1000));
-  audit->add_option("--sampling", o->candidates.sampling, "Negative sampling: uniform or popularity (default: uniform)")
+  audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item")->check(CLI::NonNegativeNumber);
+  audit->add_option("--candidates", o->candidate_count, "Candidates per request: 1 held-out positive + negatives")->check(CLI::Range(2, 1000));
+  audit->add_option("--k", o->candidates.k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities")->check(CLI::Range(1, 1000));
+  audit->add_option("--sampling", o->candidates.sampling, "Negative sampling: uniform or popularity")
       ->transform(enum_names(kSamplings, "uniform or popularity"))
+      ->default_str(name_of(kSamplings, o->candidates.sampling))
       ->type_name("NAME");
-  audit->add_option("--permutations", o->audit.permutations, "Permutations per request for the position audit; 0 = K (default: 0)")->check(CLI::NonNegativeNumber);
-  audit->add_option("--design", o->audit.design, "Permutation design: cyclic, latin or random (default: cyclic)")
+  audit->add_option("--permutations", o->audit.permutations, "Permutations per request for the position audit; 0 = K")->check(CLI::NonNegativeNumber);
+  audit->add_option("--design", o->audit.design, "Permutation design: cyclic, latin or random")
       ->transform(enum_names(permutation_design_names(), "cyclic, latin or random"))
+      ->default_str(name_of(permutation_design_names(), o->audit.design))
       ->type_name("NAME");
-  audit->add_option("--seed", o->audit.seed, "Seed for users, candidates, permutations and bootstrap (default: 0)");
-  audit->add_option("--attributes", o->attributes, "Fairness attributes: dataset or fairllm (default: dataset)");
+  audit->add_option("--seed", o->audit.seed, "Seed for users, candidates, permutations and bootstrap");
+  audit->add_option("--attributes", o->attributes, "Fairness attributes: dataset or fairllm");
   audit->add_option("--fairllm", o->fairllm_path, "FaiRLLM's sst_json.json (default: ../FaiRLLM/sst_json.json next to the dataset)");
   audit->add_flag("--intersections", o->audit.intersections, "Fairness: also state pairs of attributes (default: off)");
   audit->add_flag("--fairllm-compat", o->audit.fairllm_compat, "Fairness: FaiRLLM's published SERP* (max 0.274 at K = 20) instead of the normalised one");
-  audit->add_option("--fairness-metric", o->audit.fairness_test_metric, "Similarity tested against the noise floor: jaccard, serp, prag, rbo (default: serp)");
-  audit->add_option("--short-head", o->audit.short_head_share, "Popularity: share of training interactions the short head makes up (default: 0.8)")
+  audit->add_option("--fairness-metric", o->audit.fairness_test_metric, "Similarity tested against the noise floor: jaccard, serp, prag, rbo");
+  audit->add_option("--short-head", o->audit.short_head_share, "Popularity: share of training interactions the short head makes up")
       ->check(CLI::Range(0.01, 0.99));
-  audit->add_option("--bootstrap", o->audit.bootstrap_replicates, "Poisson bootstrap replicates (default: 200)")->check(CLI::Range(10, 100000));
-  audit->add_option("--confidence", o->audit.confidence, "Interval level (default: 0.95)")->check(CLI::Range(0.5, 0.9999));
-  audit->add_option("--alpha", o->audit.alpha, "Test level after correction (default: 0.05)")->check(CLI::Range(0.0001, 0.5));
-  audit->add_option("--correction", o->audit.correction, "Multiple-testing correction: holm or bh (default: holm)")->check(CLI::IsMember({"holm", "bh"}));
+  audit->add_option("--bootstrap", o->audit.bootstrap_replicates, "Poisson bootstrap replicates")->check(CLI::Range(10, 100000));
+  audit->add_option("--confidence", o->audit.confidence, "Interval level")->check(CLI::Range(0.5, 0.9999));
+  audit->add_option("--alpha", o->audit.alpha, "Test level after correction")->check(CLI::Range(0.0001, 0.5));
+  audit->add_option("--correction", o->audit.correction, "Multiple-testing correction: holm or bh")->check(CLI::IsMember({"holm", "bh"}));
   audit->add_option("--practical", o->practical,
-                    "Smallest effect a finding raises, NAME=VALUE (repeatable): position.tvd (default 0.02), fairness.similarity (0.05), "
-                    "fairness.utility_gap (0.05)");
-  audit->add_option("--shard", o->shard, "Run shard i of n (i/n), or auto from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID (default: 0/1)");
-  audit->add_option("-o,--out", o->out, "Report file (default: report.json)");
-  audit->add_option("--chunk", o->audit.chunk_bases, "Users per batch sent to the adapter (default: 256)")->check(CLI::Range(1, 1000000));
+                    fmt::format("Smallest effect a finding raises, NAME=VALUE (repeatable); defaults: {}", [] {
+                      std::string out;
+                      for (const auto& [name, value] : AuditOptions{}.practical) out += fmt::format("{}{}={}", out.empty() ? "" : ", ", name, value);
+                      return out;
+                    }()));
+  audit->add_option("--shard", o->shard, "Run shard i of n (i/n), or auto from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID");
+  audit->add_option("-o,--out", o->out, "Report file");
+  audit->add_option("--chunk", o->audit.chunk_bases, "Users per batch sent to the adapter")->check(CLI::Range(1, 1000000));
   audit->add_option("--compare", o->compare,
                     "Also audit the model wrapped in this mitigation on the same plan (repeatable); the report gets a trade-off table")
       ->type_name("MITIGATION");

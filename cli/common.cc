@@ -26,7 +26,7 @@ void add_data_options(CLI::App& app, DataOptions& options, bool required) {
                              "Dataset folder (MovieLens 100K/1M or JSON Lines); gives titles, popularity and training data");
   if (required) opt->required();
   app.add_option("--format", options.format,
-                 fmt::format("Dataset format: auto, {} (default: auto)", dataset_format_names()));
+                 fmt::format("Dataset format: auto, {}", dataset_format_names()));
 }
 
 void add_adapter_options(CLI::App& app, AdapterOptions& options) {

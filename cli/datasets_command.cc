@@ -112,18 +112,18 @@ void setup_datasets(CLI::App& app) {
   auto* synth_cmd = datasets->add_subcommand(
       "synth", "Write a synthetic dataset (JSON Lines) with Zipf popularity, genres and attribute-conditioned tastes");
   synth_cmd->add_option("-o,--out", *synth_out, "Folder to write items.jsonl, users.jsonl, interactions.jsonl into")->required();
-  synth_cmd->add_option("--users", synth->users, "Users (default: 1000)")->check(CLI::Range(1, 10'000'000));
-  synth_cmd->add_option("--items", synth->items, "Items (default: 1500)")->check(CLI::Range(1, 10'000'000));
-  synth_cmd->add_option("--genres", synth->genres, "Genres (default: 8)")->check(CLI::Range(1, 1000));
-  synth_cmd->add_option("--zipf", synth->zipf_exponent, "Popularity exponent of the item weights (default: 1.0)")
+  synth_cmd->add_option("--users", synth->users, "Users")->check(CLI::Range(1, 10'000'000));
+  synth_cmd->add_option("--items", synth->items, "Items")->check(CLI::Range(1, 10'000'000));
+  synth_cmd->add_option("--genres", synth->genres, "Genres")->check(CLI::Range(1, 1000));
+  synth_cmd->add_option("--zipf", synth->zipf_exponent, "Popularity exponent of the item weights")
       ->check(CLI::Range(0.0, 10.0));
   synth_cmd->add_option("--attribute-effect", synth->attribute_effect,
-                        "Log multiplier of the genres each gender and age band favours (default: 1.0)");
-  synth_cmd->add_option("--min-interactions", synth->min_interactions, "Interactions every user has at least (default: 20)")
+                        "Log multiplier of the genres each gender and age band favours");
+  synth_cmd->add_option("--min-interactions", synth->min_interactions, "Interactions every user has at least")
       ->check(CLI::Range(2, 1'000'000));
-  synth_cmd->add_option("--mean-extra", synth->mean_extra, "Poisson mean of interactions beyond the minimum (default: 40)")
+  synth_cmd->add_option("--mean-extra", synth->mean_extra, "Poisson mean of interactions beyond the minimum")
       ->check(CLI::Range(0.0, 1e6));
-  synth_cmd->add_option("--seed", synth->seed, "Seed; the dataset is a pure function of the options (default: 0)");
+  synth_cmd->add_option("--seed", synth->seed, "Seed; the dataset is a pure function of the options");
   synth_cmd->callback([synth, synth_out] {
     const auto dataset = make_synthetic_dataset(*synth);
     write_jsonl_dataset(dataset, *synth_out);
@@ -135,7 +135,7 @@ void setup_datasets(CLI::App& app) {
   auto* split_cmd = datasets->add_subcommand(
       "split", "Write the leave-one-out split the audits use (training items per user, held-out item) as JSON, for training models");
   split_cmd->add_option("path", split->path, "Dataset folder")->required();
-  split_cmd->add_option("--format", split->format, fmt::format("Dataset format: auto, {} (default: auto)", dataset_format_names()));
+  split_cmd->add_option("--format", split->format, fmt::format("Dataset format: auto, {}", dataset_format_names()));
   split_cmd->add_option("-o,--out", split->out, "JSON file to write")->required();
   split_cmd->add_flag("--force", split->force, "Replace an existing file (default: refuse)");
   split_cmd->callback([split] {

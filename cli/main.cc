@@ -27,6 +27,13 @@ const CLI::App& deepest_selected(const CLI::App& app) {
   return app;
 }
 
+// Repeatable options capture "[]" as their default: show nothing instead.
+void hide_empty_defaults(CLI::App& app) {
+  for (auto* option : app.get_options())
+    if (option->get_default_str() == "[]") option->default_str("");
+  for (auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) hide_empty_defaults(*sub);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,11 +41,15 @@ int main(int argc, char** argv) {
   CLI::App app{"recbias: audit LLM-based recommenders for position, popularity and fairness bias, and mitigate it"};
   app.set_version_flag("--version", recbias::cli::kVersion);
   app.require_subcommand(1);
+  // Every option bound to a library field shows that field's default in --help
+  // (CLI11 captures it when the option is added; subcommands inherit this).
+  app.option_defaults()->always_capture_default();
   recbias::cli::setup_datasets(app);
   recbias::cli::setup_rank(app);
   recbias::cli::setup_audit(app);
   recbias::cli::setup_report(app);
   recbias::cli::setup_serve(app);
+  hide_empty_defaults(app);
 
   try {
     try {

@@ -53,7 +53,7 @@ void setup_report(CLI::App& app) {
   auto r = std::make_shared<ReportOptions>();
   auto* report = app.add_subcommand("report", "Render a report as HTML, Markdown or JUnit XML");
   report->add_option("report", r->report, "report.json written by recbias audit")->required()->check(CLI::ExistingFile);
-  report->add_option("--format", r->format, "html, md or junit (default: html)")->check(CLI::IsMember({"html", "md", "junit"}));
+  report->add_option("--format", r->format, "html, md or junit")->check(CLI::IsMember({"html", "md", "junit"}));
   report->add_option("-o,--out", r->out, "Output file (default: stdout)");
   report->add_option("--policy", r->policy, "Gate policy (JSON): adds the rule table; required for junit")->check(CLI::ExistingFile);
   report->add_option("--baseline", r->baseline, "Baseline report: adds before/after columns")->check(CLI::ExistingFile);

@@ -58,12 +58,12 @@ void setup_serve(CLI::App& app) {
   auto* serve = app.add_subcommand("serve", "Serve rankings over HTTP (POST /v1/rank) with mitigations and dynamic batching");
   add_adapter_options(*serve, o->adapter);
   add_data_options(*serve, o->data, true);
-  serve->add_option("--host", o->serve.host, "Address to listen on (default: 127.0.0.1)");
-  serve->add_option("--port", o->serve.port, "Port; 0 = any free port, printed at start (default: 8080)")->check(CLI::Range(0, 65535));
-  serve->add_option("--max-batch", o->serve.batching.max_batch, "Most requests per model call (default: 32)")->check(CLI::Range(1, 100000));
-  serve->add_option("--max-wait-us", o->max_wait_us, "How long a request waits for others to batch with, in microseconds (default: 2000)")
+  serve->add_option("--host", o->serve.host, "Address to listen on");
+  serve->add_option("--port", o->serve.port, "Port; 0 = any free port, printed at start")->check(CLI::Range(0, 65535));
+  serve->add_option("--max-batch", o->serve.batching.max_batch, "Most requests per model call")->check(CLI::Range(1, 100000));
+  serve->add_option("--max-wait-us", o->max_wait_us, "How long a request waits for others to batch with, in microseconds")
       ->check(CLI::Range(0L, 10'000'000L));
-  serve->add_option("--threads", o->serve.threads, "HTTP worker threads, the most requests in flight (default: 64)")->check(CLI::Range(1, 4096));
+  serve->add_option("--threads", o->serve.threads, "HTTP worker threads, the most requests in flight")->check(CLI::Range(1, 4096));
   serve->callback([o] { run_serve(*o); });
 }
 

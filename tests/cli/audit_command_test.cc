@@ -165,3 +165,19 @@ TEST_CASE("audit --compare audits each mitigation and other adapters on the same
   CHECK_THAT(read_file(dir / "r.html"), Contains("<h2>Trade-off</h2>"));
   CHECK_THAT(r.out, Contains("trade-off (same plan)"));
 }
+
+TEST_CASE("recbias audit --help shows the defaults of the option structs it binds", "[cli][audit]") {
+  // The defaults in --help come from the bound fields (CLI11 captures them),
+  // so they cannot drift from AuditOptions; enums show their names.
+  const auto r = run_recbias({"audit", "--help"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("--bootstrap INT:INT in [10 - 100000]=200"));
+  CHECK_THAT(r.out, Contains("--confidence FLOAT:FLOAT in [0.5 - 0.9999]=0.95"));
+  CHECK_THAT(r.out, Contains("--design NAME=cyclic"));
+  CHECK_THAT(r.out, Contains("--sampling NAME=uniform"));
+  CHECK_THAT(r.out, Contains("defaults: fairness.similarity=0.05, fairness.utility_gap=0.05, position.tvd=0.02"));
+  CHECK_THAT(r.out, !Contains("=[]"));
+  const auto serve = run_recbias({"serve", "--help"});
+  REQUIRE(serve.exit_code == 0);
+  CHECK_THAT(serve.out, Contains("--max-batch INT:INT in [1 - 100000]=32"));
+}
