@@ -7,10 +7,12 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "adapters/prompt_template.h"
@@ -34,14 +36,29 @@ std::size_t append_body(char* data, std::size_t size, std::size_t count, void* u
   return size * count;
 }
 
-// One request's transfer state across its attempts.
+// One call of a request: the whole request (generate, first-token), or one
+// of its candidates (pointwise, loglik).
+struct Call {
+  std::size_t request = 0;
+  std::optional<std::size_t> candidate;
+};
+
+// One call's transfer state across its attempts.
 struct Transfer {
-  std::size_t index = 0;
+  std::size_t call = 0;
   std::string body;       // request JSON (kept alive for CURLOPT_POSTFIELDS)
   std::string received;   // response body of the current attempt
   int attempt = 0;        // attempts made so far
   std::string last_error; // why the previous attempt failed
+  std::size_t from = 0, to = 0;  // loglik: the title's code points in the echoed prompt
   CURL* easy = nullptr;
+};
+
+// A request's calls so far.
+struct Pending {
+  std::size_t left = 0;   // calls not yet finished
+  bool failed = false;
+  nlohmann::json parts;   // scoring modes: what the calls returned (the raw answer)
 };
 
 enum class Outcome { kDone, kRetry, kFail };
@@ -49,8 +66,9 @@ enum class Outcome { kDone, kRetry, kFail };
 class OpenAiRecommender final : public Recommender {
  public:
   OpenAiRecommender(std::shared_ptr<const Catalog> catalog, OpenAiOptions options)
-      : catalog_(std::move(catalog)), options_(std::move(options)), template_(PromptTemplate::load(options_.prompt_template)) {
+      : catalog_(std::move(catalog)), options_(std::move(options)), template_(PromptTemplate::load(default_template(options_))) {
     if (options_.model.empty()) throw BadInput("adapter openai: model=... is required (the model name the server serves)");
+    check_mode();
     if (!options_.api_key_env.empty()) {
       const char* key = std::getenv(options_.api_key_env.c_str());
       if (!key || !*key)
@@ -58,7 +76,7 @@ class OpenAiRecommender final : public Recommender {
       api_key_ = key;
     }
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
-    url_ = options_.base_url + "/chat/completions";
+    url_ = options_.base_url + (options_.scoring == Scoring::kLoglik ? "/completions" : "/chat/completions");
     global_curl_init();
     multi_ = curl_multi_init();
     if (!multi_) throw BackendFailure("adapter openai: curl_multi_init failed");
@@ -78,75 +96,131 @@ class OpenAiRecommender final : public Recommender {
   }
 
   std::string id() const override {
-    return fmt::format(
+    // What changes answers; the settings at their defaults leave the id as
+    // it was before they existed, so cached generate answers stay valid.
+    auto id = fmt::format(
         "openai:base_url={},model={},temperature={},top_p={},seed={},max_tokens={},template={}@{},max_history={},item={}",
         options_.base_url, options_.model, options_.temperature, options_.top_p, options_.seed, options_.max_tokens,
         template_.name(), template_.sha256().substr(0, 12), options_.max_history, options_.item);
+    if (options_.scoring != Scoring::kGenerate) id += ",scoring=" + scoring_name(options_.scoring);
+    if (options_.scoring == Scoring::kPointwise) id += fmt::format(",top_logprobs={}", options_.top_logprobs);
+    if (options_.scoring == Scoring::kLoglik && options_.loglik_mean) id += ",loglik=mean";
+    if (options_.structured != Structured::kOff) id += ",structured=" + structured_name(options_.structured);
+    if (!options_.extra.empty()) id += ",extra=" + options_.extra.dump();
+    return id;
   }
 
   Capabilities capabilities() const override {
-    return {.scores = false, .deterministic = options_.temperature == 0, .thread_safe = false, .remote = true};
+    return {.scores = options_.scoring != Scoring::kGenerate, .deterministic = options_.temperature == 0, .thread_safe = false, .remote = true};
   }
 
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
     std::vector<RankResponse> out(requests.size());
     if (requests.empty()) return out;
-    check_reachable();
-    std::vector<Transfer> transfers(requests.size());
+    const bool per_candidate = options_.scoring == Scoring::kPointwise || options_.scoring == Scoring::kLoglik;
+    std::vector<Call> calls;
+    std::vector<Pending> pending(requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i) {
+      const auto k = requests[i].candidates.size();
+      if (options_.scoring == Scoring::kFirstToken && k > kMaxLabels)
+        throw BadInput(fmt::format("adapter openai: scoring=first-token labels the candidates A to T, so at most {} candidates; request {} "
+                                   "has {} (use --candidates {} or fewer, or scoring=pointwise or loglik)",
+                                   kMaxLabels, requests[i].id, k, kMaxLabels));
       out[i].request_id = requests[i].id;
-      transfers[i].index = i;
+      if (per_candidate) {
+        pending[i].left = k;
+        pending[i].parts = {{"candidates", nlohmann::json::array()}};
+        for (std::size_t j = 0; j < k; ++j) {
+          pending[i].parts["candidates"].push_back(nullptr);
+          calls.push_back({i, j});
+        }
+      } else {
+        pending[i].left = 1;
+        calls.push_back({i, std::nullopt});
+      }
     }
+    check_reachable();
+    std::vector<Transfer> transfers(calls.size());
+    for (std::size_t c = 0; c < calls.size(); ++c) transfers[c].call = c;
     Rng jitter(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
     std::deque<std::size_t> ready;
-    for (std::size_t i = 0; i < requests.size(); ++i) ready.push_back(i);
+    for (std::size_t c = 0; c < calls.size(); ++c) ready.push_back(c);
     using Delayed = std::pair<Clock::time_point, std::size_t>;
     std::priority_queue<Delayed, std::vector<Delayed>, std::greater<>> delayed;
-    std::size_t active = 0, finished = 0;
+    std::size_t active = 0, finished = 0, missing_logprobs = 0;
+    std::string missing_logprobs_error;
 
-    while (finished < requests.size()) {
+    // A call is over (answered, failed, or skipped because its request failed).
+    auto call_over = [&](std::size_t c) {
+      ++finished;
+      const auto i = calls[c].request;
+      if (--pending[i].left > 0) return;
+      auto& response = out[i];
+      if (pending[i].failed) {
+        response.ranking.clear();
+        response.scores.reset();
+      } else if (options_.scoring != Scoring::kGenerate) {
+        response.raw = RawAnswer{"logprobs", pending[i].parts.dump()};
+        ground(requests[i], response);
+      }
+      if (on_response) on_response(i, response);
+    };
+
+    while (finished < calls.size()) {
       const auto now = Clock::now();
       while (!delayed.empty() && delayed.top().first <= now) {
         ready.push_back(delayed.top().second);
         delayed.pop();
       }
       while (active < static_cast<std::size_t>(std::max(1, options_.in_flight)) && !ready.empty()) {
-        // Bodies are rendered when first sent, so rendering overlaps waiting for the server.
-        auto& transfer = transfers[ready.front()];
-        if (transfer.body.empty()) transfer.body = request_body(requests[transfer.index]);
-        start(transfer);
+        const auto c = ready.front();
         ready.pop_front();
+        if (pending[calls[c].request].failed) {  // another call of this request failed: do not send the rest
+          call_over(c);
+          continue;
+        }
+        // Bodies are rendered when first sent, so rendering overlaps waiting for the server.
+        auto& transfer = transfers[c];
+        if (transfer.body.empty()) transfer.body = request_body(calls[c], requests[calls[c].request], transfer);
+        start(transfer);
         ++active;
       }
       int running = 0;
       curl_multi_perform(multi_, &running);
-      int pending = 0;
+      int queued = 0;
       bool any_done = false;
-      while (CURLMsg* msg = curl_multi_info_read(multi_, &pending)) {
+      while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
         if (msg->msg != CURLMSG_DONE) continue;
         any_done = true;
         Transfer* t = nullptr;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
         --active;
         long retry_after_s = 0;
-        const auto outcome = finish(*t, msg->data.result, requests[t->index], out[t->index], retry_after_s);
+        const auto& call = calls[t->call];
+        auto& response = out[call.request];
+        bool logprobs_absent = false;
+        const auto outcome = finish(*t, msg->data.result, call, requests[call.request], response, pending[call.request], retry_after_s,
+                                    logprobs_absent);
         if (outcome == Outcome::kRetry && t->attempt <= options_.max_retries) {
           const double base = std::min<double>(options_.max_backoff_ms, options_.backoff_ms * std::ldexp(1.0, t->attempt - 1));
           const double wait_ms = std::max(base * (0.5 + 0.5 * jitter.uniform01()), retry_after_s * 1000.0);
-          delayed.push({Clock::now() + std::chrono::microseconds(static_cast<std::int64_t>(wait_ms * 1000)), t->index});
-          ++out[t->index].usage.retries;
+          delayed.push({Clock::now() + std::chrono::microseconds(static_cast<std::int64_t>(wait_ms * 1000)), t->call});
+          ++response.usage.retries;
           continue;
         }
-        if (outcome != Outcome::kDone) {
-          out[t->index].error = outcome == Outcome::kRetry
-                                    ? fmt::format("request {}: gave up after {} attempts: {}", requests[t->index].id, t->attempt, t->last_error)
-                                    : fmt::format("request {}: {}", requests[t->index].id, t->last_error);
-          out[t->index].ranking.clear();
+        if (outcome != Outcome::kDone && !pending[call.request].failed) {
+          pending[call.request].failed = true;
+          const auto& id = requests[call.request].id;
+          response.error = outcome == Outcome::kRetry ? fmt::format("request {}: gave up after {} attempts: {}", id, t->attempt, t->last_error)
+                                                      : fmt::format("request {}: {}", id, t->last_error);
+          if (logprobs_absent) {
+            ++missing_logprobs;
+            missing_logprobs_error = t->last_error;
+          }
         }
-        ++finished;
-        if (on_response) on_response(t->index, out[t->index]);
+        call_over(t->call);
       }
-      if (finished == requests.size()) break;
+      if (finished == calls.size()) break;
       if (any_done && !ready.empty()) continue;  // refill the freed slots before waiting
       int wait_ms = 100;
       if (!delayed.empty()) {
@@ -159,23 +233,100 @@ class OpenAiRecommender final : public Recommender {
       }
       curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr);
     }
+    // A server that never returns log-probabilities cannot be scored at all:
+    // one clear error for the run instead of one per request.
+    if (missing_logprobs == requests.size())
+      throw BackendFailure(fmt::format("adapter openai: scoring={}: {}", scoring_name(options_.scoring), missing_logprobs_error));
     return out;
   }
 
+ public:
+  void ground(const RankRequest& request, RankResponse& response) const override {
+    if (!response.raw || response.error) return;
+    if (response.raw->format == "logprobs") {
+      ground_scores(response.raw->body, options_.scoring, options_.loglik_mean, request, response);
+      return;
+    }
+    std::vector<std::string> titles;
+    titles.reserve(request.candidates.size());
+    for (auto item : request.candidates) titles.push_back(catalog_->at(item).title);
+    reset_grounding(response);
+    ground_answer(response.raw->body, titles, options_.grounding, response);
+    response.constrained = options_.structured != Structured::kOff;
+    response.constraint_ignored = response.constrained && !follows_ranking_schema(response.raw->body, titles, request.k);
+  }
+
  private:
-  std::string request_body(const RankRequest& request) const {
-    json messages = json::array();
-    for (const auto& m : template_.render(request, *catalog_, options_.max_history, options_.item))
-      messages.push_back({{"role", m.role}, {"content", m.content}});
-    return json{{"model", options_.model},
-                {"messages", messages},
-                {"temperature", options_.temperature},
-                {"top_p", options_.top_p},
-                {"seed", options_.seed + static_cast<std::int64_t>(request.sample)},
-                {"max_tokens", options_.max_tokens},
-                {"n", 1},
-                {"stream", false}}
-        .dump();
+  static std::string default_template(const OpenAiOptions& o) {
+    if (!o.prompt_template.empty()) return o.prompt_template;
+    switch (o.scoring) {
+      case Scoring::kFirstToken: return "first-token";
+      case Scoring::kPointwise: return "pointwise";
+      case Scoring::kLoglik: return "loglik";
+      case Scoring::kGenerate: break;
+    }
+    return o.structured != Structured::kOff ? "json" : "listwise";
+  }
+
+  // The mode's requirements on the template and the other keys.
+  void check_mode() const {
+    const auto mode = scoring_name(options_.scoring);
+    if (options_.structured != Structured::kOff && options_.scoring != Scoring::kGenerate)
+      throw BadInput(fmt::format("adapter openai: structured={} constrains generated text; scoring={} reads log-probabilities (use "
+                                 "scoring=generate, or structured=off)",
+                                 structured_name(options_.structured), mode));
+    if (options_.scoring == Scoring::kFirstToken && !template_.uses("lettered"))
+      throw BadInput(fmt::format("adapter openai: scoring=first-token: template {} does not show the lettered candidates ({{{{lettered}}}})",
+                                 template_.name()));
+    if (options_.scoring == Scoring::kPointwise && !template_.uses("candidate"))
+      throw BadInput(fmt::format("adapter openai: scoring=pointwise: template {} does not name the candidate ({{{{candidate}}}})",
+                                 template_.name()));
+    for (const auto& [key, value] : options_.extra.items()) {
+      const auto& reserved = openai_reserved_fields();
+      if (std::find(reserved.begin(), reserved.end(), key) != reserved.end())
+        throw BadInput(fmt::format("adapter openai: extra.{} conflicts with a field the adapter sets itself ({}); set it through the "
+                                   "adapter's own key where there is one (e.g. temperature=, top_p=, seed=, max_tokens=)",
+                                   key, fmt::join(reserved, ", ")));
+    }
+  }
+
+  std::string request_body(const Call& call, const RankRequest& request, Transfer& t) const {
+    json body;
+    const auto messages = template_.render(request, *catalog_, options_.max_history, options_.item, call.candidate);
+    if (options_.scoring == Scoring::kLoglik) {
+      // A completion prompt: the messages flattened, then the candidate's title.
+      std::string prompt;
+      for (const auto& m : messages) prompt += (prompt.empty() ? "" : "\n\n") + m.content;
+      const auto title = " " + catalog_->at(request.candidates[*call.candidate]).title;
+      t.from = code_points(prompt);
+      t.to = t.from + code_points(title);
+      body = {{"model", options_.model}, {"prompt", prompt + title}, {"max_tokens", 1}, {"echo", true}, {"logprobs", 1},
+              {"temperature", options_.temperature}, {"top_p", options_.top_p},
+              {"seed", options_.seed + static_cast<std::int64_t>(request.sample)}, {"n", 1}, {"stream", false}};
+    } else {
+      json chat = json::array();
+      for (const auto& m : messages) chat.push_back({{"role", m.role}, {"content", m.content}});
+      body = {{"model", options_.model},
+              {"messages", chat},
+              {"temperature", options_.temperature},
+              {"top_p", options_.top_p},
+              {"seed", options_.seed + static_cast<std::int64_t>(request.sample)},
+              {"max_tokens", options_.max_tokens},
+              {"n", 1},
+              {"stream", false}};
+      if (options_.scoring == Scoring::kFirstToken || options_.scoring == Scoring::kPointwise) {
+        body["max_tokens"] = 1;
+        body["logprobs"] = true;
+        body["top_logprobs"] = options_.scoring == Scoring::kFirstToken ? static_cast<int>(request.candidates.size()) : options_.top_logprobs;
+      }
+      if (options_.structured != Structured::kOff) {
+        std::vector<std::string> titles;
+        for (auto item : request.candidates) titles.push_back(catalog_->at(item).title);
+        add_constraint(body, options_.structured, ranking_schema(titles, request.k));
+      }
+    }
+    for (const auto& [key, value] : options_.extra.items()) body[key] = value;
+    return body.dump();
   }
 
   void start(Transfer& t) {
@@ -196,8 +347,10 @@ class OpenAiRecommender final : public Recommender {
     curl_multi_add_handle(multi_, t.easy);
   }
 
-  // Classifies a finished attempt and, on success, fills the response.
-  Outcome finish(Transfer& t, CURLcode result, const RankRequest& request, RankResponse& response, long& retry_after_s) {
+  // Classifies a finished attempt and, on success, takes what the call
+  // returned into the response (generate) or the request's parts (scoring).
+  Outcome finish(Transfer& t, CURLcode result, const Call& call, const RankRequest& request, RankResponse& response, Pending& pending,
+                 long& retry_after_s, bool& logprobs_absent) {
     long status = 0;
     curl_off_t total_us = 0, retry_after = 0;
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
@@ -229,40 +382,65 @@ class OpenAiRecommender final : public Recommender {
     }
     const json* content = nullptr;
     std::string finish_reason;
-    try {
-      const auto& choice = body.at("choices").at(0);
-      content = &choice.at("message").at("content");
-      if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) finish_reason = choice["finish_reason"];
-    } catch (const json::exception&) {
-      t.last_error = fmt::format("response from {} has no choices[0].message.content", url_);
-      return Outcome::kRetry;
+    if (options_.scoring == Scoring::kGenerate) {
+      try {
+        const auto& choice = body.at("choices").at(0);
+        content = &choice.at("message").at("content");
+        if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) finish_reason = choice["finish_reason"];
+      } catch (const json::exception&) {
+        t.last_error = fmt::format("response from {} has no choices[0].message.content", url_);
+        return Outcome::kRetry;
+      }
+    } else if (const auto outcome = take_logprobs(t, body, call, pending, logprobs_absent); outcome != Outcome::kDone) {
+      return outcome;
     }
-    response.usage.calls = 1;
-    response.usage.latency_ms = static_cast<double>(total_us) / 1000.0;
+    response.usage.calls += 1;
+    response.usage.latency_ms += static_cast<double>(total_us) / 1000.0;
     if (body.contains("usage") && body["usage"].is_object()) {
       // Usage is the server's word on cost: a count that is not one (a
       // fractional or out-of-range number) is left at 0, never converted.
       const auto& usage = body["usage"];
-      if (auto v = usage.find("prompt_tokens"); v != usage.end()) response.usage.prompt_tokens = json_count(*v).value_or(0);
-      if (auto v = usage.find("completion_tokens"); v != usage.end()) response.usage.completion_tokens = json_count(*v).value_or(0);
+      if (auto v = usage.find("prompt_tokens"); v != usage.end()) response.usage.prompt_tokens += json_count(*v).value_or(0);
+      if (auto v = usage.find("completion_tokens"); v != usage.end()) response.usage.completion_tokens += json_count(*v).value_or(0);
     }
-    response.truncated = finish_reason == "length";
-    response.raw = RawAnswer{"text", content->is_string() ? content->get<std::string>() : std::string()};
-    ground(request, response);
+    if (options_.scoring == Scoring::kGenerate) {
+      response.truncated = finish_reason == "length";
+      response.raw = RawAnswer{"text", content->is_string() ? content->get<std::string>() : std::string()};
+      ground(request, response);
+    }
     return Outcome::kDone;
   }
 
- public:
-  void ground(const RankRequest& request, RankResponse& response) const override {
-    if (!response.raw || response.error) return;
-    std::vector<std::string> titles;
-    titles.reserve(request.candidates.size());
-    for (auto item : request.candidates) titles.push_back(catalog_->at(item).title);
-    reset_grounding(response);
-    ground_answer(response.raw->body, titles, options_.grounding, response);
+  // The log-probabilities a scoring call returned, into the request's parts.
+  Outcome take_logprobs(Transfer& t, const json& body, const Call& call, Pending& pending, bool& logprobs_absent) const {
+    if (options_.scoring == Scoring::kLoglik) {
+      const auto values = echoed_logprobs(body, t.from, t.to);
+      if (!values) {
+        logprobs_absent = true;
+        t.last_error = fmt::format(
+            "the answer from {} has no choices[0].logprobs.token_logprobs and text_offset covering the title: the server does not "
+            "echo the prompt's log-probabilities (key echo=true with logprobs=1; llama.cpp's server has no echo; use scoring=first-token "
+            "or pointwise there)",
+            url_);
+        return Outcome::kFail;
+      }
+      pending.parts["candidates"][*call.candidate] = *values;
+      return Outcome::kDone;
+    }
+    const auto top = first_token_top_logprobs(body);
+    if (!top) {
+      logprobs_absent = true;
+      t.last_error = fmt::format(
+          "the answer from {} has no choices[0].logprobs.content[0].top_logprobs: the server ignored the keys logprobs=true and "
+          "top_logprobs (vLLM: start it with --max-logprobs 20 or more; Ollama >= 0.12 and llama.cpp's server return them)",
+          url_);
+      return Outcome::kFail;
+    }
+    if (options_.scoring == Scoring::kFirstToken) pending.parts = {{"top_logprobs", top_logprobs_json(*top)}};
+    else pending.parts["candidates"][*call.candidate] = top_logprobs_json(*top);
+    return Outcome::kDone;
   }
 
- private:
   // One GET {base_url}/models before the first call: a server that cannot be
   // reached at all (connection refused, unknown host) ends the run at once
   // instead of costing every call its retries. Any HTTP answer, even 404
@@ -316,6 +494,13 @@ class OpenAiRecommender final : public Recommender {
 };
 
 }  // namespace
+
+const std::vector<std::string>& openai_reserved_fields() {
+  static const std::vector<std::string> fields = {"model", "messages", "prompt", "temperature", "top_p", "seed", "max_tokens", "n", "stream",
+                                                  "logprobs", "top_logprobs", "echo", "response_format", "structured_outputs",
+                                                  "guided_json", "json_schema"};
+  return fields;
+}
 
 std::unique_ptr<Recommender> make_openai_recommender(std::shared_ptr<const Catalog> catalog, OpenAiOptions options) {
   return std::make_unique<OpenAiRecommender>(std::move(catalog), std::move(options));

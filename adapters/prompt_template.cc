@@ -37,19 +37,67 @@ Please rank these {{n}} {{item}}s by measuring the possibilities that I would li
 Please show me your ranking results with order numbers, one {{item}} title per line. You MUST rank the given candidate {{item}}s. You can not generate {{item}}s that are not in the given candidate list.
 )";
 
+// scoring=first-token: the answer's first token is read (openai_protocol.h).
+constexpr const char* kFirstToken = R"([system]
+You are a {{item}} recommender system. You pick the candidate {{item}} a user will watch next.
+[user]
+{{user_profile}}I have watched these {{item}}s, oldest first:
+{{history}}
+
+Here are {{n}} candidate {{item}}s, each with a letter:
+{{lettered}}
+
+Which candidate am I most likely to watch next? Answer with its letter only.
+)";
+
+// scoring=pointwise: the shared prefix (profile, history) comes first, so a
+// server with prefix caching computes it once per user; the candidate last.
+constexpr const char* kPointwise = R"([system]
+You are a {{item}} recommender system. You say whether a user will like a {{item}}.
+[user]
+{{user_profile}}I have watched these {{item}}s, oldest first:
+{{history}}
+
+Will I like the {{item}} "{{candidate}}"? Answer Yes or No.
+)";
+
+// scoring=loglik: flattened into a /v1/completions prompt; each candidate's
+// title is appended after it and its log-likelihood read back.
+constexpr const char* kLoglik = R"({{user_profile}}I have watched these {{item}}s, oldest first:
+{{history}}
+
+The next {{item}} I will watch is:)";
+
+// structured=...: the answer is the JSON object the schema describes.
+constexpr const char* kJson = R"([system]
+You are a {{item}} recommender system. You rank candidate {{item}}s for a user and answer in JSON.
+[user]
+{{user_profile}}I have watched these {{item}}s, oldest first:
+{{history}}
+
+Here are {{n}} candidate {{item}}s:
+{{candidate_titles}}
+
+Rank the {{k}} candidates I am most likely to watch next, best first. Answer with a JSON object {"ranking": [...]} holding exactly {{k}} titles copied from the candidates.
+)";
+
 }  // namespace
 
 const std::vector<std::string>& PromptTemplate::placeholders() {
-  static const std::vector<std::string> names = {"user_profile", "history", "candidates", "candidate_titles",
-                                                 "n", "k", "item"};
+  static const std::vector<std::string> names = {"user_profile", "history", "candidates", "candidate_titles", "lettered",
+                                                 "candidate", "n", "k", "item"};
   return names;
 }
 
-std::vector<std::string> PromptTemplate::builtin_names() { return {"listwise", "titles"}; }
+std::vector<std::string> PromptTemplate::builtin_names() { return {"listwise", "titles", "first-token", "pointwise", "loglik", "json"}; }
 
 PromptTemplate PromptTemplate::load(const std::string& name_or_path) {
   if (name_or_path == "listwise") return from_text(kListwise, "listwise");
   if (name_or_path == "titles") return from_text(kTitles, "titles");
+  if (name_or_path == "first-token") return from_text(kFirstToken, "first-token");
+  if (name_or_path == "pointwise") return from_text(kPointwise, "pointwise");
+  if (name_or_path == "loglik") return from_text(kLoglik, "loglik");
+  if (name_or_path == "json") return from_text(kJson, "json");
   const auto text = read_whole_file(name_or_path);
   if (!text)
     throw BadInput(fmt::format("template {}: not a built-in template ({}) and not a readable file", name_or_path,
@@ -100,8 +148,10 @@ PromptTemplate PromptTemplate::from_text(const std::string& text, const std::str
 
 std::string PromptTemplate::sha256() const { return sha256_hex(text_); }
 
+bool PromptTemplate::uses(const std::string& placeholder) const { return text_.find("{{" + placeholder + "}}") != std::string::npos; }
+
 std::vector<ChatMessage> PromptTemplate::render(const RankRequest& request, const Catalog& catalog, int max_history,
-                                                const std::string& item_kind) const {
+                                                const std::string& item_kind, std::optional<std::size_t> candidate) const {
   std::string profile;
   if (!request.user.attributes.empty()) {
     std::vector<std::string> parts;
@@ -113,18 +163,24 @@ std::vector<ChatMessage> PromptTemplate::render(const RankRequest& request, cons
   const std::size_t from = h.size() > static_cast<std::size_t>(max_history) ? h.size() - static_cast<std::size_t>(max_history) : 0;
   for (std::size_t i = from; i < h.size(); ++i) history += fmt::format("{}. {}\n", i - from + 1, catalog.at(h[i]).title);
   if (history.empty()) history = "(nothing yet)\n";
-  std::string numbered, plain;
+  std::string numbered, plain, lettered;
   for (std::size_t i = 0; i < request.candidates.size(); ++i) {
     const auto& title = catalog.at(request.candidates[i]).title;
     numbered += fmt::format("[{}] {}\n", i + 1, title);
     plain += title + "\n";
+    // Single letters as long as they last (scoring=first-token refuses K > 20 before rendering).
+    if (i < 26) lettered += fmt::format("{}. {}\n", static_cast<char>('A' + i), title);
   }
   history.pop_back();
   if (!numbered.empty()) numbered.pop_back();
   if (!plain.empty()) plain.pop_back();
+  if (!lettered.empty()) lettered.pop_back();
+  const std::string one =
+      candidate && *candidate < request.candidates.size() ? catalog.at(request.candidates[*candidate]).title : std::string();
   const std::map<std::string, std::string> values = {
       {"user_profile", profile}, {"history", history}, {"candidates", numbered}, {"candidate_titles", plain},
-      {"n", std::to_string(request.candidates.size())}, {"k", std::to_string(request.k)}, {"item", item_kind}};
+      {"lettered", lettered},    {"candidate", one},   {"n", std::to_string(request.candidates.size())},
+      {"k", std::to_string(request.k)}, {"item", item_kind}};
   // One pass over the template, so placeholder-like text inside titles is never expanded.
   std::vector<ChatMessage> out;
   for (const auto& part : parts_) {

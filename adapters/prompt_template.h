@@ -8,13 +8,19 @@
 //   {{history}}          the user's last max_history items, one per line: "1. Heat (1995)"
 //   {{candidates}}       numbered for index answers: "[1] Heat (1995)" per line
 //   {{candidate_titles}} a plain title list: "Heat (1995)" per line
+//   {{lettered}}         lettered for first-token scoring: "A. Heat (1995)" per line
+//   {{candidate}}        the one candidate a pointwise prompt asks about
 //   {{n}}                number of candidates      {{k}}  length of the answer asked for
 //   {{item}}             what the items are ("movie"; adapter option item=...)
 //
-// Built-in templates: "listwise" (answers "[3] > [1] > [2]") and "titles"
-// (LLMRank-style, answers with titles, one per line).
+// Built-in templates: "listwise" (answers "[3] > [1] > [2]"), "titles"
+// (LLMRank-style, answers with titles, one per line), "json" (answers
+// {"ranking": [titles]}, for structured outputs), and the scoring modes'
+// "first-token" (answers a letter), "pointwise" (answers Yes or No about
+// {{candidate}}) and "loglik" (a completion prompt the title follows).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,9 +46,13 @@ class PromptTemplate {
   const std::string& text() const { return text_; }
   std::string sha256() const;  // of the template text; part of the adapter id
 
-  // Renders the messages for one request.
+  // Renders the messages for one request; `candidate` (a presented
+  // position) fills {{candidate}}.
   std::vector<ChatMessage> render(const RankRequest& request, const Catalog& catalog, int max_history,
-                                  const std::string& item_kind) const;
+                                  const std::string& item_kind, std::optional<std::size_t> candidate = std::nullopt) const;
+
+  // Whether the template text holds {{placeholder}}.
+  bool uses(const std::string& placeholder) const;
 
   static const std::vector<std::string>& placeholders();
   static std::vector<std::string> builtin_names();

@@ -11,6 +11,8 @@
 #include "adapters/random_recommender.h"
 #include "adapters/simulated_recommender.h"
 #include "adapters/torchscript_factory.h"
+#include "core/file_io.h"
+#include "core/json_io.h"
 #include "core/errors.h"
 #include "core/registry.h"
 #include "core/text.h"
@@ -35,6 +37,50 @@ std::vector<AdapterKey> with_grounding(std::vector<AdapterKey> keys) {
   return keys;
 }
 
+// A key whose value is one of `names`.
+template <class E>
+E named(const AdapterSpec& spec, const std::string& key, const std::map<std::string, E>& names, E fallback) {
+  const auto value = spec.get_optional(key);
+  if (!value) return fallback;
+  const auto it = names.find(*value);
+  if (it == names.end()) {
+    std::vector<std::string> known;
+    for (const auto& [name, e] : names) known.push_back(name);
+    throw BadInput(fmt::format("adapter {}: {}={}: expected one of {}", spec.name(), key, *value, fmt::join(known, ", ")));
+  }
+  return it->second;
+}
+
+// The pass-through body: extra=@FILE.json (an object) merged with every
+// extra.KEY=VALUE (VALUE read as JSON when it is JSON — 40, true, "x",
+// {"a":1} — else as a string). The same key from both with different values
+// is an error.
+nlohmann::json extra_body(const AdapterSpec& spec) {
+  nlohmann::json extra = nlohmann::json::object();
+  if (const auto file = spec.get_optional("extra")) {
+    if (file->empty() || (*file)[0] != '@')
+      throw BadInput(fmt::format("adapter {}: extra={}: expected @FILE.json (a JSON object), or extra.KEY=VALUE keys", spec.name(), *file));
+    const auto path = file->substr(1);
+    const auto text = read_whole_file(path);
+    if (!text) throw BadInput(fmt::format("adapter {}: extra=@{}: cannot read that file", spec.name(), path));
+    extra = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (extra.is_discarded()) throw BadInput(fmt::format("{}: invalid JSON (extra=@{} of adapter {})", path, path, spec.name()));
+    if (!extra.is_object())
+      throw BadInput(fmt::format("{}: expected a JSON object of request body fields, found {} (extra=@{})", path, json_type_name(extra), path));
+  }
+  for (const auto& key : spec.keys_with_prefix("extra.")) {
+    const auto field = key.substr(6);
+    if (field.empty()) throw BadInput(fmt::format("adapter {}: {}: expected extra.FIELD=VALUE", spec.name(), key));
+    const auto text = spec.get_string(key, "");
+    auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) value = text;
+    if (extra.contains(field) && extra[field] != value)
+      throw BadInput(fmt::format("adapter {}: {}={} conflicts with \"{}\": {} from extra=@FILE", spec.name(), key, text, field, extra[field].dump()));
+    extra[field] = value;
+  }
+  return extra;
+}
+
 std::unique_ptr<Recommender> openai_factory(const AdapterSpec& spec, const AdapterContext& context) {
   OpenAiOptions o;
   o.base_url = spec.get_string("base_url", o.base_url);
@@ -45,6 +91,13 @@ std::unique_ptr<Recommender> openai_factory(const AdapterSpec& spec, const Adapt
   o.seed = spec.get_int("seed", o.seed, 0, std::int64_t{1} << 53);
   o.max_tokens = static_cast<int>(spec.get_int("max_tokens", o.max_tokens, 1, 1 << 20));
   o.prompt_template = spec.get_string("template", o.prompt_template);
+  o.scoring = named(spec, "scoring", scoring_names(), o.scoring);
+  o.structured = named(spec, "structured", structured_names(), o.structured);
+  o.top_logprobs = static_cast<int>(spec.get_int("top_logprobs", o.top_logprobs, 1, 100));
+  const auto loglik = spec.get_string("loglik", "sum");
+  if (loglik != "sum" && loglik != "mean") throw BadInput(fmt::format("adapter openai: loglik={}: expected sum or mean", loglik));
+  o.loglik_mean = loglik == "mean";
+  o.extra = extra_body(spec);
   o.max_history = static_cast<int>(spec.get_int("max_history", o.max_history, 0, 10000));
   o.item = spec.get_string("item", o.item);
   o.in_flight = static_cast<int>(spec.get_int("in_flight", o.in_flight, 1, 4096));
@@ -126,7 +179,15 @@ std::vector<AdapterInfo> build_registry() {
            {"top_p", "1", "nucleus sampling, always sent"},
            {"seed", "0", "sampling seed, always sent (plus the request's sample number)"},
            {"max_tokens", "512", "completion token limit, always sent"},
-           {"template", "listwise", "prompt template: listwise, titles, or a template file"},
+           {"scoring", "generate", "generate (parse the written ranking), first-token (labels' first-token logprobs, K <= 20), pointwise "
+                                   "(K calls, log P(Yes) - log P(No)), loglik (K /v1/completions calls, the title's log-likelihood)"},
+           {"structured", "off", "generate: constrain the answer to {\"ranking\": [k candidate titles]}: json_schema (response_format), "
+                                 "vllm (structured_outputs), guided_json (vLLM < 0.12), llama (llama.cpp json_schema)"},
+           {"top_logprobs", "20", "pointwise: top_logprobs asked for (Yes/No must be among them)"},
+           {"loglik", "sum", "loglik: sum or mean (per token) of the title's log-probabilities"},
+           {"extra", "", "@FILE.json: a JSON object merged into every request body (pass-through)"},
+           {"extra.*", "", "extra.FIELD=VALUE: one request body field (VALUE as JSON, else text); may not set a field the adapter sets"},
+           {"template", "", "prompt template: listwise, titles, json, first-token, pointwise, loglik, or a file; default by scoring mode"},
            {"max_history", "20", "history items shown in the prompt"},
            {"item", "movie", "what the items are called in prompts"},
            {"in_flight", "8", "concurrent requests"},

@@ -121,7 +121,7 @@ std::vector<AuditInfo> build_registry() {
        "popularity", false, {}, factory<PopularityAudit>()},
       {"fairness", "counterfactual profiles: similarity to neutral per stated value, SNSR/SNSV with nulls, utility gap", "fairness",
        false, {Probe::kCounterfactualProfiles}, factory<FairnessAudit>()},
-      {"grounding", "hallucinated, duplicate and out-of-range entries; failed, empty, unparseable, truncated responses", "grounding",
+      {"grounding", "hallucinated, duplicate and out-of-range entries; failed, empty, unparseable, truncated responses; constraint ignored", "grounding",
        false, {}, factory<GroundingAudit>()},
       {"accuracy", "HR, NDCG and MRR at k of the held-out item (and the cost of every call, always)", "accuracy_cost", true, {},
        factory<AccuracyAudit>()},

@@ -24,6 +24,8 @@ void GroundingAccumulator::add(const BaseOutcome& o) {
     if (r.parse_failures > 0) ++c[kParseFailed];
     if (r.truncated) ++c[kTruncated];
     if (r.repaired > 0) ++c[kRepaired];
+    if (r.constrained) ++c[kConstrained];
+    if (r.constraint_ignored) ++c[kConstraintIgnored];
     const auto model_entries = static_cast<std::int64_t>(r.ranking.size()) - r.repaired;
     c[kEntries] += model_entries + static_cast<std::int64_t>(r.ungrounded.size()) + r.duplicates + r.out_of_range;
     c[kHallucinated] += static_cast<std::int64_t>(r.ungrounded.size());
@@ -89,6 +91,12 @@ nlohmann::ordered_json GroundingAccumulator::result(double confidence) const {
   out["hallucination_rate"] = rate({{kHallucinated, 1.0}}, entries);
   out["duplicate_rate"] = rate({{kDuplicated, 1.0}}, entries);
   out["out_of_range_rate"] = rate({{kOutOfRange, 1.0}}, entries);
+  // Structured outputs: the share of constrained answers that broke the
+  // schema (a server that silently ignores the constraint shows up here).
+  if (counts_[kConstrained] > 0) {
+    out["constrained_responses"] = counts_[kConstrained];
+    out["constraint_ignored_rate"] = rate({{kConstraintIgnored, 1.0}}, {{kConstrained, 1.0}});
+  }
   return out;
 }
 

@@ -34,7 +34,10 @@ class GroundingAccumulator {
  private:
   // One count per Slot, summed over users, and the per-user products of
   // every pair of counts (kSlots x kSlots sums).
-  enum Slot : std::size_t { kResponses, kFailed, kEmpty, kParseFailed, kTruncated, kRepaired, kEntries, kHallucinated, kDuplicated, kOutOfRange, kSlots };
+  enum Slot : std::size_t {
+    kResponses, kFailed, kEmpty, kParseFailed, kTruncated, kRepaired, kEntries, kHallucinated, kDuplicated, kOutOfRange,
+    kConstrained, kConstraintIgnored, kSlots
+  };
   std::vector<std::int64_t> counts_ = std::vector<std::int64_t>(kSlots, 0);
   std::vector<std::int64_t> products_ = std::vector<std::int64_t>(kSlots * kSlots, 0);  // sum over users of count_a * count_b
   std::int64_t users_ = 0;

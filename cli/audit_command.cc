@@ -147,6 +147,8 @@ void print_summary(const nlohmann::ordered_json& report) {
   if (m.contains("grounding")) {
     row("grounding: hallucination rate", fmt_metric(m["grounding"]["hallucination_rate"]));
     row("grounding: parse failure rate", fmt_metric(m["grounding"]["parse_failure_rate"]));
+    if (m["grounding"].contains("constraint_ignored_rate"))
+      row("grounding: constraint ignored rate", fmt_metric(m["grounding"]["constraint_ignored_rate"]));
   }
   if (m.contains("accuracy")) {
     row("accuracy: HR@k", fmt_metric(m["accuracy"]["hit_rate"]));

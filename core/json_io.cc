@@ -166,25 +166,47 @@ void from_json(const json& j, Usage& v) {
   optional_field(j, "retries", "an integer", v.retries);
 }
 
+namespace {
+
+json scores_json(const std::vector<float>& scores) {
+  json out = json::array();
+  for (float s : scores) out.push_back(std::isfinite(s) ? json(s) : json(nullptr));
+  return out;
+}
+
+std::vector<float> scores_from_json(const json& j, const std::string& field) {
+  if (!j.is_array())
+    throw BadInput(fmt::format("field \"{}\": expected an array of numbers (null = not scored), found {}", field, json_type_name(j)));
+  std::vector<float> out;
+  out.reserve(j.size());
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const auto& e = j[i];
+    if (e.is_null()) out.push_back(-std::numeric_limits<float>::infinity());
+    else if (e.is_number()) out.push_back(e.get<float>());
+    else throw BadInput(fmt::format("field \"{}[{}]\": expected a number or null, found {}", field, i, json_type_name(e)));
+  }
+  return out;
+}
+
+}  // namespace
+
 void to_json(json& j, const RankResponse& v) {
   j = json{{"request_id", v.request_id},     {"ranking", v.ranking},
            {"ungrounded", v.ungrounded},     {"duplicates", v.duplicates},
            {"out_of_range", v.out_of_range}, {"parse_failures", v.parse_failures},
            {"repaired", v.repaired},         {"truncated", v.truncated},
            {"usage", v.usage}};
-  if (v.scores) j["scores"] = *v.scores;
+  if (v.scores) j["scores"] = scores_json(*v.scores);
   if (v.error) j["error"] = *v.error;
   if (v.first_entry_unusable) j["first_entry_unusable"] = true;
+  if (v.constrained) j["constrained"] = true;
+  if (v.constraint_ignored) j["constraint_ignored"] = true;
   if (v.raw) j["raw"] = json{{"format", v.raw->format}, {"body", v.raw->body}};
 }
 void from_json(const json& j, RankResponse& v) {
   v.request_id = required<std::string>(j, "request_id", "a string");
   optional_field(j, "ranking", "an array of candidate positions", v.ranking);
-  std::vector<float> scores;
-  if (j.contains("scores") && !j.at("scores").is_null()) {
-    optional_field(j, "scores", "an array of numbers", scores);
-    v.scores = std::move(scores);
-  }
+  if (j.contains("scores") && !j.at("scores").is_null()) v.scores = scores_from_json(j.at("scores"), "scores");
   optional_field(j, "ungrounded", "an array of strings", v.ungrounded);
   optional_field(j, "duplicates", "an integer", v.duplicates);
   optional_field(j, "out_of_range", "an integer", v.out_of_range);
@@ -195,6 +217,8 @@ void from_json(const json& j, RankResponse& v) {
   if (j.contains("error") && !j.at("error").is_null())
     v.error = get_as<std::string>(j.at("error"), "error", "a string");
   optional_field(j, "first_entry_unusable", "a boolean", v.first_entry_unusable);
+  optional_field(j, "constrained", "a boolean", v.constrained);
+  optional_field(j, "constraint_ignored", "a boolean", v.constraint_ignored);
   if (j.contains("raw") && !j.at("raw").is_null()) {
     const auto& raw = j.at("raw");
     v.raw = RawAnswer{required<std::string>(raw, "format", "\"text\" or \"answer\""),

@@ -61,7 +61,9 @@ struct RankResponse {
   // Output ranking, best first, as indices into RankRequest::candidates
   // (0 = the candidate presented first). Grounded, de-duplicated entries only.
   std::vector<int> ranking;
-  // One score per presented candidate (higher is better), when the backend has scores.
+  // One score per presented candidate (higher is better), when the backend
+  // has scores; -inf marks a candidate the backend could not score (masked;
+  // written as null in JSON).
   std::optional<std::vector<float>> scores;
   // Output entries that matched no candidate (hallucinated titles), verbatim.
   std::vector<std::string> ungrounded;
@@ -70,6 +72,11 @@ struct RankResponse {
   int parse_failures = 0;  // output lines that could not be parsed as an entry
   int repaired = 0;        // candidates appended by optional repair (not by the model)
   bool truncated = false;  // the output was cut short (e.g. max_tokens reached)
+  // The request asked for a structured answer (a JSON schema the server was
+  // to enforce), and whether the answer broke it: a server that silently
+  // ignores the constraint shows up as constraint_ignored answers.
+  bool constrained = false;
+  bool constraint_ignored = false;
   // The answer's first entry was not a usable candidate (hallucinated, a
   // duplicate, out of range, or an unparseable line), so ranking[0] is not
   // the model's first choice. The position audit counts such responses as

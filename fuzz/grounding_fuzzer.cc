@@ -2,13 +2,20 @@
 // of candidate titles (the input's first NUL-separated part, one title per
 // line), with and without repair. Invariants checked: every grounded entry is
 // a valid, distinct candidate position, and grounding again after
-// reset_grounding gives the same response.
+// reset_grounding gives the same response. The same text also goes through
+// the openai adapter's answer readers (openai_protocol.h): as a server body
+// (first-token top_logprobs, echoed completion logprobs), as a raw
+// "logprobs" answer in every scoring mode (ranking: valid, distinct, top-k,
+// finite scores only), and as a structured answer checked against the
+// ranking schema.
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <set>
 #include <sstream>
 
 #include "adapters/grounding.h"
+#include "adapters/openai_protocol.h"
 #include "core/errors.h"
 #include "fuzz/fuzz_support.h"
 
@@ -40,6 +47,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         again.out_of_range != response.out_of_range || again.first_entry_unusable != response.first_entry_unusable)
       std::abort();
   }
+  // The openai adapter's readers.
+  const auto body = nlohmann::json::parse(parts[1], nullptr, /*allow_exceptions=*/false);
+  if (const auto top = first_token_top_logprobs(body)) {
+    first_token_scores(*top, titles.size());
+    yes_no_score(*top);
+  }
+  echoed_logprobs(body, titles.size(), titles.size() * 3 + 1);
+  RankRequest request;
+  request.id = "fuzz";
+  for (std::size_t j = 0; j < titles.size(); ++j) request.candidates.push_back(static_cast<ItemIndex>(j));
+  request.k = std::max<int>(1, static_cast<int>(titles.size()) / 2);
+  for (auto scoring : {Scoring::kFirstToken, Scoring::kPointwise, Scoring::kLoglik}) {
+    RankResponse scored;
+    ground_scores(parts[1], scoring, scoring == Scoring::kLoglik, request, scored);
+    std::set<int> seen;
+    if (static_cast<int>(scored.ranking.size()) > request.k) std::abort();
+    for (int position : scored.ranking) {
+      if (position < 0 || position >= static_cast<int>(titles.size()) || !seen.insert(position).second) std::abort();
+      if (!scored.scores || !std::isfinite((*scored.scores)[static_cast<std::size_t>(position)])) std::abort();
+    }
+  }
+  follows_ranking_schema(parts[1], titles, request.k);
   normalize_title(parts[1]);
   lcs_ratio(parts[0].substr(0, 512), parts[1].substr(0, 512));
   return 0;

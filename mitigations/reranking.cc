@@ -12,8 +12,13 @@ std::vector<double> answer_scores(const RankResponse& r, std::size_t k, std::vec
   valid.assign(k, 0);
   if (r.error) return s;
   if (r.scores && r.scores->size() == k) {
-    for (std::size_t j = 0; j < k; ++j) s[j] = (*r.scores)[j];
-    valid.assign(k, 1);
+    // A candidate the backend could not score (-inf: a label missing from
+    // an LLM's top_logprobs) is invalid, like one a rank-only answer left out.
+    for (std::size_t j = 0; j < k; ++j) {
+      s[j] = (*r.scores)[j];
+      valid[j] = std::isfinite(s[j]) ? 1 : 0;
+      if (!valid[j]) s[j] = 0;
+    }
     return s;
   }
   for (std::size_t pos = 0; pos < r.ranking.size(); ++pos) {

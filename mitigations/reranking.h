@@ -12,9 +12,10 @@
 
 namespace recbias {
 
-// Scores of one answer in the presented order: the model's scores, or, for
-// rank-only answers, minus the rank of each ranked candidate (unranked ones
-// invalid). `valid` receives which entries mean something.
+// Scores of one answer in the presented order: the model's scores (masked,
+// non-finite ones invalid), or, for rank-only answers, minus the rank of
+// each ranked candidate (unranked ones invalid). `valid` receives which
+// entries mean something.
 std::vector<double> answer_scores(const RankResponse& r, std::size_t k, std::vector<char>& valid);
 
 // answer_scores as a [1, K] tensor, with candidates the answer did not rank

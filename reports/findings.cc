@@ -95,6 +95,13 @@ std::vector<std::string> findings(nlohmann::json& report) {
     if (h.value > 0 || p.value > 0)
       out.push_back(fmt::format("Grounding: {} of output entries hallucinated, {} of answers unparseable", fmt_num(h.value, 4), fmt_num(p.value, 4)));
   }
+  if (m.contains("grounding") && m["grounding"].contains("constraint_ignored_rate")) {
+    const auto c = value_of(m["grounding"]["constraint_ignored_rate"]);
+    if (c.value > 0)
+      out.push_back(fmt::format("Structured outputs: {} of the constrained answers broke the JSON schema [{}, {}]: the server ignores or only "
+                                "partly enforces the constraint (check its structured-output spelling: the adapter's structured= key)",
+                                fmt_num(c.value, 4), fmt_num(c.lo, 4), fmt_num(c.hi, 4)));
+  }
   if (!negligible.empty()) {
     std::string list;
     for (auto& n : negligible) list += (list.empty() ? "" : "; ") + n;

@@ -39,6 +39,36 @@ std::vector<std::string> parse_candidates(const std::string& text) {
 
 }  // namespace
 
+Reply Reply::first_token(const std::vector<std::pair<std::string, double>>& top) {
+  Reply r;
+  r.content = top.empty() ? "" : top.front().first;
+  r.completion_tokens = 1;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [token, logprob] : top) list.push_back({{"token", token}, {"logprob", logprob}, {"bytes", nullptr}});
+  r.logprobs = {{"content", {{{"token", r.content}, {"logprob", top.empty() ? 0.0 : top.front().second}, {"top_logprobs", list}}}}};
+  return r;
+}
+
+Reply echo_answer(const std::string& prompt, const std::vector<std::size_t>& offsets, const std::vector<double>& logprobs) {
+  // Code points of the prompt, to cut the token texts at code-point offsets.
+  std::vector<std::size_t> byte_at;  // byte index of each code point
+  for (std::size_t i = 0; i < prompt.size(); ++i)
+    if ((static_cast<unsigned char>(prompt[i]) & 0xC0) != 0x80) byte_at.push_back(i);
+  byte_at.push_back(prompt.size());
+  nlohmann::json tokens = nlohmann::json::array(), values = nlohmann::json::array(), text_offset = nlohmann::json::array();
+  for (std::size_t t = 0; t < offsets.size(); ++t) {
+    const auto from = byte_at[std::min(offsets[t], byte_at.size() - 1)];
+    const auto to = t + 1 < offsets.size() ? byte_at[std::min(offsets[t + 1], byte_at.size() - 1)] : prompt.size();
+    tokens.push_back(prompt.substr(from, to - from));
+    values.push_back(t == 0 ? nlohmann::json(nullptr) : nlohmann::json(logprobs[t]));
+    text_offset.push_back(offsets[t]);
+  }
+  Reply r;
+  r.content = prompt;
+  r.logprobs = {{"tokens", tokens}, {"token_logprobs", values}, {"text_offset", text_offset}, {"top_logprobs", nullptr}};
+  return r;
+}
+
 FakeLlmServer::FakeLlmServer(Behaviour behaviour, int threads) : impl_(std::make_unique<Impl>()) {
   impl_->behaviour = std::move(behaviour);
   impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
@@ -46,9 +76,10 @@ FakeLlmServer::FakeLlmServer(Behaviour behaviour, int threads) : impl_(std::make
   // Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus
   // the client's delayed ACK adds 40 ms to every keep-alive response.
   impl_->server.set_tcp_nodelay(true);
-  impl_->server.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     ++hits_;
     Prompt prompt;
+    prompt.path = req.path;
     try {
       prompt.body = nlohmann::json::parse(req.body);
     } catch (const std::exception&) {
@@ -56,8 +87,12 @@ FakeLlmServer::FakeLlmServer(Behaviour behaviour, int threads) : impl_(std::make
       res.set_content(R"({"error": "bad json"})", "application/json");
       return;
     }
-    for (const auto& m : prompt.body["messages"])
-      if (m["role"] == "user") prompt.user_message = m["content"];
+    if (prompt.body.contains("messages")) {
+      for (const auto& m : prompt.body["messages"])
+        if (m["role"] == "user") prompt.user_message = m["content"];
+    } else if (prompt.body.contains("prompt") && prompt.body["prompt"].is_string()) {
+      prompt.user_message = prompt.body["prompt"];
+    }
     prompt.candidates = parse_candidates(prompt.user_message);
     {
       std::lock_guard lock(impl_->mutex);
@@ -83,16 +118,22 @@ FakeLlmServer::FakeLlmServer(Behaviour behaviour, int threads) : impl_(std::make
       res.set_content(R"({"error": {"message": "simulated failure"}})", "application/json");
       return;
     }
+    nlohmann::json choice = {{"index", 0}, {"finish_reason", reply.finish_reason}};
+    if (prompt.path == "/v1/completions") choice["text"] = reply.content;
+    else choice["message"] = {{"role", "assistant"}, {"content", reply.content}};
+    if (!reply.logprobs.is_null()) choice["logprobs"] = reply.logprobs;
     nlohmann::json body = {
-        {"id", "chatcmpl-test"},
-        {"object", "chat.completion"},
+        {"id", "cmpl-test"},
+        {"object", prompt.path == "/v1/completions" ? "text_completion" : "chat.completion"},
         {"model", prompt.body.value("model", "")},
-        {"choices", {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", reply.content}}}, {"finish_reason", reply.finish_reason}}}},
+        {"choices", {choice}},
         {"usage", {{"prompt_tokens", reply.prompt_tokens}, {"completion_tokens", reply.completion_tokens}}}};
     res.set_content(body.dump(), "application/json");
     std::lock_guard lock(impl_->mutex);
     ++impl_->completed[req.body];
-  });
+  };
+  impl_->server.Post("/v1/chat/completions", handler);
+  impl_->server.Post("/v1/completions", handler);
   port_ = impl_->server.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
   while (!impl_->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -21,6 +21,7 @@
 namespace recbias::testing {
 
 struct Prompt {
+  std::string path;                     // "/v1/chat/completions" or "/v1/completions"
   nlohmann::json body;                  // the request body as received
   std::string user_message;             // content of the last user message
   std::vector<std::string> candidates;  // titles parsed from "[i] Title" lines, in order
@@ -29,7 +30,8 @@ struct Prompt {
 
 struct Reply {
   int status = 200;
-  std::string content;            // assistant message content (status 200)
+  std::string content;            // assistant message content (status 200); /v1/completions: the choice's text
+  nlohmann::json logprobs;        // when not null: the choice's "logprobs" (OpenAI's format for the path)
   std::string raw_body;           // when non-empty, sent verbatim instead of a chat completion
   int retry_after_s = -1;         // Retry-After header when >= 0
   int delay_ms = 0;               // wait before answering
@@ -45,6 +47,8 @@ struct Reply {
   Reply after_ms(int ms) && { delay_ms = ms; return std::move(*this); }
   Reply retry_after(int seconds) && { retry_after_s = seconds; return std::move(*this); }
   Reply finish(std::string reason) && { finish_reason = std::move(reason); return std::move(*this); }
+  // A chat answer of one token whose top_logprobs are `top` (token, logprob), best first.
+  static Reply first_token(const std::vector<std::pair<std::string, double>>& top);
 };
 
 using Behaviour = std::function<Reply(const Prompt&)>;
@@ -74,6 +78,11 @@ class FakeLlmServer {
 
 // "[3] > [1] > [2]"-style answer listing the candidates best-first by `order` (0-based positions).
 std::string bracket_answer(const std::vector<int>& order);
+
+// A /v1/completions answer with echo for `prompt` split into tokens at the
+// given code-point offsets (each token runs to the next offset), with the
+// given log-probabilities (the first is null, as servers send it).
+Reply echo_answer(const std::string& prompt, const std::vector<std::size_t>& offsets, const std::vector<double>& logprobs);
 
 // A chat model with a known behaviour, for end-to-end audits through the
 // openai adapter. It reads the candidates ("[i] Title" lines), the stated

@@ -168,3 +168,75 @@ TEST_CASE("at temperature above 0 each variant is its own draw and the chat mode
     CHECK_FALSE(value["test"]["significant"].get<bool>());
   }
 }
+
+TEST_CASE("first-token scoring: the chat model's label log-probabilities are audited like its ranking function", "[audit][e2e][openai][scoring]") {
+  // The server answers one token, with every label's log-probability
+  // log-softmax(chat_model_scores) over the lettered candidates. Ranking by
+  // those scores is the scorer's ranking, so every number agrees exactly,
+  // and each answer costs one completion token.
+  auto s = synthetic_setup(80, 300, 12, 29, 5, /*movie_titles=*/true);
+  s.workload.attributes = {{"gender", {"F", "M"}}};
+  ChatModelOptions behaviour;
+  behaviour.effect = 2.0;
+  behaviour.primacy = 1.0;
+  FakeLlmServer server([behaviour](const Prompt& p) {
+    std::vector<std::string> titles;
+    std::size_t at = 0;
+    const auto& text = p.user_message;
+    while (at < text.size()) {
+      auto end = text.find('\n', at);
+      if (end == std::string::npos) end = text.size();
+      const auto line = text.substr(at, end - at);
+      if (line.size() > 3 && line[0] >= 'A' && line[0] <= 'T' && line.compare(1, 2, ". ") == 0) titles.push_back(line.substr(3));
+      at = end + 1;
+    }
+    std::map<std::string, std::string> profile;
+    if (text.find("User profile: gender: F") != std::string::npos) profile["gender"] = "F";
+    if (text.find("User profile: gender: M") != std::string::npos) profile["gender"] = "M";
+    const auto z = chat_model_scores(titles, profile, behaviour, 0.0, 0, "");
+    double m = -1e300, sum = 0;
+    for (double v : z) m = std::max(m, v);
+    for (double v : z) sum += std::exp(v - m);
+    std::vector<std::pair<std::string, double>> top;
+    for (std::size_t j = 0; j < z.size(); ++j) top.emplace_back(std::string(1, static_cast<char>('A' + j)), z[j] - m - std::log(sum));
+    std::stable_sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    return Reply::first_token(top);
+  });
+  AuditOptions options;
+  options.audits = {"position", "popularity", "fairness", "grounding", "accuracy"};
+  options.attributes = s.workload.attributes;
+  options.permutations = 4;
+  options.bootstrap_replicates = 50;
+  auto llm = openai_at(server, s.context, ",scoring=first-token");
+  const auto chat = run_audit(*llm, s.workload, s.requests, options, {}, {}).report["metrics"];
+  ChatModelScorer scorer(s.context.catalog, behaviour);
+  const auto scored = run_audit(scorer, s.workload, s.requests, options, {}, {}).report["metrics"];
+  CHECK(chat["position"]["tvd"]["value"] == scored["position"]["tvd"]["value"]);
+  CHECK(chat["position"]["tvd"]["value"].get<double>() > 0.05);  // the primacy is seen
+  CHECK(chat["accuracy"]["ndcg"]["value"] == scored["accuracy"]["ndcg"]["value"]);
+  CHECK(chat["popularity"]["arp"]["value"] == scored["popularity"]["arp"]["value"]);
+  CHECK(chat["fairness"]["attributes"]["gender"]["snsr"]["jaccard"]["value"] == scored["fairness"]["attributes"]["gender"]["snsr"]["jaccard"]["value"]);
+  CHECK(chat["grounding"]["parse_failure_rate"]["value"].get<double>() == 0.0);
+  CHECK(chat["cost"]["completion_tokens"].get<double>() == chat["cost"]["calls"].get<double>());  // one token per call
+}
+
+TEST_CASE("a server that ignores the structured-output constraint is reported as such", "[audit][e2e][openai][structured]") {
+  auto s = synthetic_setup(40, 300, 8, 31, 4, /*movie_titles=*/true);
+  AuditOptions options;
+  options.audits = {"grounding", "accuracy"};
+  options.bootstrap_replicates = 50;
+  for (const bool honour : {true, false}) {
+    FakeLlmServer server([honour](const Prompt& p) {
+      if (!honour) return Reply::answer(bracket_answer({1, 0, 2, 3, 4, 5, 6, 7}));  // ignores it: all K, as indices
+      nlohmann::json ranking = nlohmann::json::array();
+      for (std::size_t j = 0; j < 4 && j < p.candidates.size(); ++j) ranking.push_back(p.candidates[j]);
+      return Reply::answer(nlohmann::json{{"ranking", ranking}}.dump());
+    });
+    auto llm = openai_at(server, s.context, ",structured=json_schema,template=listwise");
+    const auto grounding = run_audit(*llm, s.workload, s.requests, options, {}, {}).report["metrics"]["grounding"];
+    INFO("honour = " << honour);
+    CHECK(grounding["constrained_responses"].get<int>() == static_cast<int>(s.requests.requests.size()));
+    CHECK(grounding["constraint_ignored_rate"]["value"].get<double>() == (honour ? 0.0 : 1.0));
+    CHECK(grounding["parse_failure_rate"]["value"].get<double>() == 0.0);  // grounded as text either way
+  }
+}

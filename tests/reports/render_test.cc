@@ -111,3 +111,16 @@ TEST_CASE("a report whose fields have unexpected types or are missing is bad inp
   CHECK_THROWS_AS(render_html(report, nullptr, nullptr), BadInput);
   CHECK_THROWS_WITH(render_html(report, nullptr, nullptr), Contains("report: a field has an unexpected type or value"));
 }
+
+TEST_CASE("constrained answers that broke the schema are a finding, and none broken is none", "[render][structured]") {
+  auto report = make_test_report();
+  auto& grounding = report["metrics"]["grounding"];
+  grounding["constrained_responses"] = 200;
+  grounding["constraint_ignored_rate"] = {{"value", 0.25}, {"ci", {0.18, 0.33}}, {"n", 200}};
+  auto md = render_markdown(report, nullptr, nullptr);
+  CHECK_THAT(md, Contains("Structured outputs: 0.2500 of the constrained answers broke the JSON schema \\[0.1800, 0.3300\\]"));
+  grounding["constraint_ignored_rate"]["value"] = 0.0;
+  grounding["constraint_ignored_rate"]["ci"] = {0.0, 0.02};
+  md = render_markdown(report, nullptr, nullptr);
+  CHECK_THAT(md, !Contains("Structured outputs"));
+}
