@@ -65,7 +65,7 @@ nlohmann::ordered_json split_json(const Workload& w) {
   using nlohmann::ordered_json;
   ordered_json items = ordered_json::array();
   for (const auto& item : w.catalog->items())
-    items.push_back({{"id", item.id}, {"categories", item.categories}, {"popularity", item.popularity}});
+    items.push_back({{"id", item.id}, {"title", item.title}, {"categories", item.categories}, {"popularity", item.popularity}});
   ordered_json attributes = ordered_json::array();
   for (const auto& a : w.attributes) attributes.push_back({{"name", a.name}, {"values", a.values}});
   ordered_json users = ordered_json::array();

@@ -6,19 +6,26 @@
 # results/models/ when its inputs are unchanged), audit it next to the
 # popularity and itemknn baselines with the standard mitigations on the same
 # plan, and write report.json, report.html and summary.md into a new folder
-# under results/. With no MovieLens reachable it says where to get it and runs
-# on recbias's synthetic dataset instead.
+# under results/. Then train the micro-LLM (examples/micro-llm; cached the same
+# way), serve it OpenAI-style on a free loopback port, and audit it over HTTP
+# in the generate, first-token and pointwise scoring modes on one plan, and
+# its first-token scores under mitigations (micro-*.json/.md). With no
+# MovieLens reachable it says where to get it and runs on recbias's synthetic
+# dataset instead.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DATA="${RECBIAS_DATA:-}"
 USERS=500
 EPOCHS=4
+MICRO_USERS=100
+MICRO_STEPS=550
 usage() {
   cat <<USAGE
 usage: scripts/main.sh [--data PATH] [--users N] [--epochs N]
   --data PATH   MovieLens 100K folder (default: \$RECBIAS_DATA, then ../shared/datasets/ml-100k, then a download)
   --users N     users audited (default: 500)
   --epochs N    training epochs of the reference model (default: 4)
+  --micro-users N  users in the micro-LLM's audits (default: 100)
 USAGE
 }
 while [ $# -gt 0 ]; do
@@ -27,6 +34,7 @@ while [ $# -gt 0 ]; do
     --data=*) DATA="${1#--data=}"; shift ;;
     --users) USERS="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
+    --micro-users) MICRO_USERS="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -100,6 +108,19 @@ else
   mkdir -p "$(dirname "$MODEL")"
   "$PYTHON" "$TRAINER" --split "$OUT/split.json" --out "$MODEL" --epochs "$EPOCHS" | tee "$OUT/training.txt"
 fi
+
+# --- the micro-LLM: a generative model served OpenAI-style --------------------------
+MICRO_DIR="$RECBIAS_ROOT/examples/micro-llm"
+MICRO_KEY=$(cat "$OUT/split.json" "$MICRO_DIR/train.py" "$MICRO_DIR/micro_llm.py" <(echo "steps=$MICRO_STEPS") | sha256sum | cut -c1-16)
+MICRO="$RESULTS/models/$MICRO_KEY/micro.pt"
+if [ -e "$MICRO" ]; then
+  echo "== reusing the micro-LLM $MICRO"
+else
+  echo "== training the micro-LLM (examples/micro-llm/train.py, $MICRO_STEPS steps)"
+  mkdir -p "$(dirname "$MICRO")"
+  "$PYTHON" "$MICRO_DIR/train.py" --split "$OUT/split.json" --out "$MICRO.part" --steps "$MICRO_STEPS" | tee "$OUT/micro-training.txt"
+  mv "$MICRO.part" "$MICRO"
+fi
 rm -f "$OUT/split.json"  # derived from the dataset; not kept beside the reports
 
 # --- the audit -------------------------------------------------------------------
@@ -117,6 +138,31 @@ echo "== audit of the reference model, its mitigations, popularity and itemknn (
   --compare-adapter popularity --compare-adapter itemknn \
   --out "$OUT/report.json" --html "$OUT/report.html" --md "$OUT/summary.md" | tee "$OUT/summary.txt"
 
+# --- the micro-LLM over HTTP, in three scoring modes on one plan --------------------
+# The server is started here on a free loopback port and stopped on exit.
+"$PYTHON" "$MICRO_DIR/server.py" --model "$MICRO" --port 0 > "$OUT/micro-server.txt" 2>&1 &
+SERVER_PID=$!
+trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do grep -q "^listening on " "$OUT/micro-server.txt" && break; sleep 0.5; done
+URL="$(sed -n 's/^listening on //p' "$OUT/micro-server.txt")/v1"
+[ "$URL" != "/v1" ] || { echo "error: the micro-LLM server did not start:" >&2; cat "$OUT/micro-server.txt" >&2; exit 1; }
+LLM="openai:base_url=$URL,model=micro-llm,max_history=10,max_tokens=48,in_flight=2"
+GENERATE="$LLM,template=titles,extra.presence_penalty=2"
+echo "== micro-LLM at $URL: position probe on first-token scores (seed 1, 200 users)"
+"$RECBIAS" audit --adapter "$LLM,scoring=first-token" --dataset "$DATA" --users 200 --seed 1 --permutations 4 --audits position \
+  --no-cache --out "$OUT/micro-position-probe.json" >/dev/null
+echo "== micro-LLM: generate vs first-token vs pointwise, and popularity ($MICRO_USERS users)"
+"$RECBIAS" audit --adapter "$GENERATE" --dataset "$DATA" --users "$MICRO_USERS" --candidates 20 --permutations 4 \
+  --audits position,popularity,grounding,accuracy --no-cache \
+  --compare-adapter "$LLM,scoring=first-token" --compare-adapter "$LLM,scoring=pointwise" --compare-adapter popularity \
+  --out "$OUT/micro-report.json" --html "$OUT/micro-report.html" --md "$OUT/micro-summary.md" | tee "$OUT/micro-summary.txt"
+echo "== micro-LLM: mitigations on its first-token scores ($MICRO_USERS users)"
+"$RECBIAS" audit --adapter "$LLM,scoring=first-token" --dataset "$DATA" --users "$MICRO_USERS" --candidates 20 --permutations 4 \
+  --audits position,popularity,grounding,accuracy --no-cache \
+  --compare "permutation:m=4,agg=mean" --compare "calibrate-position:prior=$OUT/micro-position-probe.json" --compare fair \
+  --out "$OUT/micro-mitigations.json" --md "$OUT/micro-mitigations.md" | tee "$OUT/micro-mitigations.txt"
+
 echo
 echo "== done in $(( $(date +%s) - STARTED )) s; files in $OUT:"
-for f in report.json report.html summary.md summary.txt position-probe.json; do echo "   $OUT/$f"; done
+for f in report.json report.html summary.md summary.txt position-probe.json micro-report.json micro-report.html micro-summary.md \
+         micro-mitigations.json micro-mitigations.md; do echo "   $OUT/$f"; done
