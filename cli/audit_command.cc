@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -75,6 +76,17 @@ std::string name_of(const std::map<std::string, Enum>& names, Enum value) {
   for (const auto& [name, v] : names)
     if (v == value) return name;
   return "?";
+}
+
+// A model id short enough for the summary's trade-off table: without the
+// server URL, default sampling settings and template hashes, then its head
+// and tail (where the openai adapter's scoring mode and extras are).
+std::string short_label(std::string id, std::size_t width) {
+  static const std::regex noise("base_url=[^,]*,|temperature=0,top_p=1,seed=0,|@[0-9a-f]{12}");
+  id = std::regex_replace(id, noise, "");
+  if (id.size() <= width) return id;
+  const std::size_t head = (width - 3) / 2, tail = width - 3 - head;
+  return id.substr(0, head) + "..." + id.substr(id.size() - tail);
 }
 
 ShardSpec parse_shard(const std::string& text) {
@@ -158,8 +170,7 @@ void print_summary(const nlohmann::ordered_json& report) {
   if (report.contains("comparison")) {
     fmt::print("  trade-off (same plan):\n  {:<56} {:<12} {:>22} {:>22} {:>8}\n", "model", "role", "position TVD", "NDCG@k", "calls x");
     for (const auto& r : report["comparison"]["tradeoff"]) {
-      std::string model = r.value("model", "");
-      if (model.size() > 56) model = model.substr(0, 53) + "...";
+      const std::string model = short_label(r.value("model", ""), 56);
       const auto& calls = r["calls_multiplier"];
       fmt::print("  {:<56} {:<12} {:>22} {:>22} {:>8}\n", model, r.value("role", ""), fmt_metric(r["position_tvd"]), fmt_metric(r["ndcg"]),
                  calls.is_object() && calls["value"].is_number() ? fmt::format("{:.2f}", calls["value"].get<double>()) : "n/a");

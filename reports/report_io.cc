@@ -1,3 +1,4 @@
+#include <cmath>
 #include "reports/report_io.h"
 
 
@@ -24,12 +25,19 @@ std::vector<double> position_prior_from_report(const nlohmann::json& report, con
   if (!rates || !rates->is_array() || rates->empty())
     throw BadInput(fmt::format("calibrate-position: {} has no metrics.position.selection_rate (run the position audit)", where));
   std::vector<double> prior;
+  const double k = static_cast<double>(rates->size());
   for (std::size_t j = 0; j < rates->size(); ++j) {
     const auto m = metric_from_json((*rates)[j]);
-    if (!m || !(m->value > 0))
-      throw BadInput(fmt::format("calibrate-position: {}: metrics.position.selection_rate.{}.value: expected a positive number, found {}", where,
-                                 j, (*rates)[j].is_object() && (*rates)[j].contains("value") ? (*rates)[j]["value"].dump() : (*rates)[j].dump()));
-    prior.push_back(m->value);
+    // A position the probe never saw picked (rate 0, common for LLMs with a
+    // strong letter or position preference) gets Jeffreys' add-half
+    // estimate (c + 1/2) / (N + K/2) from its N picks, so its log-prior is
+    // finite; that needs the picks N.
+    const bool zero_with_picks = m && m->value == 0 && std::isfinite(m->n) && m->n > 0;
+    if (!m || !(m->value > 0 || zero_with_picks))
+      throw BadInput(fmt::format("calibrate-position: {}: metrics.position.selection_rate.{}.value: expected a positive number (or 0 "
+                                 "with its picks n), found {}",
+                                 where, j, (*rates)[j].is_object() && (*rates)[j].contains("value") ? (*rates)[j]["value"].dump() : (*rates)[j].dump()));
+    prior.push_back(zero_with_picks ? 0.5 / (m->n + k / 2) : m->value);
   }
   return prior;
 }

@@ -59,10 +59,18 @@ TEST_CASE("reading a report back: missing files, and a position prior that is ab
   const auto prior = position_prior_from_report(report, "probe.json");
   REQUIRE(prior.size() == report["metrics"]["position"]["selection_rate"].size());
   CHECK(prior[0] == report["metrics"]["position"]["selection_rate"][0]["value"].get<double>());
+  // A position never picked: Jeffreys' add-half rate from the picks n, so its log-prior is finite.
   auto zero = report;
   zero["metrics"]["position"]["selection_rate"][3]["value"] = 0.0;
+  const double n = zero["metrics"]["position"]["selection_rate"][3]["n"].get<double>();
+  const double k = static_cast<double>(prior.size());
+  CHECK(position_prior_from_report(zero, "probe.json")[3] == Approx(0.5 / (n + k / 2)));
+  // Without its picks, or negative, it is bad input naming the field.
+  zero["metrics"]["position"]["selection_rate"][3].erase("n");
   CHECK_THROWS_WITH(position_prior_from_report(zero, "probe.json"),
-                    Contains("probe.json: metrics.position.selection_rate.3.value: expected a positive number, found 0.0"));
+                    Contains("probe.json: metrics.position.selection_rate.3.value: expected a positive number (or 0 with its picks n), found 0.0"));
+  zero["metrics"]["position"]["selection_rate"][3]["value"] = -0.1;
+  CHECK_THROWS_WITH(position_prior_from_report(zero, "probe.json"), Contains("selection_rate.3.value: expected a positive number"));
   auto none = report;
   none["metrics"].erase("position");
   CHECK_THROWS_WITH(position_prior_from_report(none, "probe.json"),
