@@ -170,10 +170,10 @@ std::unique_ptr<Recommender> simulated_factory(const AdapterSpec& spec, const Ad
 
 std::vector<AdapterInfo> build_registry() {
   return {
-      {"openai", "OpenAI-compatible /v1/chat/completions server (vLLM, Ollama, llama.cpp server, TGI, OpenAI)",
+      {"openai", "OpenAI-compatible server (vLLM, Ollama, llama.cpp server, TGI, OpenAI): /v1/chat/completions, and /v1/completions for scoring=loglik",
        with_grounding({
            {"model", "", "model name the server serves (required)"},
-           {"base_url", "http://127.0.0.1:8000/v1", "server root; /chat/completions is appended"},
+           {"base_url", "http://127.0.0.1:8000/v1", "server root; /chat/completions (or /completions) is appended"},
            {"api_key_env", "", "environment variable holding the API key (the key itself is never written anywhere)"},
            {"temperature", "0", "sampling temperature, always sent"},
            {"top_p", "1", "nucleus sampling, always sent"},
