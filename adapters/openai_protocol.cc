@@ -49,6 +49,16 @@ std::vector<TokenLogprob> read_top_logprobs(const json& array) {
   return out;
 }
 
+// choices[0].logprobs of an answer, when it is an object.
+const json* choice_logprobs(const json& body) {
+  if (!body.is_object()) return nullptr;
+  const auto choices = body.find("choices");
+  if (choices == body.end() || !choices->is_array() || choices->empty() || !(*choices)[0].is_object()) return nullptr;
+  const auto& choice = (*choices)[0];
+  const auto logprobs = choice.find("logprobs");
+  return logprobs != choice.end() && logprobs->is_object() ? &*logprobs : nullptr;
+}
+
 template <class E>
 std::string name_in(const std::map<std::string, E>& names, E value) {
   for (const auto& [name, v] : names)
@@ -83,12 +93,8 @@ std::string candidate_label(std::size_t i) {
 }
 
 std::optional<std::vector<TokenLogprob>> first_token_top_logprobs(const json& body) {
-  if (!body.is_object()) return std::nullopt;
-  const auto choices = body.find("choices");
-  if (choices == body.end() || !choices->is_array() || choices->empty() || !(*choices)[0].is_object()) return std::nullopt;
-  const auto& choice = (*choices)[0];
-  const auto logprobs = choice.find("logprobs");
-  if (logprobs == choice.end() || !logprobs->is_object()) return std::nullopt;
+  const json* logprobs = choice_logprobs(body);
+  if (!logprobs) return std::nullopt;
   const auto content = logprobs->find("content");
   if (content == logprobs->end() || !content->is_array() || content->empty() || !(*content)[0].is_object()) return std::nullopt;
   const auto& first = (*content)[0];
@@ -133,12 +139,8 @@ std::optional<double> yes_no_score(std::span<const TokenLogprob> top) {
 }
 
 std::optional<std::vector<double>> echoed_logprobs(const json& body, std::size_t from, std::size_t to) {
-  if (!body.is_object()) return std::nullopt;
-  const auto choices = body.find("choices");
-  if (choices == body.end() || !choices->is_array() || choices->empty() || !(*choices)[0].is_object()) return std::nullopt;
-  const auto& choice = (*choices)[0];
-  const auto logprobs = choice.find("logprobs");
-  if (logprobs == choice.end() || !logprobs->is_object()) return std::nullopt;
+  const json* logprobs = choice_logprobs(body);
+  if (!logprobs) return std::nullopt;
   const auto values = logprobs->find("token_logprobs");
   const auto offsets = logprobs->find("text_offset");
   if (values == logprobs->end() || offsets == logprobs->end() || !values->is_array() || !offsets->is_array() ||

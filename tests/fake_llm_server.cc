@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include <httplib.h>
 
@@ -21,23 +22,38 @@ struct FakeLlmServer::Impl {
 
 namespace {
 
-std::vector<std::string> parse_candidates(const std::string& text) {
+// The titles of the lines of `text` that `title_of` accepts (it returns the
+// title, or nothing for other lines).
+template <class TitleOf>
+std::vector<std::string> titles_of_lines(const std::string& text, TitleOf title_of) {
   std::vector<std::string> out;
   std::size_t at = 0;
   while (at < text.size()) {
     auto end = text.find('\n', at);
     if (end == std::string::npos) end = text.size();
-    const auto line = text.substr(at, end - at);
-    if (line.size() > 3 && line[0] == '[') {
-      const auto close = line.find("] ");
-      if (close != std::string::npos && close > 1) out.push_back(line.substr(close + 2));
-    }
+    if (auto title = title_of(text.substr(at, end - at))) out.push_back(std::move(*title));
     at = end + 1;
   }
   return out;
 }
 
+std::vector<std::string> parse_candidates(const std::string& text) {
+  return titles_of_lines(text, [](const std::string& line) -> std::optional<std::string> {
+    if (line.size() <= 3 || line[0] != '[') return std::nullopt;
+    const auto close = line.find("] ");
+    if (close == std::string::npos || close <= 1) return std::nullopt;
+    return line.substr(close + 2);
+  });
+}
+
 }  // namespace
+
+std::vector<std::string> lettered_candidates(const std::string& prompt) {
+  return titles_of_lines(prompt, [](const std::string& line) -> std::optional<std::string> {
+    if (line.size() <= 3 || line[0] < 'A' || line[0] > 'Z' || line.compare(1, 2, ". ") != 0) return std::nullopt;
+    return line.substr(3);
+  });
+}
 
 Reply Reply::first_token(const std::vector<std::pair<std::string, double>>& top) {
   Reply r;

@@ -76,6 +76,9 @@ class FakeLlmServer {
   int port_ = 0;
 };
 
+// The titles of "A. Title" lines (a first-token prompt's lettered candidates), in order.
+std::vector<std::string> lettered_candidates(const std::string& prompt);
+
 // "[3] > [1] > [2]"-style answer listing the candidates best-first by `order` (0-based positions).
 std::string bracket_answer(const std::vector<int>& order);
 

@@ -51,8 +51,28 @@ with tempfile.TemporaryDirectory() as tmp:
                    "--dim", "32", "--heads", "2"])
     check(trained.returncode == 0 and os.path.exists(model), "train.py writes a checkpoint")
 
+    # Bad input: a split without titles, and requests the server cannot read, are refused with messages.
+    old = os.path.join(tmp, "old-split.json")
+    j = json.load(open(split))
+    for item in j["items"]:
+        item.pop("title", None)
+    json.dump(j, open(old, "w"))
+    r = run([PY, os.path.join(MICRO, "train.py"), "--split", old, "--out", os.path.join(tmp, "x.pt")])
+    check(r.returncode == 2 and "with item titles" in r.stderr, "train.py refuses a split without titles (exit 2, says why)")
+
     server, url = serve(model)
     try:
+        import urllib.error
+        import urllib.request
+        for path, body, message in [("/chat/completions", {"messages": []}, "messages: expected a non-empty array"),
+                                    ("/completions", {"prompt": 3}, "prompt: expected a string"),
+                                    ("/chat/completions", [1], "the body must be a JSON object")]:
+            req = urllib.request.Request(url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(req, timeout=30)
+                check(False, f"server: {path} {body} is refused")
+            except urllib.error.HTTPError as e:
+                check(e.code == 400 and message in e.read().decode(), f"server: {path} {body} -> 400 '{message}'")
         base = f"openai:base_url={url},model=micro-llm,max_history=10,max_tokens=48,in_flight=2"
         modes = {"generate": ",template=titles", "first-token": ",scoring=first-token", "pointwise": ",scoring=pointwise",
                  "loglik": ",scoring=loglik", "structured": ",structured=json_schema"}

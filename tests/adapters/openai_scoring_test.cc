@@ -30,20 +30,6 @@ std::unique_ptr<Recommender> openai(const FakeLlmServer& server, const std::stri
       small_context());
 }
 
-// The lettered lines "A. Title" of a first-token prompt, in order.
-std::vector<std::string> lettered(const std::string& prompt) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at < prompt.size()) {
-    auto end = prompt.find('\n', at);
-    if (end == std::string::npos) end = prompt.size();
-    const auto line = prompt.substr(at, end - at);
-    if (line.size() > 3 && line[0] >= 'A' && line[0] <= 'Z' && line.compare(1, 2, ". ") == 0) out.push_back(line.substr(3));
-    at = end + 1;
-  }
-  return out;
-}
-
 double log_sum_exp(double a, double b) { return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b))); }
 
 }  // namespace
@@ -54,7 +40,7 @@ TEST_CASE("first-token scoring reads the labels' log-probabilities, one token pe
       {"Movie Three (1993)", -0.3}, {"Movie Five (1995)", -1.5}, {"Movie One (1991)", -2.0}, {"Movie Two (1992)", -3.0}};
   FakeLlmServer server([&](const Prompt& p) {
     std::vector<std::pair<std::string, double>> top;
-    const auto titles = lettered(p.user_message);
+    const auto titles = lettered_candidates(p.user_message);
     for (std::size_t i = 0; i < titles.size(); ++i)
       if (auto it = logprob.find(titles[i]); it != logprob.end()) top.emplace_back(std::string(1, static_cast<char>('A' + i)), it->second);
     top.emplace_back(" A", -4.0);        // a second spelling of A: its probability adds to A's

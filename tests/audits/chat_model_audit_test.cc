@@ -180,16 +180,8 @@ TEST_CASE("first-token scoring: the chat model's label log-probabilities are aud
   behaviour.effect = 2.0;
   behaviour.primacy = 1.0;
   FakeLlmServer server([behaviour](const Prompt& p) {
-    std::vector<std::string> titles;
-    std::size_t at = 0;
     const auto& text = p.user_message;
-    while (at < text.size()) {
-      auto end = text.find('\n', at);
-      if (end == std::string::npos) end = text.size();
-      const auto line = text.substr(at, end - at);
-      if (line.size() > 3 && line[0] >= 'A' && line[0] <= 'T' && line.compare(1, 2, ". ") == 0) titles.push_back(line.substr(3));
-      at = end + 1;
-    }
+    const auto titles = lettered_candidates(text);
     std::map<std::string, std::string> profile;
     if (text.find("User profile: gender: F") != std::string::npos) profile["gender"] = "F";
     if (text.find("User profile: gender: M") != std::string::npos) profile["gender"] = "M";

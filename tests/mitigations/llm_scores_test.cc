@@ -23,20 +23,7 @@ namespace {
 constexpr int kK = 20, kTop = 5;
 
 // The lettered titles of a first-token prompt, or the "[i] Title" ones of a listwise prompt.
-std::vector<std::string> titles_in(const Prompt& p) {
-  if (!p.candidates.empty()) return p.candidates;
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  const auto& text = p.user_message;
-  while (at < text.size()) {
-    auto end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    const auto line = text.substr(at, end - at);
-    if (line.size() > 3 && line[0] >= 'A' && line[0] <= 'T' && line.compare(1, 2, ". ") == 0) out.push_back(line.substr(3));
-    at = end + 1;
-  }
-  return out;
-}
+std::vector<std::string> titles_in(const Prompt& p) { return p.candidates.empty() ? lettered_candidates(p.user_message) : p.candidates; }
 
 // A strongly primacy-biased model: logit 4 (1 - j/(K-1)) for presented
 // position j plus a per-title taste in [0, 1).
