@@ -256,6 +256,27 @@ class OpenAiRecommender final : public Recommender {
     response.constraint_ignored = response.constrained && !follows_ranking_schema(response.raw->body, titles, request.k);
   }
 
+  // Prompt tokens are estimated as UTF-8 code points / 4 plus 4 per message
+  // (the chat template's role markers); no tokenizer is consulted.
+  CallEstimate estimate(const RankRequest& request) const override {
+    const bool per_candidate = options_.scoring == Scoring::kPointwise || options_.scoring == Scoring::kLoglik;
+    const std::size_t k = request.candidates.size();
+    CallEstimate e;
+    e.http_calls = per_candidate ? static_cast<std::int64_t>(k) : 1;
+    std::int64_t tokens = 0;
+    for (std::size_t j = 0; j < (per_candidate ? k : 1); ++j) {
+      const std::optional<std::size_t> candidate = per_candidate ? std::optional<std::size_t>(j) : std::nullopt;
+      std::size_t chars = 0;
+      const auto messages = template_.render(request, *catalog_, options_.max_history, options_.item, candidate);
+      for (const auto& m : messages) chars += code_points(m.content);
+      if (options_.scoring == Scoring::kLoglik) chars += 1 + code_points(catalog_->at(request.candidates[j]).title);
+      tokens += static_cast<std::int64_t>((chars + 3) / 4 + 4 * messages.size());
+    }
+    e.prompt_tokens = tokens;
+    e.max_completion_tokens = e.http_calls * (options_.scoring == Scoring::kGenerate ? options_.max_tokens : 1);
+    return e;
+  }
+
  private:
   static std::string default_template(const OpenAiOptions& o) {
     if (!o.prompt_template.empty()) return o.prompt_template;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -40,6 +41,15 @@ struct Capabilities {
 };
 
 using ResponseCallback = std::function<void(std::size_t index, const RankResponse& response)>;
+
+// What sending one request would cost, known before it is sent (dry runs and
+// budgets, adapters/call_meter.h). Adapters without prompts keep the default.
+struct CallEstimate {
+  std::int64_t http_calls = 1;              // requests on the wire (openai pointwise/loglik: one per candidate)
+  std::int64_t prompt_tokens = 0;           // from the rendered prompt(s); an estimate unless prompt_tokens_exact
+  std::int64_t max_completion_tokens = 0;   // the bound the request sets (max_tokens per call, summed)
+  bool prompt_tokens_exact = false;         // counted by the model's tokenizer
+};
 
 class TensorScorer;  // adapters/tensor_scorer.h (torch types)
 
@@ -74,6 +84,14 @@ class Recommender {
   // null. Wrappers that change answers (mitigations, the response cache) do
   // not forward it: scoring through it would bypass what they do.
   virtual const TensorScorer* tensor_scorer() const { return nullptr; }
+
+  // What answering `request` would cost (CallEstimate). Never sends
+  // anything. Wrappers that send their inner model's requests unchanged
+  // forward it.
+  virtual CallEstimate estimate(const RankRequest& request) const {
+    (void)request;
+    return {};
+  }
 
   // See the contract above.
   std::vector<RankResponse> rank(std::span<const RankRequest> requests, const ResponseCallback& on_response = {}) {

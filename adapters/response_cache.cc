@@ -74,8 +74,8 @@ bool ResponseCache::put(const std::string& key, const RankResponse& response) co
 }
 
 CachedRecommender::CachedRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const ResponseCache> cache,
-                                     std::shared_ptr<const Catalog> catalog)
-    : inner_(std::move(inner)), cache_(std::move(cache)), catalog_(std::move(catalog)) {}
+                                     std::shared_ptr<const Catalog> catalog, std::shared_ptr<CallMeter> meter)
+    : inner_(std::move(inner)), cache_(std::move(cache)), catalog_(std::move(catalog)), meter_(std::move(meter)) {}
 
 std::vector<RankResponse> CachedRecommender::rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) {
   std::vector<RankResponse> out(requests.size());
@@ -84,35 +84,78 @@ std::vector<RankResponse> CachedRecommender::rank_batch(std::span<const RankRequ
   std::unordered_map<std::string, std::vector<std::size_t>> waiting;  // key -> requests that share it
   std::vector<RankRequest> to_send;
   std::vector<std::string> sent_keys;
+  const bool dry_run = meter_ && meter_->dry_run();
+  auto not_sent = [&](std::size_t i, const char* why) {
+    out[i].request_id = requests[i].id;
+    out[i].error = fmt::format("request {}: {}", requests[i].id, why);
+    if (on_response) on_response(i, out[i]);
+  };
   for (std::size_t i = 0; i < requests.size(); ++i) {
     keys[i] = ResponseCache::key(id, requests[i], *catalog_);
-    if (auto hit = cache_->get(keys[i])) {
+    if (auto hit = cache_ ? cache_->get(keys[i]) : std::nullopt) {
       out[i] = std::move(*hit);
       out[i].request_id = requests[i].id;
       inner_->ground(requests[i], out[i]);  // with today's grounder
       ++stats_.hits;
+      if (meter_) meter_->hit(out[i]);
       if (on_response) on_response(i, out[i]);
+      continue;
+    }
+    if (dry_run) {
+      if (meter_->count_unsent(keys[i], inner_->estimate(requests[i]))) ++stats_.misses;
+      else ++stats_.deduplicated;
+      not_sent(i, kNotSentDryRun);
       continue;
     }
     auto& group = waiting[keys[i]];
     if (group.empty()) {
       to_send.push_back(requests[i]);
       sent_keys.push_back(keys[i]);
-      ++stats_.misses;
     } else {
       ++stats_.deduplicated;
     }
     group.push_back(i);
   }
-  if (to_send.empty()) return out;
-  inner_->rank(to_send, [&](std::size_t j, const RankResponse& response) {
-    if (cache_->put(sent_keys[j], response)) ++stats_.writes;
-    for (auto i : waiting[sent_keys[j]]) {
-      out[i] = response;
-      out[i].request_id = requests[i].id;
-      if (on_response) on_response(i, out[i]);
+  // Sends to_send[begin, end) and fills every request waiting on each.
+  auto send = [&](std::size_t begin, std::size_t end, const std::vector<CallEstimate>& estimates) {
+    stats_.misses += static_cast<std::int64_t>(end - begin);
+    inner_->rank(std::span<const RankRequest>(to_send).subspan(begin, end - begin), [&](std::size_t w, const RankResponse& response) {
+      const auto& key = sent_keys[begin + w];
+      if (meter_) meter_->done(estimates[w], response);
+      if (cache_ && cache_->put(key, response)) ++stats_.writes;
+      for (auto i : waiting[key]) {
+        out[i] = response;
+        out[i].request_id = requests[i].id;
+        if (on_response) on_response(i, out[i]);
+      }
+    });
+  };
+  if (!meter_) {
+    if (!to_send.empty()) send(0, to_send.size(), {});
+    return out;
+  }
+  // Within the budget, in plan order, in waves: each wave is what fits with
+  // the calls before it settled. The first request that does not fit at all
+  // stops the rest (a later, smaller one might fit, but sending it would make
+  // what a capped run measured depend on prompt lengths).
+  std::size_t next = 0;
+  while (next < to_send.size()) {
+    const std::size_t begin = next;
+    std::vector<CallEstimate> estimates;
+    auto admission = CallMeter::Admission::kSend;
+    for (; next < to_send.size(); ++next) {
+      auto estimate = inner_->estimate(to_send[next]);
+      admission = meter_->admit(estimate);
+      if (admission != CallMeter::Admission::kSend) break;
+      estimates.push_back(estimate);
     }
-  });
+    if (next > begin) send(begin, next, estimates);
+    if (admission == CallMeter::Admission::kRefuse) {
+      for (std::size_t j = next; j < to_send.size(); ++j)
+        for (auto i : waiting[sent_keys[j]]) not_sent(i, kNotSentBudget);
+      break;
+    }
+  }
   return out;
 }
 

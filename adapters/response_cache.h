@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 
+#include "adapters/call_meter.h"
 #include "adapters/recommender.h"
 
 namespace recbias {
@@ -55,15 +56,19 @@ struct CacheStats {
 };
 
 // Wraps a recommender with the cache. id() and capabilities() are the
-// wrapped recommender's: caching never changes answers.
+// wrapped recommender's: caching never changes answers. With a meter
+// (call_meter.h), requests the cache lacks are counted (dry run) or sent
+// only within the budget. `cache` may be null (a meter alone: every request
+// is a miss).
 class CachedRecommender final : public Recommender {
  public:
   CachedRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const ResponseCache> cache,
-                    std::shared_ptr<const Catalog> catalog);
+                    std::shared_ptr<const Catalog> catalog, std::shared_ptr<CallMeter> meter = nullptr);
 
   std::string id() const override { return inner_->id(); }
   Capabilities capabilities() const override { return inner_->capabilities(); }
   void ground(const RankRequest& request, RankResponse& response) const override { inner_->ground(request, response); }
+  CallEstimate estimate(const RankRequest& request) const override { return inner_->estimate(request); }
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override;
 
   CacheStats stats() const { return stats_; }
@@ -72,6 +77,7 @@ class CachedRecommender final : public Recommender {
   std::unique_ptr<Recommender> inner_;
   std::shared_ptr<const ResponseCache> cache_;
   std::shared_ptr<const Catalog> catalog_;
+  std::shared_ptr<CallMeter> meter_;
   CacheStats stats_;
 };
 

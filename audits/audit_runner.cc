@@ -163,10 +163,10 @@ nlohmann::ordered_json make_report(const AuditState& state, const AuditOptions& 
 }
 
 AuditRun run_audit(Recommender& recommender, const Workload& workload, const RequestSet& requests, const AuditOptions& options,
-                   const ShardSpec& shard, const nlohmann::ordered_json& provenance, const ProgressFn& progress) {
+                   const ShardSpec& shard, const nlohmann::ordered_json& provenance, const ProgressFn& progress, const StopFn& stop) {
   check_audit_names(options.audits);
   auto popularity = std::make_shared<const PopularityContext>(make_popularity_context(workload, options.short_head_share));
-  AuditRun run{AuditState(options, popularity), {}};
+  AuditRun run{AuditState(options, popularity), {}, {}, 0, 0};
   // Base requests: this shard's, with neutral profiles; real attributes kept aside.
   std::vector<EvalRequest> bases;
   std::vector<std::map<std::string, std::string>> real;
@@ -186,8 +186,6 @@ AuditRun run_audit(Recommender& recommender, const Workload& workload, const Req
     const Plan plan = build_plan(slice, options);
     // Every base has the same variants, so the first chunk tells the total.
     if (begin == 0) status.total = plan.calls.size() * bases.size() / slice.size();
-    run.state.variants += static_cast<std::int64_t>(plan.variants);
-    run.state.calls += static_cast<std::int64_t>(plan.calls.size());
     const auto responses = recommender.rank(plan.calls, [&](std::size_t, const RankResponse& r) {
       ++status.done;
       if (r.error) ++status.failed;
@@ -195,6 +193,15 @@ AuditRun run_audit(Recommender& recommender, const Workload& workload, const Req
       if (progress) progress(status);
     });
     if (responses.size() != plan.calls.size()) throw InternalError("recommender returned a different number of responses");
+    if (stop) {
+      if (auto reason = stop(); !reason.empty()) {
+        run.incomplete = std::move(reason);
+        break;
+      }
+    }
+    run.users_measured = end;
+    run.state.variants += static_cast<std::int64_t>(plan.variants);
+    run.state.calls += static_cast<std::int64_t>(plan.calls.size());
     for (const auto& r : responses) run.state.failed_calls += r.error.has_value();
     // The one cut to k (outcome.h): audits read these views; whole answers stay beside them.
     std::vector<RankResponse> top_k;
@@ -212,8 +219,16 @@ AuditRun run_audit(Recommender& recommender, const Workload& workload, const Req
       outcome.real_attributes = &real[begin + b];
       run.state.add(outcome);
     }
+    status.users_done = end;
+    status.users_total = bases.size();
+    status.chunk_done = true;
+    if (progress) progress(status);
+    status.chunk_done = false;
   }
+  run.users_planned = bases.size();
   run.report = make_report(run.state, options, provenance);
+  if (!run.incomplete.empty())
+    run.report["incomplete"] = {{"reason", run.incomplete}, {"users_measured", run.users_measured}, {"users_planned", run.users_planned}};
   return run;
 }
 

@@ -39,8 +39,13 @@ struct AuditProgress {
   std::size_t total = 0;    // calls planned (known after planning; grows per chunk estimate)
   std::size_t failed = 0;   // calls that failed
   double elapsed_s = 0;
+  bool chunk_done = false;  // this report closes a chunk of users (users_done of users_total measured)
+  std::size_t users_done = 0, users_total = 0;
 };
 using ProgressFn = std::function<void(const AuditProgress&)>;
+// Asked after each chunk of users is answered: a non-empty reason stops the
+// run before that chunk is added (a budget refused some of its calls).
+using StopFn = std::function<std::string()>;
 
 // Everything the audits accumulate; mergeable and serialisable.
 class AuditState {
@@ -72,14 +77,20 @@ class AuditState {
 struct AuditRun {
   AuditState state;
   nlohmann::ordered_json report;
+  // Set when `stop` ended the run early: why, and the users measured of those planned.
+  std::string incomplete;
+  std::size_t users_measured = 0, users_planned = 0;
 };
 
 // Runs every enabled audit over `requests` (restricted to `shard`). The
 // recommender sees neutral profiles (attributes removed) except where the
 // fairness audit states them. `provenance` is copied into the report.
+// When `stop` gives a reason, the report holds the chunks of users answered
+// before it, and says so in "incomplete" (the answers of the chunk that was
+// stopped stay in the response cache, so a re-run resends none of them).
 AuditRun run_audit(Recommender& recommender, const Workload& workload, const RequestSet& requests,
                    const AuditOptions& options, const ShardSpec& shard, const nlohmann::ordered_json& provenance,
-                   const ProgressFn& progress = {});
+                   const ProgressFn& progress = {}, const StopFn& stop = {});
 
 // Report JSON from a state (used by run_audit and merge_reports).
 nlohmann::ordered_json make_report(const AuditState& state, const AuditOptions& options, const nlohmann::ordered_json& provenance);

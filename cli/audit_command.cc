@@ -51,7 +51,79 @@ struct AuditCliOptions {
   std::vector<std::string> compare;  // mitigations to audit on the same plan, one run each
   std::vector<std::string> compare_adapters;  // other adapters audited on the same plan (baselines)
   bool force = false;
+  bool dry_run = false;
+  bool out_given = false;  // --out was on the command line (a dry run writes its JSON only then)
+  Budget budget;           // --max-calls, --max-tokens, --max-cost
+  std::string price;       // --price in=USD,out=USD (per million tokens)
 };
+
+// --price in=3,out=15: USD per million prompt (in) and completion (out) tokens.
+Price parse_price(const std::string& text) {
+  Price price;
+  bool any = false;
+  for (const auto& part : split(text, ",")) {
+    const auto eq = part.find('=');
+    const auto key = trim(part.substr(0, eq == std::string::npos ? part.size() : eq));
+    double value = -1;  // missing or unparseable: rejected below
+    if (eq != std::string::npos) value = parse_double(trim(part.substr(eq + 1))).value_or(-1.0);
+    if ((key != "in" && key != "out") || !(value >= 0))
+      throw BadInput(fmt::format("--price {}: found \"{}\", expected in=USD,out=USD per million prompt and completion tokens "
+                                 "(e.g. in=0.15,out=0.6)", text, part));
+    (key == "in" ? price.input_per_million : price.output_per_million) = value;
+    any = true;
+  }
+  if (!any) throw BadInput(fmt::format("--price {}: expected in=USD,out=USD per million tokens", text));
+  return price;
+}
+
+// One audited model's share of a dry run (the meter's totals before and after it).
+struct DryRunRow {
+  std::string model, role;
+  std::int64_t users = 0, variants = 0, plan_calls = 0;
+  MeterTotals totals;
+};
+
+MeterTotals minus(const MeterTotals& a, const MeterTotals& b) {
+  MeterTotals d;
+  d.hits = a.hits - b.hits;
+  d.repeats = a.repeats - b.repeats;
+  d.sent = a.sent - b.sent;
+  d.refused = a.refused - b.refused;
+  d.http_calls = a.http_calls - b.http_calls;
+  d.estimated_prompt_tokens = a.estimated_prompt_tokens - b.estimated_prompt_tokens;
+  d.prompt_tokens_exact = a.prompt_tokens_exact;
+  d.max_completion_tokens = a.max_completion_tokens - b.max_completion_tokens;
+  d.hit_answers_with_usage = a.hit_answers_with_usage - b.hit_answers_with_usage;
+  d.hit_completion_tokens = a.hit_completion_tokens - b.hit_completion_tokens;
+  return d;
+}
+
+nlohmann::ordered_json dry_run_json(const DryRunRow& r, const std::optional<Price>& price) {
+  const auto& t = r.totals;
+  nlohmann::ordered_json j = {{"users", r.users},
+                              {"variants", r.variants},
+                              {"plan_calls", r.plan_calls},
+                              {"cache_hits", t.hits},
+                              {"repeats", t.repeats},
+                              {"calls_to_send", t.sent},
+                              {"http_requests", t.http_calls},
+                              {"prompt_tokens", t.estimated_prompt_tokens},
+                              {"prompt_tokens_method", t.prompt_tokens_exact ? "tokenizer" : "estimate: UTF-8 characters / 4 + 4 per message"},
+                              {"max_completion_tokens", t.max_completion_tokens}};
+  std::optional<double> mean_completion;
+  if (t.hit_answers_with_usage > 0) mean_completion = static_cast<double>(t.hit_completion_tokens) / static_cast<double>(t.hit_answers_with_usage);
+  j["cached_mean_completion_tokens"] = mean_completion ? nlohmann::ordered_json(*mean_completion) : nlohmann::ordered_json(nullptr);
+  if (price) {
+    j["cost_bound_usd"] = price->of(static_cast<double>(t.estimated_prompt_tokens), static_cast<double>(t.max_completion_tokens));
+    j["cost_expected_usd"] = mean_completion ? nlohmann::ordered_json(price->of(static_cast<double>(t.estimated_prompt_tokens),
+                                                                               *mean_completion * static_cast<double>(t.sent)))
+                                             : nlohmann::ordered_json(nullptr);
+  }
+  if (r.model.empty()) return j;
+  nlohmann::ordered_json row = {{"model", r.model}, {"role", r.role}};
+  row.update(j);
+  return row;
+}
 
 const std::map<std::string, NegativeSampling> kSamplings = {{"uniform", NegativeSampling::kUniform},
                                                             {"popularity", NegativeSampling::kPopularity}};
@@ -178,9 +250,47 @@ void print_summary(const nlohmann::ordered_json& report) {
   }
 }
 
+void print_dry_run(const std::vector<DryRunRow>& rows, const DryRunRow& total, const std::optional<Price>& price) {
+  fmt::print("dry run: nothing was sent to any model\n");
+  for (const auto* r : [&] {
+         std::vector<const DryRunRow*> all;
+         for (const auto& row : rows) all.push_back(&row);
+         if (rows.size() > 1) all.push_back(&total);
+         return all;
+       }()) {
+    const auto& t = r->totals;
+    fmt::print("{} ({})\n", short_label(r->model, 100), r->role);
+    fmt::print("  {:<26} {}\n", "users", r->users);
+    fmt::print("  {:<26} {} variants, {} distinct calls\n", "plan", r->variants, r->plan_calls);
+    fmt::print("  {:<26} {} answered by the cache, {} repeats of a call to send\n", "model requests", t.hits, t.repeats);
+    fmt::print("  {:<26} {} ({} HTTP requests)\n", "calls to send", t.sent, t.http_calls);
+    fmt::print("  {:<26} {}{}\n", "prompt tokens", t.estimated_prompt_tokens,
+               t.prompt_tokens_exact ? "" : " (estimate: UTF-8 characters / 4 + 4 per message)");
+    std::string completion = fmt::format("at most {} (max_tokens)", t.max_completion_tokens);
+    if (t.hit_answers_with_usage > 0)
+      completion += fmt::format("; cached answers used {:.1f} per call on average", static_cast<double>(t.hit_completion_tokens) /
+                                                                                       static_cast<double>(t.hit_answers_with_usage));
+    fmt::print("  {:<26} {}\n", "completion tokens", completion);
+    if (price) {
+      const auto j = dry_run_json(*r, price);
+      fmt::print("  {:<26} at most ${:.4f}{}\n", "cost", j["cost_bound_usd"].get<double>(),
+                 j["cost_expected_usd"].is_number() ? fmt::format(", about ${:.4f} at the cached answers' length", j["cost_expected_usd"].get<double>())
+                                                    : std::string());
+    }
+  }
+}
+
 void run(const AuditCliOptions& o) {
+  std::optional<Price> price;
+  if (!o.price.empty()) price = parse_price(o.price);
+  if (o.budget.max_cost && !price) throw BadInput("--max-cost needs --price in=USD,out=USD (per million prompt and completion tokens)");
+  if (o.dry_run && (!o.html.empty() || !o.md.empty() || !o.junit.empty() || !o.policy.empty()))
+    throw BadInput("--dry-run writes no report: drop --html, --md, --junit and --policy (--out names the dry run's JSON)");
+  const bool budgeted = o.budget.max_calls || o.budget.max_tokens || o.budget.max_cost;
+  std::shared_ptr<CallMeter> meter;
+  if (o.dry_run || budgeted || price) meter = std::make_shared<CallMeter>(o.dry_run, o.budget, price);
   const auto data = load_data(o.data);
-  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.audit.short_head_share);
+  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter);
   AuditOptions options = o.audit;
   if (!o.audits.empty()) {  // else AuditOptions' default: every registered audit
     options.audits.clear();
@@ -209,7 +319,7 @@ void run(const AuditCliOptions& o) {
   if (requests.requests.empty()) throw BadInput("no user has a held-out item and enough unseen items to build a request");
   const auto shard = parse_shard(o.shard);
   for (const auto* path : {&o.out, &o.html, &o.md, &o.junit})
-    if (!path->empty() && !o.force && std::filesystem::exists(*path))
+    if (!path->empty() && !o.force && std::filesystem::exists(*path) && (!o.dry_run || o.out_given))
       throw BadInput(fmt::format("{} already exists; refusing to overwrite it (pass --force to replace it)", *path));
 
   nlohmann::ordered_json fingerprint = nlohmann::ordered_json::object();
@@ -224,8 +334,45 @@ void run(const AuditCliOptions& o) {
                     {"sampling", name_of(kSamplings, candidates.sampling)}, {"seed", options.seed}, {"requests", requests.requests.size()}, {"skipped_users", requests.skipped_users}}},
       {"shard", {{"index", shard.index}, {"count", shard.count}}},
       {"started", utc_now()}};
-  ProgressBar bar;
-  auto result = run_audit(*recommender, data.workload, requests, options, shard, provenance, [&](const AuditProgress& p) { bar(p); });
+  ProgressBar bar(o.dry_run ? nullptr : meter);
+  const ProgressFn show = [&](const AuditProgress& p) { bar(p); };
+  if (o.dry_run) {
+    std::vector<DryRunRow> rows;
+    auto measure = [&](Recommender& model, const char* role) {
+      const auto before = meter->totals();
+      const auto r = run_audit(model, data.workload, requests, options, shard, provenance);  // no progress: every call "fails"
+      rows.push_back({model.id(), role, r.state.base_requests, r.state.variants, r.state.calls, minus(meter->totals(), before)});
+    };
+    measure(*recommender, "audited");
+    for (const auto& spec : o.compare) {
+      auto adapter = o.adapter;
+      adapter.mitigate.push_back(spec);
+      measure(*build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter), "mitigation");
+    }
+    for (const auto& spec : o.compare_adapters) {
+      auto adapter = o.adapter;
+      adapter.spec = spec;
+      adapter.mitigate.clear();
+      measure(*build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter), "other model");
+    }
+    DryRunRow total{"all models", "total", rows[0].users, 0, 0, meter->totals()};
+    for (const auto& r : rows) {
+      total.variants += r.variants;
+      total.plan_calls += r.plan_calls;
+    }
+    print_dry_run(rows, total, price);
+    if (o.out_given) {
+      nlohmann::ordered_json out = {{"schema", "recbias.dry-run/1"}, {"runs", nlohmann::ordered_json::array()}};
+      for (const auto& r : rows) out["runs"].push_back(dry_run_json(r, price));
+      out["total"] = dry_run_json(total, price);
+      if (price) out["price"] = {{"input_usd_per_million", price->input_per_million}, {"output_usd_per_million", price->output_per_million}};
+      write_output_file(o.out, out.dump(2) + "\n", o.force);
+      fmt::print("dry run written to {}\n", o.out);
+    }
+    return;
+  }
+  const StopFn budget_spent = [&] { return meter && meter->spent() ? meter->spent_reason() : std::string(); };
+  auto result = run_audit(*recommender, data.workload, requests, options, shard, provenance, show, budget_spent);
   bar.finish();
   auto& report = result.report;
   report["provenance"]["finished"] = utc_now();
@@ -233,15 +380,28 @@ void run(const AuditCliOptions& o) {
     const auto s = cached->stats();
     report["provenance"]["cache"] = {{"hits", s.hits}, {"sent", s.misses}, {"deduplicated", s.deduplicated}};
   }
-  if (!o.compare.empty() || !o.compare_adapters.empty()) {
+  std::string incomplete = result.incomplete;
+  if (!incomplete.empty()) {
+    incomplete = fmt::format("the budget is spent ({}): the report covers {} of {} users", incomplete, result.users_measured,
+                             result.users_planned);
+    if (!o.compare.empty() || !o.compare_adapters.empty()) incomplete += "; the comparisons were not run";
+  }
+  if (incomplete.empty() && (!o.compare.empty() || !o.compare_adapters.empty())) {
     // Each mitigation wraps the same model, each other adapter stands beside
     // it; all are audited on the same requests.
     std::vector<TradeoffRun> runs = {{recommender->id(), "audited", report["metrics"], report["state"]}};
     nlohmann::ordered_json variants = nlohmann::ordered_json::array();
     auto audit_variant = [&](std::unique_ptr<Recommender> variant_model, const char* role) {
+      if (!incomplete.empty()) return;
       fmt::print(stderr, "== comparing {} ({})\n", variant_model->id(), role);
-      auto variant = run_audit(*variant_model, data.workload, requests, options, shard, provenance, [&](const AuditProgress& p) { bar(p); });
+      auto variant = run_audit(*variant_model, data.workload, requests, options, shard, provenance, show, budget_spent);
       bar.finish();
+      if (!variant.incomplete.empty()) {  // a partial run would skew the trade-off table: left out
+        incomplete = fmt::format("the budget is spent ({}) while comparing {}: that comparison and the ones after it are left out",
+                                 variant.incomplete, variant_model->id());
+        report["incomplete"] = {{"reason", incomplete}, {"users_measured", result.users_planned}, {"users_planned", result.users_planned}};
+        return;
+      }
       runs.push_back({variant_model->id(), role, variant.report["metrics"], variant.report["state"]});
       variants.push_back({{"adapter", variant_model->id()}, {"role", role}, {"metrics", variant.report["metrics"]},
                           {"counts", variant.report["counts"]}, {"tests", variant.report["tests"]}});
@@ -249,15 +409,22 @@ void run(const AuditCliOptions& o) {
     for (const auto& spec : o.compare) {
       auto adapter = o.adapter;
       adapter.mitigate.push_back(spec);
-      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share), "mitigation");
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter), "mitigation");
     }
     for (const auto& spec : o.compare_adapters) {
       auto adapter = o.adapter;
       adapter.spec = spec;
       adapter.mitigate.clear();
-      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share), "other model");
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter), "other model");
     }
     report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs, options.confidence)}};
+  }
+  if (!result.incomplete.empty()) report["incomplete"]["reason"] = incomplete;
+  if (meter) {
+    const auto t = meter->totals();
+    report["provenance"]["spent"] = {{"calls_sent", t.sent}, {"calls_refused", t.refused}, {"prompt_tokens", t.used_prompt_tokens},
+                                     {"completion_tokens", t.used_completion_tokens}};
+    if (price) report["provenance"]["spent"]["cost_usd"] = meter->cost();
   }
   write_output_file(o.out, report_to_text(report), o.force);
   // Renderings read the report as written (the schema is checked first).
@@ -273,6 +440,10 @@ void run(const AuditCliOptions& o) {
   }
   print_summary(report);
   fmt::print("report written to {}\n", o.out);
+  if (!incomplete.empty())
+    throw Inconclusive(fmt::format("{}; the report is marked incomplete. Every answer received is in the response cache: the same "
+                                   "command with a larger budget resends none of them",
+                                   incomplete));
   if (result.state.usable_identity == 0 && result.state.failed_calls > 0)
     throw BackendFailure(fmt::format("every request failed ({} failed calls); see the adapter's errors", result.state.failed_calls));
 }
@@ -344,7 +515,20 @@ void setup_audit(CLI::App& app) {
   audit->add_option("--junit", o->junit, "Also write JUnit XML of the --policy rules here");
   audit->add_option("--policy", o->policy, "Gate policy (JSON) for --junit and the rule tables")->check(CLI::ExistingFile);
   audit->add_flag("--force", o->force, "Replace existing output files (default: refuse)");
-  audit->callback([o] { run(*o); });
+  audit->add_flag("--dry-run", o->dry_run,
+                  "Plan the audit and check the cache, send nothing: print users, variants, calls to send, tokens and cost "
+                  "(written as JSON with --out)");
+  audit->add_option("--max-calls", o->budget.max_calls, "Budget: model calls to send at most (cache hits are free)")
+      ->check(CLI::NonNegativeNumber)->type_name("N");
+  audit->add_option("--max-tokens", o->budget.max_tokens, "Budget: prompt + completion tokens at most")
+      ->check(CLI::NonNegativeNumber)->type_name("N");
+  audit->add_option("--max-cost", o->budget.max_cost, "Budget: USD at most (needs --price)")->check(CLI::NonNegativeNumber)->type_name("USD");
+  audit->add_option("--price", o->price, "USD per million prompt and completion tokens, for --dry-run, --max-cost and the progress line")
+      ->type_name("in=USD,out=USD");
+  audit->callback([o, audit] {
+    o->out_given = audit->count("--out") > 0;
+    run(*o);
+  });
 
   auto m = std::make_shared<MergeOptions>();
   auto* merge = app.add_subcommand("merge", "Merge shard reports of one audit into the single-run report");

@@ -59,12 +59,14 @@ std::string default_cache_dir() {
 }
 
 std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context,
-                                           const std::vector<AttributeSet>& attributes, double short_head_share) {
+                                           const std::vector<AttributeSet>& attributes, double short_head_share,
+                                           std::shared_ptr<CallMeter> meter) {
   auto recommender = make_recommender(AdapterSpec::parse(options.spec), context);
-  if (!options.no_cache && recommender->capabilities().remote) {
-    auto cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
-    recommender = std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog);
-  }
+  std::shared_ptr<const ResponseCache> cache;
+  if (!options.no_cache && recommender->capabilities().remote)
+    cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
+  if (cache || meter)
+    recommender = std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog, std::move(meter));
   MitigationContext mitigation{context.catalog, attributes, short_head_share, [](const std::string& path) {
                                   return position_prior_from_report(read_report_file(path), path);
                                 }};

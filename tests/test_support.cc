@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -93,9 +94,12 @@ RunResult run_recbias(const std::vector<std::string>& args) {
   result.out = read_file(out_path);
   result.err = read_file(err_path);
   // With RECBIAS_COLLECT_REPORTS set (CTest sets it for the CLI tests), every
-  // report a successful command wrote with --out is kept there for the
-  // independent schema check (tests/reports/validate_reports.py).
-  if (const char* collect = std::getenv("RECBIAS_COLLECT_REPORTS"); collect && *collect && result.exit_code <= 1) {
+  // report a successful (or budget-stopped, exit 3) command wrote with --out
+  // is kept there for the independent schema check
+  // (tests/reports/validate_reports.py). A dry run's --out is not a report.
+  const bool dry_run = std::find(args.begin(), args.end(), "--dry-run") != args.end();
+  if (const char* collect = std::getenv("RECBIAS_COLLECT_REPORTS");
+      collect && *collect && (result.exit_code <= 1 || result.exit_code == 3) && !dry_run) {
     for (std::size_t i = 0; i + 1 < args.size(); ++i) {
       if (args[i] != "--out" || !std::filesystem::is_regular_file(args[i + 1])) continue;
       if (args[0] != "audit" && args[0] != "merge") continue;

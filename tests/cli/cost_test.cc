@@ -1,0 +1,232 @@
+// What an audit costs, before and while it runs (adapters/call_meter.h):
+// `--dry-run` predicts exactly the calls a real run sends (0 with a full
+// cache) and sends nothing; `--max-calls` / `--max-tokens` / `--max-cost`
+// stop the audit at the cap with a report marked incomplete (exit 3), and
+// the same command with a larger cap resumes to the uninterrupted run's
+// report without resending an answered call. Against the loopback LLM server.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/rng.h"
+#include "tests/fake_llm_server.h"
+#include "tests/test_support.h"
+
+using namespace recbias::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// Ranks the presented candidates by a hash of their titles: the answer
+// depends on the request alone. Usage: 100 prompt and 20 completion tokens.
+Reply model_answer(const Prompt& p) {
+  std::vector<int> order(p.candidates.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return recbias::stable_hash(p.candidates[static_cast<std::size_t>(a)]) < recbias::stable_hash(p.candidates[static_cast<std::size_t>(b)]);
+  });
+  order.resize(std::min<std::size_t>(order.size(), 3));
+  return Reply::answer(bracket_answer(order));
+}
+
+void make_dataset(const TempDir& dir) {
+  const auto r = run_recbias({"datasets", "synth", "--out", dir / "data", "--users", "40", "--items", "80", "--seed", "5"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+std::vector<std::string> audit_args(const FakeLlmServer& server, const TempDir& dir, const std::string& out, const std::string& cache,
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"audit", "--adapter", "openai:model=fake,base_url=" + server.base_url() + ",in_flight=4",
+                                   "--dataset", dir / "data", "--users", "30", "--candidates", "5", "--bootstrap", "50",
+                                   "--audits", "position,popularity,grounding,accuracy", "--chunk", "8", "--out", out, "--force",
+                                   "--cache-dir", cache};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// What a resumed run must reproduce: metrics but cost, tests, counts, state
+// without its cost and latency parts (the fault-soak test's rule).
+nlohmann::json comparable(nlohmann::json report) {
+  report["metrics"].erase("cost");
+  for (const char* cost : {"cost", "latency_count", "latency_histogram"}) report["state"]["accuracy_cost"].erase(cost);
+  return {{"metrics", report["metrics"]}, {"tests", report["tests"]}, {"counts", report["counts"]}, {"state", report["state"]}};
+}
+
+nlohmann::json run_json(const std::vector<std::string>& args, const std::string& out, int expected_exit = 0) {
+  const auto r = run_recbias(args);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == expected_exit);
+  return nlohmann::json::parse(read_file(out));
+}
+
+}  // namespace
+
+TEST_CASE("audit --dry-run predicts exactly the calls a real run sends, and sends nothing", "[cli][cost][dry-run]") {
+  TempDir dir;
+  make_dataset(dir);
+  FakeLlmServer server(model_answer);
+  const std::string cache = dir / "cache";
+  // A comparison through a mitigation reuses the audited model's answers
+  // where its requests are the same: the dry run must count that too.
+  const std::vector<std::string> compare = {"--compare", "permutation:m=2"};
+
+  const auto dry = run_json(audit_args(server, dir, dir / "dry.json", cache, {"--dry-run", "--compare", "permutation:m=2",
+                                                                              "--price", "in=2,out=10"}),
+                            dir / "dry.json");
+  CHECK(server.hits() == 0);  // nothing sent
+  CHECK(dry["schema"] == "recbias.dry-run/1");
+  const auto& total = dry["total"];
+  const std::int64_t predicted = total["calls_to_send"];
+  CHECK(predicted > 0);
+  CHECK(total["cache_hits"] == 0);
+  CHECK(dry["runs"].size() == 2);
+  CHECK(dry["runs"][0]["users"] == 30);
+  CHECK(dry["runs"][0]["calls_to_send"] == dry["runs"][0]["plan_calls"]);  // an empty cache: every distinct call
+  CHECK(dry["runs"][1]["repeats"].get<std::int64_t>() > 0);               // the ensemble's identity orders are the audited model's calls
+  CHECK(total["http_requests"] == predicted);                             // generate: one HTTP request per call
+  CHECK(total["max_completion_tokens"] == predicted * 512);               // the max_tokens bound
+  CHECK(total["prompt_tokens"].get<std::int64_t>() > 20 * predicted);     // rendered prompts, estimated
+  CHECK(total["prompt_tokens_method"].get<std::string>().starts_with("estimate"));
+  CHECK(total["cost_bound_usd"].get<double>() ==
+        Approx((2.0 * total["prompt_tokens"].get<double>() + 10.0 * total["max_completion_tokens"].get<double>()) / 1e6));
+
+  // The real run sends exactly that many calls.
+  const auto real = run_json(audit_args(server, dir, dir / "real.json", cache, compare), dir / "real.json");
+  const int sent = server.hits();
+  CHECK(sent == predicted);
+  CHECK(real["counts"]["failed_calls"] == 0);
+
+  // With the cache full, nothing is left to send; the cached answers' length is known.
+  const auto again = run_json(audit_args(server, dir, dir / "again.json", cache, {"--dry-run", "--compare", "permutation:m=2"}),
+                              dir / "again.json");
+  CHECK(again["total"]["calls_to_send"] == 0);
+  CHECK(again["total"]["cache_hits"] == predicted + total["repeats"].get<std::int64_t>());
+  CHECK(again["total"]["cached_mean_completion_tokens"] == Approx(20));
+  CHECK(server.hits() == sent);
+
+  // Printed, for people: the calls and tokens, and without --out no file.
+  const auto printed = run_recbias(audit_args(server, dir, dir / "unused.json", cache, {"--dry-run"}));
+  CHECK(printed.exit_code == 0);
+  CHECK_THAT(printed.out, Contains("dry run: nothing was sent"));
+  CHECK_THAT(printed.out, Contains("calls to send"));
+}
+
+TEST_CASE("audit --dry-run counts one HTTP request per candidate in pointwise scoring", "[cli][cost][dry-run]") {
+  TempDir dir;
+  make_dataset(dir);
+  FakeLlmServer server(model_answer);
+  auto args = audit_args(server, dir, dir / "dry.json", dir / "cache", {"--dry-run"});
+  args[2] += ",scoring=pointwise";
+  const auto dry = run_json(args, dir / "dry.json");
+  const std::int64_t calls = dry["total"]["calls_to_send"];
+  CHECK(calls > 0);
+  CHECK(dry["total"]["http_requests"] == 5 * calls);         // --candidates 5
+  CHECK(dry["total"]["max_completion_tokens"] == 5 * calls);  // one token each
+  CHECK(server.hits() == 0);
+}
+
+TEST_CASE("audit --max-calls stops at the cap with an incomplete report, and a larger cap resumes to the uninterrupted report",
+          "[cli][cost][budget]") {
+  TempDir dir;
+  make_dataset(dir);
+  FakeLlmServer reference_server(model_answer);
+  const auto reference = run_json(audit_args(reference_server, dir, dir / "reference.json", dir / "reference-cache"), dir / "reference.json");
+
+  FakeLlmServer server(model_answer);
+  const std::string cache = dir / "cache";
+  const auto r = run_recbias(audit_args(server, dir, dir / "capped.json", cache, {"--max-calls", "50"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 3);
+  CHECK_THAT(r.err, Contains("--max-calls 50 reached"));
+  CHECK_THAT(r.err, Contains("the same command with a larger budget resends none of them"));
+  CHECK(server.hits() == 50);  // exactly the cap
+  const auto capped = nlohmann::json::parse(read_file(dir / "capped.json"));
+  REQUIRE(capped.contains("incomplete"));
+  CHECK(capped["incomplete"]["users_planned"] == 30);
+  CHECK(capped["incomplete"]["users_measured"].get<int>() < 30);
+  CHECK(capped["incomplete"]["users_measured"].get<int>() % 8 == 0);  // whole chunks only
+  CHECK(capped["counts"]["base_requests"] == capped["incomplete"]["users_measured"]);
+  CHECK(capped["provenance"]["spent"]["calls_sent"] == 50);
+  CHECK(capped["provenance"]["spent"]["calls_refused"].get<int>() > 0);
+  // The schema knows the field (a report marked incomplete is a valid report).
+  CHECK(run_recbias({"report", dir / "capped.json", "--format", "md", "-o", dir / "capped.md"}).exit_code == 0);
+
+  // Resume in steps: the second cap is still too small, the third is enough.
+  CHECK(run_recbias(audit_args(server, dir, dir / "capped.json", cache, {"--max-calls", "40"})).exit_code == 3);
+  const auto resumed = run_json(audit_args(server, dir, dir / "resumed.json", cache, {"--max-calls", "100000"}), dir / "resumed.json");
+  CHECK_FALSE(resumed.contains("incomplete"));
+  CHECK(comparable(resumed) == comparable(reference));
+  // Every distinct call was answered exactly once over the three runs.
+  for (const auto& [body, n] : server.completed_by_body()) {
+    INFO(body);
+    CHECK(n == 1);
+  }
+  CHECK(static_cast<int>(server.completed_by_body().size()) == reference_server.hits());
+}
+
+TEST_CASE("audit --max-tokens and --max-cost never let the answers' usage pass the cap", "[cli][cost][budget]") {
+  TempDir dir;
+  make_dataset(dir);
+  FakeLlmServer server(model_answer);
+  // Each call reserves its estimated prompt plus max_tokens (64) before it is
+  // sent; answers report 100 + 20 tokens.
+  auto args = audit_args(server, dir, dir / "t.json", dir / "cache", {"--max-tokens", "3000"});
+  args[2] += ",max_tokens=64";
+  const auto report = run_json(args, dir / "t.json", 3);
+  const auto& spent = report["provenance"]["spent"];
+  const std::int64_t used = spent["prompt_tokens"].get<std::int64_t>() + spent["completion_tokens"].get<std::int64_t>();
+  CHECK(used <= 3000);
+  // Calls go out in waves that settle before the next: the run stops only
+  // when the next call's reservation (its prompt estimate, about 150, plus
+  // 64) no longer fits, so it spends all but a few hundred tokens.
+  CHECK(used >= 2500);
+  CHECK(used == 120 * spent["calls_sent"].get<std::int64_t>());
+
+  auto cost_args = audit_args(server, dir, dir / "c.json", dir / "cache2", {"--max-cost", "0.05", "--price", "in=10,out=100"});
+  cost_args[2] += ",max_tokens=64";
+  const auto costly = run_json(cost_args, dir / "c.json", 3);
+  // A call costs 0.003 (100 x 10 + 20 x 100 per million) and reserves about
+  // 0.008 (its prompt estimate and 64 completion tokens): the run stops with
+  // less than one reservation left.
+  CHECK(costly["provenance"]["spent"]["cost_usd"].get<double>() <= 0.05);
+  CHECK(costly["provenance"]["spent"]["cost_usd"].get<double>() > 0.04);
+  CHECK_THAT(costly["incomplete"]["reason"].get<std::string>(), Contains("--max-cost 0.0500 USD reached"));
+}
+
+TEST_CASE("budget and price flags reject bad values with exit code 2", "[cli][cost][bad-input]") {
+  TempDir dir;
+  make_dataset(dir);
+  struct Case {
+    std::vector<std::string> extra;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{"--max-cost", "1"}, "--max-cost needs --price in=USD,out=USD"},
+      {{"--price", "in=1,out=x"}, "--price in=1,out=x: found \"out=x\", expected in=USD,out=USD per million prompt and completion tokens"},
+      {{"--price", "input=1"}, "found \"input=1\", expected in=USD,out=USD"},
+      {{"--max-calls", "-3"}, "--max-calls"},
+      {{"--dry-run", "--html", dir / "r.html"}, "--dry-run writes no report: drop --html"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"audit", "--adapter", "popularity", "--dataset", dir / "data", "--candidates", "5",
+                                     "--out", dir / "r.json"};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    const auto r = run_recbias(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(c.message));
+  }
+}
+
+TEST_CASE("a dry run of a local model counts its calls and writes no report", "[cli][cost][dry-run]") {
+  TempDir dir;
+  make_dataset(dir);
+  const auto r = run_recbias({"audit", "--adapter", "popularity", "--dataset", dir / "data", "--candidates", "5", "--users", "10",
+                              "--audits", "position", "--dry-run", "--out", dir / "dry.json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto dry = nlohmann::json::parse(read_file(dir / "dry.json"));
+  CHECK(dry["total"]["calls_to_send"] == 10 * 5);  // 10 users x 5 cyclic orders
+  CHECK(dry["total"]["prompt_tokens"] == 0);       // no prompts
+  CHECK(dry["total"]["cache_hits"] == 0);
+}
