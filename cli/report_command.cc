@@ -97,6 +97,8 @@ void setup_report(CLI::App& app) {
     if (!g->junit.empty()) write_output_file(g->junit, render_junit(result, current), g->force);
     if (!g->md.empty()) write_output_file(g->md, render_markdown(current, g->baseline.empty() ? nullptr : &baseline, &result), g->force);
     const auto code = result.exit_code();
+    if (result.report_incomplete && code == ExitCode::kInconclusive)
+      fmt::print("the report is marked incomplete (a budget stopped the audit): a gate does not pass on part of an audit\n");
     fmt::print("gate: {}\n", code == ExitCode::kOk ? "passed" : code == ExitCode::kGateFailed ? "FAILED" : "inconclusive");
     if (code != ExitCode::kOk) throw GateExit(code);
   });

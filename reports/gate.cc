@@ -66,7 +66,7 @@ ExitCode GateResult::exit_code() const {
     if (o.verdict == Verdict::kFail) return ExitCode::kGateFailed;
     inconclusive = inconclusive || o.verdict == Verdict::kInconclusive;
   }
-  return inconclusive ? ExitCode::kInconclusive : ExitCode::kOk;
+  return inconclusive || report_incomplete ? ExitCode::kInconclusive : ExitCode::kOk;
 }
 
 std::vector<std::string> metric_paths(const json& report) {
@@ -255,6 +255,7 @@ static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& repor
     o.bound = fmt::format("{}{}", fmt::join(bounds, ", "), bounds.empty() ? "" : (interval ? " (interval)" : " (point)"));
     result.outcomes.push_back(std::move(o));
   }
+  result.report_incomplete = report.contains("incomplete");
   return result;
 }
 

@@ -81,6 +81,11 @@ struct RuleOutcome {
 
 struct GateResult {
   std::vector<RuleOutcome> outcomes;
+  // The report was stopped by a budget (its "incomplete" object): a failed
+  // rule still fails (its interval holds for the users measured), but a
+  // gate whose rules all pass is inconclusive, not passed: the configured
+  // audit did not run to its end.
+  bool report_incomplete = false;
   ExitCode exit_code() const;
 };
 

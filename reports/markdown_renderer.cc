@@ -60,6 +60,7 @@ static std::string render_markdown_impl(nlohmann::json& report, nlohmann::json* 
                           : "no significant bias found";
   }
   md += fmt::format("## recbias audit: {}\n\n", verdict);
+  if (const auto note = incomplete_note(report); !note.empty()) md += "> **" + markdown_escape(note) + "**\n\n";
   md += fmt::format("**Adapter** {} · **dataset** {} · {} users · {} model calls ({} failed)\n\n",
                     code_span(p.value("adapter", "")), markdown_escape(p["dataset"].value("name", "")),
                     c.value("base_requests", 0), c.value("calls", 0), c.value("failed_calls", 0));

@@ -107,4 +107,14 @@ inline const std::vector<std::pair<const char*, const char*>>& tradeoff_columns(
 // Findings in plain words (strings still need escaping by the renderer).
 std::vector<std::string> findings(nlohmann::json& report);
 
+// "INCOMPLETE: <reason>" for a report a budget stopped (its "incomplete"
+// object), or empty. Needs escaping by the renderer.
+inline std::string incomplete_note(const nlohmann::json& report) {
+  const auto it = report.find("incomplete");
+  if (it == report.end() || !it->is_object()) return "";
+  const auto reason = it->find("reason");
+  return "INCOMPLETE: " + (reason != it->end() && reason->is_string() ? reason->get<std::string>() : std::string("stopped early")) +
+         ". The metrics cover only the users measured.";
+}
+
 }  // namespace recbias::render

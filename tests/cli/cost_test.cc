@@ -150,6 +150,17 @@ TEST_CASE("audit --max-calls stops at the cap with an incomplete report, and a l
   CHECK(capped["provenance"]["spent"]["calls_refused"].get<int>() > 0);
   // The schema knows the field (a report marked incomplete is a valid report).
   CHECK(run_recbias({"report", dir / "capped.json", "--format", "md", "-o", dir / "capped.md"}).exit_code == 0);
+  CHECK_THAT(read_file(dir / "capped.md"), Contains("INCOMPLETE: the budget is spent (--max-calls 50 reached"));
+  CHECK(run_recbias({"report", dir / "capped.json", "--format", "html", "-o", dir / "capped.html"}).exit_code == 0);
+  CHECK_THAT(read_file(dir / "capped.html"), Contains("INCOMPLETE: the budget is spent"));
+
+  // A gate does not pass on part of an audit (exit 3), though a rule fails on it.
+  write_file(dir / "policy.json", R"({"rules": [{"name": "hallucinations", "metric": "grounding.hallucination_rate", "max": 1.0}]})");
+  const auto gate = run_recbias({"gate", "--policy", dir / "policy.json", dir / "capped.json"});
+  CHECK(gate.exit_code == 3);
+  CHECK_THAT(gate.out, Contains("marked incomplete"));
+  write_file(dir / "strict.json", R"({"rules": [{"name": "hallucinations", "metric": "grounding.hallucination_rate", "max": -1.0}]})");
+  CHECK(run_recbias({"gate", "--policy", dir / "strict.json", dir / "capped.json"}).exit_code == 1);
 
   // Resume in steps: the second cap is still too small, the third is enough.
   CHECK(run_recbias(audit_args(server, dir, dir / "capped.json", cache, {"--max-calls", "40"})).exit_code == 3);
