@@ -122,10 +122,7 @@ class OpenAiRecommender final : public Recommender {
     std::vector<Pending> pending(requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i) {
       const auto k = requests[i].candidates.size();
-      if (options_.scoring == Scoring::kFirstToken && k > kMaxLabels)
-        throw BadInput(fmt::format("adapter openai: scoring=first-token labels the candidates A to T, so at most {} candidates; request {} "
-                                   "has {} (use --candidates {} or fewer, or scoring=pointwise or loglik)",
-                                   kMaxLabels, requests[i].id, k, kMaxLabels));
+      check_labels(requests[i]);
       out[i].request_id = requests[i].id;
       if (per_candidate) {
         pending[i].left = k;
@@ -256,6 +253,53 @@ class OpenAiRecommender final : public Recommender {
     response.constraint_ignored = response.constrained && !follows_ranking_schema(response.raw->body, titles, request.k);
   }
 
+  std::vector<BatchCall> batch_calls(const RankRequest& request) const override {
+    std::vector<BatchCall> out;
+    const std::string url = options_.scoring == Scoring::kLoglik ? "/v1/completions" : "/v1/chat/completions";
+    check_labels(request);
+    for (const auto& call : calls_of(request)) {
+      Transfer t;
+      out.push_back({url, request_body(call, request, t)});
+    }
+    return out;
+  }
+
+  RankResponse from_batch(const RankRequest& request, const std::vector<std::string>& bodies) const override {
+    RankResponse response;
+    response.request_id = request.id;
+    const auto calls = calls_of(request);
+    if (bodies.size() != calls.size()) {
+      response.error = fmt::format("request {}: the batch answered {} calls of {}", request.id, bodies.size(), calls.size());
+      return response;
+    }
+    Pending pending;
+    if (calls.size() > 1 || calls[0].candidate) {
+      pending.parts = {{"candidates", json::array()}};
+      for (std::size_t j = 0; j < calls.size(); ++j) pending.parts["candidates"].push_back(nullptr);
+    }
+    for (std::size_t j = 0; j < calls.size(); ++j) {
+      Transfer t;
+      request_body(calls[j], request, t);  // the loglik title's offsets
+      json body;
+      try {
+        body = json::parse(bodies[j]);
+      } catch (const json::exception&) {
+        t.last_error = "the batch's response body is not JSON";
+      }
+      bool logprobs_absent = false;
+      if (t.last_error.empty() && absorb(body, t, calls[j], request, response, pending, logprobs_absent, 0.0) == Outcome::kDone) continue;
+      response = RankResponse{};
+      response.request_id = request.id;
+      response.error = fmt::format("request {}: batch call {}: {}", request.id, j, t.last_error);
+      return response;
+    }
+    if (options_.scoring != Scoring::kGenerate) {
+      response.raw = RawAnswer{"logprobs", pending.parts.dump()};
+      ground(request, response);
+    }
+    return response;
+  }
+
   // Prompt tokens are estimated as UTF-8 code points / 4 plus 4 per message
   // (the chat template's role markers); no tokenizer is consulted.
   CallEstimate estimate(const RankRequest& request) const override {
@@ -309,6 +353,22 @@ class OpenAiRecommender final : public Recommender {
                                    "adapter's own key where there is one (e.g. temperature=, top_p=, seed=, max_tokens=)",
                                    key, fmt::join(reserved, ", ")));
     }
+  }
+
+  void check_labels(const RankRequest& request) const {
+    const auto k = request.candidates.size();
+    if (options_.scoring == Scoring::kFirstToken && k > kMaxLabels)
+      throw BadInput(fmt::format("adapter openai: scoring=first-token labels the candidates A to T, so at most {} candidates; request {} "
+                                 "has {} (use --candidates {} or fewer, or scoring=pointwise or loglik)",
+                                 kMaxLabels, request.id, k, kMaxLabels));
+  }
+
+  // The HTTP calls of one request (rank_batch's split, for one request).
+  std::vector<Call> calls_of(const RankRequest& request) const {
+    if (options_.scoring != Scoring::kPointwise && options_.scoring != Scoring::kLoglik) return {{0, std::nullopt}};
+    std::vector<Call> calls;
+    for (std::size_t j = 0; j < request.candidates.size(); ++j) calls.push_back({0, j});
+    return calls;
   }
 
   std::string request_body(const Call& call, const RankRequest& request, Transfer& t) const {
@@ -401,6 +461,14 @@ class OpenAiRecommender final : public Recommender {
       t.last_error = fmt::format("malformed JSON from {} ({} bytes)", url_, t.received.size());
       return Outcome::kRetry;
     }
+    return absorb(body, t, call, request, response, pending, logprobs_absent, static_cast<double>(total_us) / 1000.0);
+  }
+
+  // Takes a successful (HTTP 200) answer's body into the response
+  // (generate) or the request's parts (scoring); kRetry for a body without
+  // what the mode needs, kFail where retrying cannot help.
+  Outcome absorb(const json& body, Transfer& t, const Call& call, const RankRequest& request, RankResponse& response, Pending& pending,
+                 bool& logprobs_absent, double latency_ms) const {
     const json* content = nullptr;
     std::string finish_reason;
     if (options_.scoring == Scoring::kGenerate) {
@@ -416,7 +484,7 @@ class OpenAiRecommender final : public Recommender {
       return outcome;
     }
     response.usage.calls += 1;
-    response.usage.latency_ms += static_cast<double>(total_us) / 1000.0;
+    response.usage.latency_ms += latency_ms;
     if (body.contains("usage") && body["usage"].is_object()) {
       // Usage is the server's word on cost: a count that is not one (a
       // fractional or out-of-range number) is left at 0, never converted.

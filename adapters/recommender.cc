@@ -5,6 +5,14 @@
 
 namespace recbias {
 
+RankResponse Recommender::from_batch(const RankRequest& request, const std::vector<std::string>& bodies) const {
+  (void)bodies;
+  RankResponse response;
+  response.request_id = request.id;
+  response.error = "request " + request.id + ": adapter " + id() + " has no batch form";
+  return response;
+}
+
 void report_all(const std::vector<RankResponse>& responses, const ResponseCallback& on_response) {
   if (!on_response) return;
   for (std::size_t i = 0; i < responses.size(); ++i) on_response(i, responses[i]);

@@ -51,6 +51,12 @@ struct CallEstimate {
   bool prompt_tokens_exact = false;         // counted by the model's tokenizer
 };
 
+// One HTTP call of an offline batch (adapters/batch_file.h).
+struct BatchCall {
+  std::string url;   // path, e.g. "/v1/chat/completions"
+  std::string body;  // the request body (JSON), exactly as rank() sends it
+};
+
 class TensorScorer;  // adapters/tensor_scorer.h (torch types)
 
 class Recommender {
@@ -92,6 +98,18 @@ class Recommender {
     (void)request;
     return {};
   }
+
+  // Offline batches (adapters/batch_file.h): the HTTP calls that answer
+  // `request`, in order (CallEstimate::http_calls of them); empty when the
+  // adapter has no batch form (only openai has one).
+  virtual std::vector<BatchCall> batch_calls(const RankRequest& request) const {
+    (void)request;
+    return {};
+  }
+  // The response to `request` from the batch output's response bodies (JSON
+  // text), one per batch_calls() entry, as rank() would have made it from
+  // the same answers; `error` set when a body lacks what the mode needs.
+  virtual RankResponse from_batch(const RankRequest& request, const std::vector<std::string>& bodies) const;
 
   // See the contract above.
   std::vector<RankResponse> rank(std::span<const RankRequest> requests, const ResponseCallback& on_response = {}) {

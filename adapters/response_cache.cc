@@ -74,8 +74,8 @@ bool ResponseCache::put(const std::string& key, const RankResponse& response) co
 }
 
 CachedRecommender::CachedRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const ResponseCache> cache,
-                                     std::shared_ptr<const Catalog> catalog, std::shared_ptr<CallMeter> meter)
-    : inner_(std::move(inner)), cache_(std::move(cache)), catalog_(std::move(catalog)), meter_(std::move(meter)) {}
+                                     std::shared_ptr<const Catalog> catalog, CallControl control)
+    : inner_(std::move(inner)), cache_(std::move(cache)), catalog_(std::move(catalog)), meter_(control.meter), control_(std::move(control)) {}
 
 std::vector<RankResponse> CachedRecommender::rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) {
   std::vector<RankResponse> out(requests.size());
@@ -101,9 +101,35 @@ std::vector<RankResponse> CachedRecommender::rank_batch(std::span<const RankRequ
       if (on_response) on_response(i, out[i]);
       continue;
     }
+    if (control_.import_from) {
+      // An answer from the batch file becomes a cache entry like a sent
+      // call's, so later identical requests (and re-runs) are cache hits.
+      if (auto answers = control_.import_from->take(keys[i], static_cast<std::size_t>(inner_->estimate(requests[i]).http_calls))) {
+        if (answers->failure.empty()) {
+          auto response = inner_->from_batch(requests[i], answers->bodies);
+          if (!response.error) {
+            if (cache_ && cache_->put(keys[i], response)) ++stats_.writes;
+            ++stats_.imported;
+            out[i] = std::move(response);
+            out[i].request_id = requests[i].id;
+            if (on_response) on_response(i, out[i]);
+            continue;
+          }
+          control_.import_from->failed(*response.error);
+        }
+      }
+    }
     if (dry_run) {
-      if (meter_->count_unsent(keys[i], inner_->estimate(requests[i]))) ++stats_.misses;
-      else ++stats_.deduplicated;
+      if (meter_->count_unsent(keys[i], inner_->estimate(requests[i]))) {
+        ++stats_.misses;
+        if (control_.export_to) {
+          auto calls = inner_->batch_calls(requests[i]);
+          if (calls.empty()) throw BadInput(fmt::format("--export-batch: adapter {} has no batch form (only openai has one)", id));
+          control_.export_to->add(keys[i], calls);
+        }
+      } else {
+        ++stats_.deduplicated;
+      }
       not_sent(i, kNotSentDryRun);
       continue;
     }

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 
+#include "adapters/batch_file.h"
 #include "adapters/call_meter.h"
 #include "adapters/recommender.h"
 
@@ -53,22 +54,34 @@ struct CacheStats {
   std::int64_t misses = 0;   // sent to the model (after de-duplication)
   std::int64_t deduplicated = 0;  // identical requests within one rank() call answered by one model call
   std::int64_t writes = 0;   // entries stored
+  std::int64_t imported = 0; // answered from an imported batch file (and stored)
+};
+
+// What happens to a request the cache lacks, besides sending it.
+struct CallControl {
+  std::shared_ptr<CallMeter> meter;          // dry run (count, send nothing) or budgets (call_meter.h)
+  std::shared_ptr<BatchExport> export_to;    // dry run: also write the calls as a batch file (batch_file.h)
+  std::shared_ptr<BatchImport> import_from;  // answer from a batch output file first (then cache the answer)
 };
 
 // Wraps a recommender with the cache. id() and capabilities() are the
-// wrapped recommender's: caching never changes answers. With a meter
-// (call_meter.h), requests the cache lacks are counted (dry run) or sent
-// only within the budget. `cache` may be null (a meter alone: every request
-// is a miss).
+// wrapped recommender's: caching never changes answers. With a CallControl,
+// requests the cache lacks are answered from an imported batch file, counted
+// (dry run, exported) or sent only within the budget. `cache` may be null
+// (a meter alone: every request is a miss).
 class CachedRecommender final : public Recommender {
  public:
   CachedRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const ResponseCache> cache,
-                    std::shared_ptr<const Catalog> catalog, std::shared_ptr<CallMeter> meter = nullptr);
+                    std::shared_ptr<const Catalog> catalog, CallControl control = {});
 
   std::string id() const override { return inner_->id(); }
   Capabilities capabilities() const override { return inner_->capabilities(); }
   void ground(const RankRequest& request, RankResponse& response) const override { inner_->ground(request, response); }
   CallEstimate estimate(const RankRequest& request) const override { return inner_->estimate(request); }
+  std::vector<BatchCall> batch_calls(const RankRequest& request) const override { return inner_->batch_calls(request); }
+  RankResponse from_batch(const RankRequest& request, const std::vector<std::string>& bodies) const override {
+    return inner_->from_batch(request, bodies);
+  }
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override;
 
   CacheStats stats() const { return stats_; }
@@ -78,6 +91,7 @@ class CachedRecommender final : public Recommender {
   std::shared_ptr<const ResponseCache> cache_;
   std::shared_ptr<const Catalog> catalog_;
   std::shared_ptr<CallMeter> meter_;
+  CallControl control_;
   CacheStats stats_;
 };
 

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/toml_config.h"
 #include "core/errors.h"
 #include "core/json_io.h"
 #include "core/metric.h"
@@ -55,6 +56,9 @@ struct AuditCliOptions {
   bool out_given = false;  // --out was on the command line (a dry run writes its JSON only then)
   Budget budget;           // --max-calls, --max-tokens, --max-cost
   std::string price;       // --price in=USD,out=USD (per million tokens)
+  std::string export_batch, import_batch;  // --export-batch FILE, --import-batch FILE
+  bool print_config = false;               // --print-config
+  nlohmann::ordered_json resolved;         // every option's value after the command line and --config
 };
 
 // --price in=3,out=15: USD per million prompt (in) and completion (out) tokens.
@@ -128,20 +132,34 @@ nlohmann::ordered_json dry_run_json(const DryRunRow& r, const std::optional<Pric
 const std::map<std::string, NegativeSampling> kSamplings = {{"uniform", NegativeSampling::kUniform},
                                                             {"popularity", NegativeSampling::kPopularity}};
 
-// A --flag NAME bound to an enum through its name table: the value is
-// rewritten to the enum's number, and an unknown name is an error that
-// names the value and what is expected ("--design: zigzag: expected cyclic, latin or random").
 template <class Enum>
-CLI::Validator enum_names(const std::map<std::string, Enum>& names, const std::string& expected) {
-  return CLI::Validator(
-      [names, expected](std::string& value) -> std::string {
-        const auto it = names.find(value);
-        if (it == names.end()) return fmt::format("{}: expected {}", value, expected);
-        value = std::to_string(static_cast<int>(it->second));
-        return "";
-      },
-      "", "enum names");
+std::string name_of(const std::map<std::string, Enum>& names, Enum value);
+
+// A --flag NAME bound to an enum through its name table. The option keeps
+// the name as given (so --print-config writes it back), the field gets the
+// enum, and an unknown name is an error that names the value and what is
+// expected ("--design: zigzag: expected cyclic, latin or random").
+template <class Enum>
+CLI::Option* add_enum_option(CLI::App& app, const std::string& flag, Enum& field, const std::map<std::string, Enum>& names,
+                             const std::string& expected, const std::string& description) {
+  return app.add_option_function<std::string>(flag, [&field, names](const std::string& value) { field = names.at(value); }, description)
+      ->check(CLI::Validator(
+          [names, expected](std::string& value) -> std::string {
+            return names.count(value) ? "" : fmt::format("{}: expected {}", value, expected);
+          },
+          "", "enum names"))
+      ->default_str(name_of(names, field))
+      ->type_name("NAME");
 }
+
+// Counts and amounts: "found -3, expected a number >= 0" (CLI11's own
+// NonNegativeNumber prints its range up to 1.8e308 in full).
+const CLI::Validator kNonNegative(
+    [](std::string& value) -> std::string {
+      const auto x = parse_double(value);
+      return x && *x >= 0 ? "" : fmt::format("found {}, expected a number >= 0", value);
+    },
+    "", "non-negative");
 
 template <class Enum>
 std::string name_of(const std::map<std::string, Enum>& names, Enum value) {
@@ -284,13 +302,22 @@ void run(const AuditCliOptions& o) {
   std::optional<Price> price;
   if (!o.price.empty()) price = parse_price(o.price);
   if (o.budget.max_cost && !price) throw BadInput("--max-cost needs --price in=USD,out=USD (per million prompt and completion tokens)");
-  if (o.dry_run && (!o.html.empty() || !o.md.empty() || !o.junit.empty() || !o.policy.empty()))
-    throw BadInput("--dry-run writes no report: drop --html, --md, --junit and --policy (--out names the dry run's JSON)");
+  // --export-batch is a dry run that also writes the calls to send.
+  const bool dry_run = o.dry_run || !o.export_batch.empty();
+  const char* what = o.dry_run ? "--dry-run" : "--export-batch";
+  if (dry_run && (!o.html.empty() || !o.md.empty() || !o.junit.empty() || !o.policy.empty()))
+    throw BadInput(fmt::format("{} writes no report: drop --html, --md, --junit and --policy (--out names the dry run's JSON)", what));
+  if (dry_run && !o.import_batch.empty()) throw BadInput(fmt::format("{} and --import-batch exclude each other: import first", what));
+  if (!o.export_batch.empty() && !o.force && std::filesystem::exists(o.export_batch))
+    throw BadInput(fmt::format("{} already exists; refusing to overwrite it (pass --force to replace it)", o.export_batch));
   const bool budgeted = o.budget.max_calls || o.budget.max_tokens || o.budget.max_cost;
-  std::shared_ptr<CallMeter> meter;
-  if (o.dry_run || budgeted || price) meter = std::make_shared<CallMeter>(o.dry_run, o.budget, price);
+  CallControl control;
+  if (dry_run || budgeted || price) control.meter = std::make_shared<CallMeter>(dry_run, o.budget, price);
+  if (!o.export_batch.empty()) control.export_to = std::make_shared<BatchExport>();
+  if (!o.import_batch.empty()) control.import_from = BatchImport::read(o.import_batch);
+  const auto& meter = control.meter;
   const auto data = load_data(o.data);
-  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter);
+  auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.audit.short_head_share, control);
   AuditOptions options = o.audit;
   if (!o.audits.empty()) {  // else AuditOptions' default: every registered audit
     options.audits.clear();
@@ -319,7 +346,7 @@ void run(const AuditCliOptions& o) {
   if (requests.requests.empty()) throw BadInput("no user has a held-out item and enough unseen items to build a request");
   const auto shard = parse_shard(o.shard);
   for (const auto* path : {&o.out, &o.html, &o.md, &o.junit})
-    if (!path->empty() && !o.force && std::filesystem::exists(*path) && (!o.dry_run || o.out_given))
+    if (!path->empty() && !o.force && std::filesystem::exists(*path) && (!dry_run || o.out_given))
       throw BadInput(fmt::format("{} already exists; refusing to overwrite it (pass --force to replace it)", *path));
 
   nlohmann::ordered_json fingerprint = nlohmann::ordered_json::object();
@@ -334,9 +361,9 @@ void run(const AuditCliOptions& o) {
                     {"sampling", name_of(kSamplings, candidates.sampling)}, {"seed", options.seed}, {"requests", requests.requests.size()}, {"skipped_users", requests.skipped_users}}},
       {"shard", {{"index", shard.index}, {"count", shard.count}}},
       {"started", utc_now()}};
-  ProgressBar bar(o.dry_run ? nullptr : meter);
+  ProgressBar bar(dry_run ? nullptr : meter);
   const ProgressFn show = [&](const AuditProgress& p) { bar(p); };
-  if (o.dry_run) {
+  if (dry_run) {
     std::vector<DryRunRow> rows;
     auto measure = [&](Recommender& model, const char* role) {
       const auto before = meter->totals();
@@ -347,13 +374,13 @@ void run(const AuditCliOptions& o) {
     for (const auto& spec : o.compare) {
       auto adapter = o.adapter;
       adapter.mitigate.push_back(spec);
-      measure(*build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter), "mitigation");
+      measure(*build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, control), "mitigation");
     }
     for (const auto& spec : o.compare_adapters) {
       auto adapter = o.adapter;
       adapter.spec = spec;
       adapter.mitigate.clear();
-      measure(*build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter), "other model");
+      measure(*build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, control), "other model");
     }
     DryRunRow total{"all models", "total", rows[0].users, 0, 0, meter->totals()};
     for (const auto& r : rows) {
@@ -369,9 +396,16 @@ void run(const AuditCliOptions& o) {
       write_output_file(o.out, out.dump(2) + "\n", o.force);
       fmt::print("dry run written to {}\n", o.out);
     }
+    if (control.export_to) {
+      write_output_file(o.export_batch, control.export_to->text(), o.force);
+      fmt::print("batch of {} calls ({} requests) written to {}: answer it with a Batch API (OpenAI: /v1/batches) or "
+                 "`vllm run-batch -i {} -o OUT.jsonl`, then run this command with --import-batch OUT.jsonl instead of --export-batch\n",
+                 control.export_to->calls(), control.export_to->requests(), o.export_batch, o.export_batch);
+    }
     return;
   }
   const StopFn budget_spent = [&] { return meter && meter->spent() ? meter->spent_reason() : std::string(); };
+  provenance["options"] = o.resolved;  // the resolved command line and config file (no secrets: keys are env var names)
   auto result = run_audit(*recommender, data.workload, requests, options, shard, provenance, show, budget_spent);
   bar.finish();
   auto& report = result.report;
@@ -379,6 +413,17 @@ void run(const AuditCliOptions& o) {
   if (auto* cached = dynamic_cast<CachedRecommender*>(recommender.get())) {
     const auto s = cached->stats();
     report["provenance"]["cache"] = {{"hits", s.hits}, {"sent", s.misses}, {"deduplicated", s.deduplicated}};
+    if (control.import_from) report["provenance"]["cache"]["imported"] = s.imported;
+  }
+  if (control.import_from) {
+    const auto b = control.import_from->stats();
+    const auto unused = control.import_from->unused();
+    report["provenance"]["batch_import"] = {{"file", o.import_batch}, {"lines", b.lines}, {"imported", b.imported}, {"failed", b.failed},
+                                            {"not_in_file", b.not_in_file}, {"unused_lines", unused.size()}};
+    fmt::print(stderr, "--import-batch {}: {} lines; {} requests answered from it, {} failed in the batch{}, {} not in the file (sent to the model "
+               "or, under --max-calls, left for later); {} lines answer no request of this audit{}\n",
+               o.import_batch, b.lines, b.imported, b.failed, b.first_failure.empty() ? "" : " (first: " + b.first_failure + ")",
+               b.not_in_file, unused.size(), unused.empty() ? "" : " (first: " + unused.front() + "; another audit's or model's batch?)");
   }
   std::string incomplete = result.incomplete;
   if (!incomplete.empty()) {
@@ -409,13 +454,13 @@ void run(const AuditCliOptions& o) {
     for (const auto& spec : o.compare) {
       auto adapter = o.adapter;
       adapter.mitigate.push_back(spec);
-      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter), "mitigation");
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, control), "mitigation");
     }
     for (const auto& spec : o.compare_adapters) {
       auto adapter = o.adapter;
       adapter.spec = spec;
       adapter.mitigate.clear();
-      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, meter), "other model");
+      audit_variant(build_adapter(adapter, data.context, data.dataset.attributes, o.audit.short_head_share, control), "other model");
     }
     report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs, options.confidence)}};
   }
@@ -471,18 +516,13 @@ void setup_audit(CLI::App& app) {
   add_adapter_options(*audit, o->adapter);
   add_data_options(*audit, o->data, true);
   audit->add_option("--audits", o->audits, fmt::format("Comma-separated audits: {} (default: all)", audit_names()));
-  audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item")->check(CLI::NonNegativeNumber);
+  audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item")->check(kNonNegative);
   audit->add_option("--candidates", o->candidate_count, "Candidates per request: 1 held-out positive + negatives")->check(CLI::Range(2, 1000));
   audit->add_option("--k", o->candidates.k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities")->check(CLI::Range(1, 1000));
-  audit->add_option("--sampling", o->candidates.sampling, "Negative sampling: uniform or popularity")
-      ->transform(enum_names(kSamplings, "uniform or popularity"))
-      ->default_str(name_of(kSamplings, o->candidates.sampling))
-      ->type_name("NAME");
-  audit->add_option("--permutations", o->audit.permutations, "Permutations per request for the position audit; 0 = K")->check(CLI::NonNegativeNumber);
-  audit->add_option("--design", o->audit.design, "Permutation design: cyclic, latin or random")
-      ->transform(enum_names(permutation_design_names(), "cyclic, latin or random"))
-      ->default_str(name_of(permutation_design_names(), o->audit.design))
-      ->type_name("NAME");
+  add_enum_option(*audit, "--sampling", o->candidates.sampling, kSamplings, "uniform or popularity", "Negative sampling: uniform or popularity");
+  audit->add_option("--permutations", o->audit.permutations, "Permutations per request for the position audit; 0 = K")->check(kNonNegative);
+  add_enum_option(*audit, "--design", o->audit.design, permutation_design_names(), "cyclic, latin or random",
+                  "Permutation design: cyclic, latin or random");
   audit->add_option("--seed", o->audit.seed, "Seed for users, candidates, permutations and bootstrap");
   audit->add_option("--attributes", o->attributes, "Fairness attributes: dataset or fairllm");
   audit->add_option("--fairllm", o->fairllm_path, "FaiRLLM's sst_json.json (default: ../FaiRLLM/sst_json.json next to the dataset)");
@@ -519,14 +559,35 @@ void setup_audit(CLI::App& app) {
                   "Plan the audit and check the cache, send nothing: print users, variants, calls to send, tokens and cost "
                   "(written as JSON with --out)");
   audit->add_option("--max-calls", o->budget.max_calls, "Budget: model calls to send at most (cache hits are free)")
-      ->check(CLI::NonNegativeNumber)->type_name("N");
+      ->check(kNonNegative)->type_name("N");
   audit->add_option("--max-tokens", o->budget.max_tokens, "Budget: prompt + completion tokens at most")
-      ->check(CLI::NonNegativeNumber)->type_name("N");
-  audit->add_option("--max-cost", o->budget.max_cost, "Budget: USD at most (needs --price)")->check(CLI::NonNegativeNumber)->type_name("USD");
+      ->check(kNonNegative)->type_name("N");
+  audit->add_option("--max-cost", o->budget.max_cost, "Budget: USD at most (needs --price)")->check(kNonNegative)->type_name("USD");
+  audit->add_option("--export-batch", o->export_batch,
+                    "Send nothing: write the calls the audit still needs as an OpenAI Batch API input file (also read by vllm run-batch)")
+      ->type_name("FILE");
+  audit->add_option("--import-batch", o->import_batch,
+                    "Answer calls from a batch output file (OpenAI Batch API or vllm run-batch) before sending any; with --max-calls 0 "
+                    "nothing is sent")
+      ->check(CLI::ExistingFile)->type_name("FILE");
   audit->add_option("--price", o->price, "USD per million prompt and completion tokens, for --dry-run, --max-cost and the progress line")
       ->type_name("in=USD,out=USD");
+  audit->add_flag("--print-config", o->print_config, "Print the resolved configuration (command line over --config over defaults) as TOML and exit");
+  // CLI11 reads config files on the root app only: --config lives there and
+  // `recbias audit --config FILE` reaches it by fallthrough.
+  auto formatter = std::make_shared<TomlConfig>(&app, audit, "--config");
+  app.set_config("--config", "", "recbias audit: read its options from a TOML file (keys are the flags without dashes; flags override it)")
+      ->type_name("FILE");
+  app.config_formatter(formatter);
+  audit->config_formatter(formatter);
+  audit->fallthrough();
   audit->callback([o, audit] {
-    o->out_given = audit->count("--out") > 0;
+    o->out_given = audit->count("--out") > 0 || !audit->get_option("--out")->empty();
+    if (o->print_config) {
+      fmt::print("{}", audit->config_to_str(true, false));
+      return;
+    }
+    o->resolved = resolved_options(*audit);
     run(*o);
   });
 

@@ -60,13 +60,13 @@ std::string default_cache_dir() {
 
 std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context,
                                            const std::vector<AttributeSet>& attributes, double short_head_share,
-                                           std::shared_ptr<CallMeter> meter) {
+                                           const CallControl& control) {
   auto recommender = make_recommender(AdapterSpec::parse(options.spec), context);
   std::shared_ptr<const ResponseCache> cache;
   if (!options.no_cache && recommender->capabilities().remote)
     cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
-  if (cache || meter)
-    recommender = std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog, std::move(meter));
+  if (cache || control.meter || control.export_to || control.import_from)
+    recommender = std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog, control);
   MitigationContext mitigation{context.catalog, attributes, short_head_share, [](const std::string& path) {
                                   return position_prior_from_report(read_report_file(path), path);
                                 }};

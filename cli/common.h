@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "adapters/call_meter.h"
+#include "adapters/response_cache.h"
 #include "adapters/recommender.h"
 #include "datasets/dataset.h"
 #include "datasets/workload.h"
@@ -41,11 +41,12 @@ LoadedData load_data(const DataOptions& options);
 // response cache unless --no-cache; then each --mitigate wraps the result.
 // `short_head_share` is --short-head (FA*IR's protected long tail);
 // calibrate-position's prior=report.json is read here, not in the decorator.
-// With a `meter` (dry run, budgets) every adapter is wrapped, also local
-// ones and under --no-cache (then without a cache: every call counts).
+// With a CallControl (dry run, budgets, batch files) every adapter is
+// wrapped, also local ones and under --no-cache (then without a cache:
+// every call counts).
 std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context,
                                            const std::vector<AttributeSet>& attributes = {}, double short_head_share = 0.8,
-                                           std::shared_ptr<CallMeter> meter = nullptr);
+                                           const CallControl& control = {});
 
 // Writes `content` to `path` through a temporary file and a rename. Refuses
 // (BadInput) to replace an existing file unless `overwrite`.

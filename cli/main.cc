@@ -10,6 +10,7 @@
 #include "adapters/torchscript_factory.h"
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/toml_config.h"
 #include "core/errors.h"
 
 namespace {
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
         const auto known = subcommand_names(where);
         if (!known.empty()) hint = fmt::format("; known subcommands of '{}': {}", where.get_name(), known);
       }
+      // A value from an audit config file: say where it was set.
+      if (const auto* toml = dynamic_cast<const recbias::cli::TomlConfig*>(app.get_config_formatter().get())) hint += toml->where_set(e.what());
       std::cerr << fmt::format("recbias: error: {}{}\nRun '{} --help' for usage.\n", e.what(), hint,
                                where.get_name().empty() ? "recbias" : "recbias ... " + where.get_name());
       return static_cast<int>(recbias::ExitCode::kBadInput);

@@ -6,6 +6,7 @@ find_package(CLI11 2.1 REQUIRED)                  # libcli11-dev
 find_package(fmt 9 REQUIRED)                      # libfmt-dev
 find_package(CURL REQUIRED)                       # libcurl4-openssl-dev (openai adapter)
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # libssl-dev (SHA-256)
+find_package(tomlplusplus 3 REQUIRED)             # libtomlplusplus-dev (policies and audit config files)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # libcpp-httplib-dev ships no CMake config

@@ -6,7 +6,7 @@
 #include "core/errors.h"
 #include "core/json_io.h"
 #include "reports/gate.h"
-#include "reports/toml_subset.h"
+#include "reports/toml_reader.h"
 
 using namespace recbias;
 
@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text(reinterpret_cast<const char*>(data), size);
   for (int format = 0; format < 2; ++format) {
     try {
-      const auto j = format == 0 ? parse_json(text, "policy.json") : parse_toml_subset(text, "policy.toml");
+      const auto j = format == 0 ? parse_json(text, "policy.json") : parse_toml(text, "policy.toml");
       const auto policy = parse_policy(j, format == 0 ? "policy.json" : "policy.toml");
       evaluate_gate(policy, sample_report(), &sample_report());
     } catch (const Error&) {

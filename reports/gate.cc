@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <regex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,7 +13,7 @@
 #include "core/metric.h"
 #include "core/replicated_sums.h"
 #include "core/text.h"
-#include "reports/toml_subset.h"
+#include "reports/toml_reader.h"
 
 namespace recbias {
 namespace {
@@ -154,7 +155,26 @@ GatePolicy parse_policy(const json& j, const std::string& where) {
 GatePolicy load_policy(const std::string& path) {
   const auto text = read_whole_file(path);
   if (!text) throw BadInput(fmt::format("cannot open policy {}", path));
-  if (path.ends_with(".toml")) return parse_policy(parse_toml_subset(*text, path), path);
+  if (path.ends_with(".toml")) {
+    std::map<std::string, int> lines;
+    const auto j = parse_toml(*text, path, &lines);
+    try {
+      return parse_policy(j, path);
+    } catch (const BadInput& e) {
+      // parse_policy names the rule and field ("<path>: rules[1]: field max:
+      // ..."); a TOML file also gets the line that holds them.
+      static const std::regex located(R"re(rules\[(\d+)\](?:: (?:field ([A-Za-z_.]+)|unknown field "([^"]+)"))?)re");
+      const std::string message = e.what();
+      std::smatch m;
+      if (!message.starts_with(path + ": ") || !std::regex_search(message, m, located)) throw;
+      const std::string rule = "rules." + m[1].str();
+      const std::string field = m[2].matched ? m[2].str() : m[3].matched ? m[3].str() : "";
+      auto line = lines.find(field.empty() ? rule : rule + "." + field);
+      if (line == lines.end()) line = lines.find(rule);
+      if (line == lines.end()) throw;
+      throw BadInput(fmt::format("{}:{}: {}", path, line->second, message.substr(path.size() + 2)));
+    }
+  }
   return parse_policy(parse_json(*text, path), path);
 }
 

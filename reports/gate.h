@@ -1,7 +1,7 @@
 // `recbias gate`: evaluate a policy against a report (and a baseline report).
 //
 // A policy is JSON (or the same in TOML, `policy.toml`: [[rules]] tables with
-// inline tables for ratio / regression; see toml_subset.h):
+// inline tables for ratio / regression; read by toml++, toml_reader.h):
 //
 //   {"min_n": 100,                       // default for rules: fewer observations -> inconclusive
 //    "rules": [

@@ -10,7 +10,7 @@ JOBS="${RECBIAS_JOBS:-$(nproc)}"
 RECBIAS_PACKAGES=(
   cmake g++ make pkg-config
   libtorch-dev libboost-math-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-  catch2 libcurl4-openssl-dev libcpp-httplib-dev libssl-dev ccache
+  catch2 libcurl4-openssl-dev libcpp-httplib-dev libssl-dev libtomlplusplus-dev ccache
 )
 # Only the test suite needs these: Python for the exec adapter's test
 # programs, python3-torch to script TorchScript fixtures, Chromium to load

@@ -4,7 +4,11 @@
 // stop the audit at the cap with a report marked incomplete (exit 3), and
 // the same command with a larger cap resumes to the uninterrupted run's
 // report without resending an answered call. Against the loopback LLM server.
+#include <algorithm>
+#include <cmath>
+
 #include <catch2/catch.hpp>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "core/rng.h"
@@ -26,6 +30,45 @@ Reply model_answer(const Prompt& p) {
   });
   order.resize(std::min<std::size_t>(order.size(), 3));
   return Reply::answer(bracket_answer(order));
+}
+
+// Generate answers for chat prompts; for pointwise prompts (logprobs asked
+// for) a P(Yes) that depends on the prompt alone.
+Reply any_mode(const Prompt& p) {
+  if (p.body.contains("logprobs")) {
+    const double yes = 0.05 + 0.9 * static_cast<double>(recbias::stable_hash(p.user_message) % 1000) / 1000.0;
+    return Reply::first_token({{"Yes", std::log(yes)}, {"No", std::log(1 - yes)}});
+  }
+  return model_answer(p);
+}
+
+// Answers a batch input file the way `vllm run-batch` does: each line's body
+// POSTed to `server`, one output line each, in reverse order (a provider's
+// output order is its own).
+std::vector<nlohmann::json> answer_batch(const std::string& input, const FakeLlmServer& server) {
+  const auto base = server.base_url().substr(0, server.base_url().size() - 3);  // without "/v1"
+  httplib::Client client(base);
+  std::vector<nlohmann::json> out;
+  std::size_t begin = 0;
+  int n = 0;
+  while (begin < input.size()) {
+    const auto end = input.find('\n', begin);
+    const auto line = nlohmann::json::parse(input.substr(begin, end - begin));
+    begin = end + 1;
+    const auto r = client.Post(line["url"].get<std::string>(), line["body"].dump(), "application/json");
+    REQUIRE(r);
+    out.push_back({{"id", "batch_req_" + std::to_string(n++)}, {"custom_id", line["custom_id"]},
+                   {"response", {{"status_code", r->status}, {"request_id", "r"}, {"body", nlohmann::json::parse(r->body)}}},
+                   {"error", nullptr}});
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::string jsonl(const std::vector<nlohmann::json>& lines) {
+  std::string text;
+  for (const auto& l : lines) text += l.dump() + "\n";
+  return text;
 }
 
 void make_dataset(const TempDir& dir) {
@@ -240,4 +283,123 @@ TEST_CASE("a dry run of a local model counts its calls and writes no report", "[
   CHECK(dry["total"]["calls_to_send"] == 10 * 5);  // 10 users x 5 cyclic orders
   CHECK(dry["total"]["prompt_tokens"] == 0);       // no prompts
   CHECK(dry["total"]["cache_hits"] == 0);
+}
+
+TEST_CASE("an exported batch, answered by another program and imported, gives the online run's report with 0 network calls",
+          "[cli][cost][batch]") {
+  for (const std::string mode : {"generate", "pointwise"}) {
+    INFO("scoring=" << mode);
+    TempDir dir;
+    make_dataset(dir);
+    auto with_mode = [&](std::vector<std::string> args) {
+      args[2] += ",scoring=" + mode;
+      return args;
+    };
+    FakeLlmServer online(any_mode);
+    const auto reference = run_json(with_mode(audit_args(online, dir, dir / "reference.json", dir / "online-cache")), dir / "reference.json");
+
+    FakeLlmServer idle(any_mode);  // must never be called
+    const std::string cache = dir / "cache";
+    const auto exported = run_recbias(with_mode(audit_args(idle, dir, dir / "dry.json", cache, {"--export-batch", dir / "batch.jsonl"})));
+    INFO(exported.err);
+    REQUIRE(exported.exit_code == 0);
+    CHECK_THAT(exported.out, Contains("--import-batch OUT.jsonl"));
+    const auto input = read_file(dir / "batch.jsonl");
+    const auto lines = static_cast<int>(std::count(input.begin(), input.end(), '\n'));
+    CHECK(lines == online.hits());  // one line per HTTP call the online run made
+    // --out is the dry run's JSON (no report): its HTTP requests are the lines.
+    const auto dry = nlohmann::json::parse(read_file(dir / "dry.json"));
+    CHECK(dry["schema"] == "recbias.dry-run/1");
+    CHECK(dry["total"]["http_requests"] == lines);
+    const auto first = nlohmann::json::parse(input.substr(0, input.find('\n')));
+    CHECK(first["method"] == "POST");
+    CHECK(first["url"] == "/v1/chat/completions");
+    CHECK(first["body"]["model"] == "fake");
+    CHECK(first["custom_id"].get<std::string>().size() == 66);  // <64 hex>-<call>
+
+    FakeLlmServer batch_runner(any_mode);
+    write_file(dir / "out.jsonl", jsonl(answer_batch(input, batch_runner)));
+    const auto imported = run_json(with_mode(audit_args(idle, dir, dir / "imported.json", cache,
+                                                        {"--import-batch", dir / "out.jsonl", "--max-calls", "0"})),
+                                   dir / "imported.json");
+    CHECK(idle.hits() == 0);
+    CHECK(comparable(imported) == comparable(reference));
+    CHECK(imported["provenance"]["batch_import"]["lines"] == lines);
+    CHECK(imported["provenance"]["batch_import"]["failed"] == 0);
+    CHECK(imported["provenance"]["batch_import"]["unused_lines"] == 0);
+    // The answers are in the cache now: a plain re-run is all hits.
+    const auto rerun = run_json(with_mode(audit_args(idle, dir, dir / "rerun.json", cache, {"--max-calls", "0"})), dir / "rerun.json");
+    CHECK(rerun["provenance"]["cache"]["sent"] == 0);
+    CHECK(idle.hits() == 0);
+  }
+}
+
+TEST_CASE("an imported batch with failed, missing and foreign lines says so, and a later run sends only what it lacked",
+          "[cli][cost][batch]") {
+  TempDir dir;
+  make_dataset(dir);
+  FakeLlmServer online(model_answer);
+  const auto reference = run_json(audit_args(online, dir, dir / "reference.json", dir / "online-cache"), dir / "reference.json");
+  FakeLlmServer server(model_answer);
+  const std::string cache = dir / "cache";
+  REQUIRE(run_recbias(audit_args(server, dir, dir / "unused.json", cache, {"--export-batch", dir / "batch.jsonl"})).exit_code == 0);
+  auto out = answer_batch(read_file(dir / "batch.jsonl"), server);
+  const int answered_by_runner = server.hits();
+  out[0]["response"] = {{"status_code", 500}, {"body", {{"error", {{"message", "overloaded"}}}}}};
+  out[0]["error"] = {{"code", "server_error"}, {"message", "the model was overloaded"}};
+  out.erase(out.begin() + 1);  // a request the provider never answered
+  out.push_back({{"custom_id", std::string(64, 'a') + "-0"}, {"response", {{"status_code", 200}, {"body", {{"choices", nlohmann::json::array()}}}}},
+                 {"error", nullptr}});
+  write_file(dir / "out.jsonl", jsonl(out));
+  const auto r = run_recbias(audit_args(server, dir, dir / "partial.json", cache, {"--import-batch", dir / "out.jsonl", "--max-calls", "0"}));
+  INFO(r.err);
+  CHECK(r.exit_code == 3);  // two requests lack answers and nothing may be sent
+  CHECK_THAT(r.err, Contains("1 failed in the batch (first: call 0 failed in the batch: HTTP 500"));
+  CHECK_THAT(r.err, Contains("the model was overloaded"));
+  CHECK_THAT(r.err, Contains("1 not in the file"));
+  CHECK_THAT(r.err, Contains("1 lines answer no request of this audit (first: aaaa"));
+  CHECK(server.hits() == answered_by_runner);
+  // Without the cap, exactly the two missing requests are sent.
+  const auto done = run_json(audit_args(server, dir, dir / "done.json", cache), dir / "done.json");
+  CHECK(server.hits() == answered_by_runner + 2);
+  CHECK(comparable(done) == comparable(reference));
+}
+
+TEST_CASE("--import-batch rejects a file that is not a batch output with exit code 2 naming the line and field", "[cli][cost][bad-input]") {
+  TempDir dir;
+  make_dataset(dir);
+  FakeLlmServer server(model_answer);
+  const std::string key = std::string(64, 'b');
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"\n{\"custom_id\": \"" + key + "-0\", \"response\": {\"status_code\": 200, \"body\": {}}}\n{not json\n", "out.jsonl:3: not a JSON object"},
+      {"[1, 2]\n", "out.jsonl:1: found [1,2], expected a JSON object"},
+      {"{\"custom_id\": 7, \"error\": \"x\"}\n", "out.jsonl:1: field custom_id: found 7, expected the string recbias wrote"},
+      {"{\"custom_id\": \"req-1\", \"error\": \"x\"}\n", "out.jsonl:1: field custom_id: found \"req-1\", expected <64 hex digits>-<call>"},
+      {"{\"custom_id\": \"" + key + "-0\", \"error\": \"x\"}\n{\"custom_id\": \"" + key + "-0\", \"error\": \"y\"}\n",
+       "out.jsonl:2: field custom_id: \"" + std::string(key) + "-0\" appears again (first on line 1)"},
+      {"{\"custom_id\": \"" + key + "-0\"}\n", "out.jsonl:1: fields response and error: found neither"},
+      {"{\"custom_id\": \"" + key + "-0\", \"response\": {\"status_code\": \"200\"}}\n",
+       "out.jsonl:1: field response.status_code: found \"200\", expected an HTTP status (integer)"},
+      {"{\"custom_id\": \"" + key + "-0\", \"response\": {\"status_code\": 200, \"body\": \"ok\"}}\n",
+       "out.jsonl:1: field response.body: found \"ok\", expected the answer's JSON object"},
+  };
+  for (const auto& c : cases) {
+    write_file(dir / "out.jsonl", c.text);
+    const auto r = run_recbias(audit_args(server, dir, dir / "r.json", dir / "cache", {"--import-batch", dir / "out.jsonl"}));
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(c.message));
+  }
+  CHECK(server.hits() == 0);
+  const auto both = run_recbias(audit_args(server, dir, dir / "r.json", dir / "cache", {"--import-batch", dir / "out.jsonl", "--dry-run"}));
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.err, Contains("--dry-run and --import-batch exclude each other"));
+  const auto local = run_recbias({"audit", "--adapter", "popularity", "--dataset", dir / "data", "--candidates", "5", "--users", "5",
+                                  "--export-batch", dir / "b.jsonl"});
+  CHECK(local.exit_code == 2);
+  CHECK_THAT(local.err, Contains("--export-batch: adapter popularity"));
 }
