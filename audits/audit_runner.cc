@@ -163,10 +163,11 @@ nlohmann::ordered_json make_report(const AuditState& state, const AuditOptions& 
 }
 
 AuditRun run_audit(Recommender& recommender, const Workload& workload, const RequestSet& requests, const AuditOptions& options,
-                   const ShardSpec& shard, const nlohmann::ordered_json& provenance, const ProgressFn& progress, const StopFn& stop) {
+                   const ShardSpec& shard, const nlohmann::ordered_json& provenance, const ProgressFn& progress, const StopFn& stop,
+                   SequentialMonitor* monitor) {
   check_audit_names(options.audits);
   auto popularity = std::make_shared<const PopularityContext>(make_popularity_context(workload, options.short_head_share));
-  AuditRun run{AuditState(options, popularity), {}, {}, 0, 0};
+  AuditRun run{AuditState(options, popularity), {}, {}, 0, 0, false};
   // Base requests: this shard's, with neutral profiles; real attributes kept aside.
   std::vector<EvalRequest> bases;
   std::vector<std::map<std::string, std::string>> real;
@@ -218,12 +219,17 @@ AuditRun run_audit(Recommender& recommender, const Workload& workload, const Req
       outcome.weights = &weights;
       outcome.real_attributes = &real[begin + b];
       run.state.add(outcome);
+      if (monitor) monitor->add(outcome);
     }
     status.users_done = end;
     status.users_total = bases.size();
     status.chunk_done = true;
     if (progress) progress(status);
     status.chunk_done = false;
+    if (monitor && monitor->decided() && end < bases.size()) {
+      run.decided_early = true;
+      break;
+    }
   }
   run.users_planned = bases.size();
   run.report = make_report(run.state, options, provenance);

@@ -17,6 +17,7 @@
 #include "adapters/recommender.h"
 #include "audits/audit.h"
 #include "audits/audit_options.h"
+#include "audits/sequential.h"
 #include "audits/fairness_accumulator.h"
 #include "audits/popularity_accumulator.h"
 #include "audits/position_accumulator.h"
@@ -80,17 +81,20 @@ struct AuditRun {
   // Set when `stop` ended the run early: why, and the users measured of those planned.
   std::string incomplete;
   std::size_t users_measured = 0, users_planned = 0;
+  bool decided_early = false;  // `monitor` decided every rule before the last user
 };
 
 // Runs every enabled audit over `requests` (restricted to `shard`). The
 // recommender sees neutral profiles (attributes removed) except where the
 // fairness audit states them. `provenance` is copied into the report.
+// With a `monitor` (sequential.h), each user is also added to it and the run
+// stops after the chunk in which it decided every rule.
 // When `stop` gives a reason, the report holds the chunks of users answered
 // before it, and says so in "incomplete" (the answers of the chunk that was
 // stopped stay in the response cache, so a re-run resends none of them).
 AuditRun run_audit(Recommender& recommender, const Workload& workload, const RequestSet& requests,
                    const AuditOptions& options, const ShardSpec& shard, const nlohmann::ordered_json& provenance,
-                   const ProgressFn& progress = {}, const StopFn& stop = {});
+                   const ProgressFn& progress = {}, const StopFn& stop = {}, SequentialMonitor* monitor = nullptr);
 
 // Report JSON from a state (used by run_audit and merge_reports).
 nlohmann::ordered_json make_report(const AuditState& state, const AuditOptions& options, const nlohmann::ordered_json& provenance);

@@ -58,6 +58,7 @@ struct AuditCliOptions {
   std::string price;       // --price in=USD,out=USD (per million tokens)
   std::string export_batch, import_batch;  // --export-batch FILE, --import-batch FILE
   bool print_config = false;               // --print-config
+  bool sequential = false;                 // --sequential (with --policy)
   nlohmann::ordered_json resolved;         // every option's value after the command line and --config
 };
 
@@ -404,9 +405,20 @@ void run(const AuditCliOptions& o) {
     }
     return;
   }
+  std::optional<SequentialMonitor> monitor;
+  if (o.sequential) {
+    std::vector<SequentialRule> rules;
+    for (const auto& r : load_policy(o.policy).rules) {
+      if (r.tau > 0 || r.regression_delta)
+        throw BadInput(fmt::format("--sequential: rule \"{}\" is a {} rule; sequential rules are max / min bounds on a metric", r.name,
+                                   r.tau > 0 ? "ratio" : "regression"));
+      rules.push_back({r.name.empty() ? r.metric : r.name, r.metric, r.max, r.min});
+    }
+    monitor.emplace(std::move(rules), options.alpha);
+  }
   const StopFn budget_spent = [&] { return meter && meter->spent() ? meter->spent_reason() : std::string(); };
   provenance["options"] = o.resolved;  // the resolved command line and config file (no secrets: keys are env var names)
-  auto result = run_audit(*recommender, data.workload, requests, options, shard, provenance, show, budget_spent);
+  auto result = run_audit(*recommender, data.workload, requests, options, shard, provenance, show, budget_spent, monitor ? &*monitor : nullptr);
   bar.finish();
   auto& report = result.report;
   report["provenance"]["finished"] = utc_now();
@@ -465,6 +477,16 @@ void run(const AuditCliOptions& o) {
     report["comparison"] = {{"runs", variants}, {"tradeoff", tradeoff_table(runs, options.confidence)}};
   }
   if (!result.incomplete.empty()) report["incomplete"]["reason"] = incomplete;
+  if (monitor) {
+    auto seq = monitor->result();
+    // What a fixed design would have sent: every user's distinct calls (the plan has the same calls per user).
+    const auto per_user = result.users_measured > 0 ? static_cast<double>(result.state.calls) / static_cast<double>(result.users_measured) : 0.0;
+    seq["stopped"] = result.decided_early ? "every rule decided" : !result.incomplete.empty() ? "budget spent" : "all users audited";
+    seq["users_planned"] = result.users_planned;
+    seq["calls_used"] = result.state.calls;
+    seq["calls_fixed_design"] = static_cast<std::int64_t>(std::llround(per_user * static_cast<double>(result.users_planned)));
+    report["sequential"] = seq;
+  }
   if (meter) {
     const auto t = meter->totals();
     report["provenance"]["spent"] = {{"calls_sent", t.sent}, {"calls_refused", t.refused}, {"prompt_tokens", t.used_prompt_tokens},
@@ -485,12 +507,20 @@ void run(const AuditCliOptions& o) {
   }
   print_summary(report);
   fmt::print("report written to {}\n", o.out);
+  if (monitor) {
+    fmt::print("sequential: {} after {} of {} users, {} of {} calls\n", report["sequential"]["stopped"].get<std::string>(),
+               result.users_measured, result.users_planned, result.state.calls, report["sequential"]["calls_fixed_design"].get<std::int64_t>());
+    for (const auto& r : report["sequential"]["rules"])
+      fmt::print("  {:<40} {:<14} [{:.4f}, {:.4f}]  {}\n", r["name"].get<std::string>(), r["bound"].get<std::string>(),
+                 r["interval"][0].get<double>(), r["interval"][1].get<double>(), r["decision"].get<std::string>());
+  }
   if (!incomplete.empty())
     throw Inconclusive(fmt::format("{}; the report is marked incomplete. Every answer received is in the response cache: the same "
                                    "command with a larger budget resends none of them",
                                    incomplete));
   if (result.state.usable_identity == 0 && result.state.failed_calls > 0)
     throw BackendFailure(fmt::format("every request failed ({} failed calls); see the adapter's errors", result.state.failed_calls));
+  if (monitor && monitor->exit_code() != 0) throw GateExit(monitor->exit_code() == 1 ? ExitCode::kGateFailed : ExitCode::kInconclusive);
 }
 
 struct MergeOptions {
@@ -572,6 +602,9 @@ void setup_audit(CLI::App& app) {
       ->check(CLI::ExistingFile)->type_name("FILE");
   audit->add_option("--price", o->price, "USD per million prompt and completion tokens, for --dry-run, --max-cost and the progress line")
       ->type_name("in=USD,out=USD");
+  audit->add_flag("--sequential", o->sequential,
+                  "Decide the --policy rules with anytime-valid confidence sequences after each chunk of users (--chunk, 25 by default "
+                  "here) and stop when all are decided; exit 0 pass, 1 fail, 3 undecided");
   audit->add_flag("--print-config", o->print_config, "Print the resolved configuration (command line over --config over defaults) as TOML and exit");
   // CLI11 reads config files on the root app only: --config lives there and
   // `recbias audit --config FILE` reaches it by fallthrough.
@@ -582,6 +615,8 @@ void setup_audit(CLI::App& app) {
   audit->config_formatter(formatter);
   audit->fallthrough();
   audit->callback([o, audit] {
+    if (o->sequential && o->policy.empty()) throw BadInput("--sequential needs --policy: the rules it decides");
+    if (o->sequential && audit->count("--chunk") == 0) o->audit.chunk_bases = 25;  // --chunk from the line or a config file wins
     o->out_given = audit->count("--out") > 0 || !audit->get_option("--out")->empty();
     if (o->print_config) {
       fmt::print("{}", audit->config_to_str(true, false));

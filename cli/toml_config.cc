@@ -55,7 +55,9 @@ std::vector<CLI::ConfigItem> TomlConfig::from_config(std::istream& input) const 
   std::map<std::string, int> lines;
   const auto j = parse_toml(text, file, &lines);
   std::vector<CLI::ConfigItem> read;
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& entry : j.items()) {
+    const std::string key = entry.key();  // not a structured binding: the lambda below captures it (clang 14)
+    const auto& value = entry.value();
     const int line = lines.count(key) ? lines.at(key) : 0;
     std::string name = key;
     for (auto& c : name)

@@ -96,8 +96,10 @@ RunResult run_recbias(const std::vector<std::string>& args) {
   // With RECBIAS_COLLECT_REPORTS set (CTest sets it for the CLI tests), every
   // report a successful (or budget-stopped, exit 3) command wrote with --out
   // is kept there for the independent schema check
-  // (tests/reports/validate_reports.py). A dry run's --out is not a report.
-  const bool dry_run = std::find(args.begin(), args.end(), "--dry-run") != args.end();
+  // (tests/reports/validate_reports.py). A dry run's --out (also
+  // --export-batch's) is not a report.
+  const bool dry_run = std::find(args.begin(), args.end(), "--dry-run") != args.end() ||
+                       std::find(args.begin(), args.end(), "--export-batch") != args.end();
   if (const char* collect = std::getenv("RECBIAS_COLLECT_REPORTS");
       collect && *collect && (result.exit_code <= 1 || result.exit_code == 3) && !dry_run) {
     for (std::size_t i = 0; i + 1 < args.size(); ++i) {

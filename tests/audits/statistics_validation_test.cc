@@ -191,6 +191,33 @@ double spike_for(double f, double target) {
   return std::log(p0 * (kK - 1) / (1 - p0));
 }
 
+// --sequential: R audits of `users` users, the monitor looking after every
+// chunk of 10 users at the rule "position.tvd max 0.05".
+struct SequentialRates {
+  int r = 0, failed = 0, passed = 0, undecided = 0;
+  double mean_users = 0;
+};
+SequentialRates run_sequential(const Scenario& sc, int r, int users) {
+  SequentialRates out;
+  out.r = r;
+  for (int rep = 0; rep < r; ++rep) {
+    AuditOptions options;
+    options.audits = {"position"};
+    options.bootstrap_replicates = 20;
+    options.chunk_bases = 10;
+    options.seed = static_cast<std::uint64_t>(rep) + 1;
+    auto model = simulated(sc.spec + fmt::format(",seed={}", rep + 1), setup(users).context);
+    SequentialMonitor monitor({{"position bias", "position.tvd", 0.05, std::nullopt}}, 0.05);
+    const auto run = run_audit(*model, setup(users).workload, setup(users).requests, options, {}, {}, {}, {}, &monitor);
+    const int code = monitor.exit_code();
+    out.failed += code == 1;
+    out.passed += code == 0;
+    out.undecided += code == 3;
+    out.mean_users += static_cast<double>(run.users_measured) / r;
+  }
+  return out;
+}
+
 }  // namespace
 
 // Sharp null: no user has any position bias.
@@ -355,4 +382,39 @@ TEST_CASE("validation: a model with the same utility in every group: the utility
   CHECK(raised / double(r) <= band(0.05, r).hi);  // never more often than a false alarm
   CHECK(pooled_seen == r);                        // the small groups were pooled every time
   CHECK(std::abs(mean_gap - mean_e0) < 0.01);      // with no gap, the gap is what E0 says
+}
+
+// Sequential decisions (audits/sequential.h): with the monitor looking after
+// every chunk of 10 users, a model whose TVD is exactly at the rule's bound
+// (the hardest null) or far below it is declared failing in at most alpha
+// = 5% of runs, ever. One-sided: a confidence sequence may be conservative,
+// and is (the measured rates are printed); the band's upper end is
+// 0.05 + 2.58 SE. A clear bias is declared failing in nearly every run,
+// early.
+TEST_CASE("validation: sequential monitoring after every chunk never declares a false failure more often than alpha",
+          "[validation][sequential]") {
+  const int r = replications(500);
+  const double hi = 0.05 + 2.58 * std::sqrt(0.05 * 0.95 / r);
+  struct Case {
+    const char* name;
+    Scenario scenario;
+  };
+  Scenario cancelling = homogeneous(0);
+  cancelling.spec += ",favourite_position=2";
+  const Case nulls[] = {{"TVD at the bound (0.05), homogeneous", homogeneous(0.05)},
+                        {"TVD at the bound (0.05), 10% of users strongly driven", heterogeneous(0.1, spike_for(0.1, 0.05))},
+                        {"no bias", homogeneous(0)},
+                        {"per-user preferences that cancel", cancelling}};
+  for (const auto& c : nulls) {
+    const auto out = run_sequential(c.scenario, r, 200);
+    const double rate = static_cast<double>(out.failed) / r;
+    WARN(fmt::format("{}: declared failing in {:.4f} of {} runs (band <= {:.4f}); passed {:.4f}, undecided {:.4f}", c.name, rate, r, hi,
+                     static_cast<double>(out.passed) / r, static_cast<double>(out.undecided) / r));
+    CHECK(rate <= hi);
+  }
+  const auto clear = run_sequential(homogeneous(0.1), r, 500);
+  WARN(fmt::format("TVD 0.1: declared failing in {:.4f} of runs after {:.1f} of 500 users on average", double(clear.failed) / r,
+                   clear.mean_users));
+  CHECK(double(clear.failed) / r >= 0.95);
+  CHECK(clear.mean_users <= 250);
 }

@@ -365,7 +365,7 @@ TEST_CASE("an imported batch with failed, missing and foreign lines says so, and
   CHECK(comparable(done) == comparable(reference));
 }
 
-TEST_CASE("--import-batch rejects a file that is not a batch output with exit code 2 naming the line and field", "[cli][cost][bad-input]") {
+TEST_CASE("audit --import-batch rejects a file that is not a batch output with exit code 2 naming the line and field", "[cli][cost][bad-input]") {
   TempDir dir;
   make_dataset(dir);
   FakeLlmServer server(model_answer);
@@ -402,4 +402,47 @@ TEST_CASE("--import-batch rejects a file that is not a batch output with exit co
                                   "--export-batch", dir / "b.jsonl"});
   CHECK(local.exit_code == 2);
   CHECK_THAT(local.err, Contains("--export-batch: adapter popularity"));
+}
+
+TEST_CASE("audit --sequential stops when the policy's rules are decided and exits with their verdict", "[cli][cost][sequential]") {
+  TempDir dir;
+  const auto synth = run_recbias({"datasets", "synth", "--out", dir / "data", "--users", "600", "--items", "120", "--seed", "5"});
+  REQUIRE(synth.exit_code == 0);
+  write_file(dir / "policy.toml", "[[rules]]\nname = \"position bias\"\nmetric = \"position.tvd\"\nmax = 0.05\nstrictness = \"interval\"\n");
+  auto args = [&](const std::string& position, const std::string& out) {
+    return std::vector<std::string>{"audit", "--adapter", "simulated:relevance=none,position=" + position, "--dataset", dir / "data",
+                                    "--candidates", "10", "--audits", "position,accuracy", "--bootstrap", "50", "--sequential",
+                                    "--policy", dir / "policy.toml", "--out", out};
+  };
+  // A clear primacy bias: failed long before the last user.
+  const auto biased = run_recbias(args("primacy,position_strength=2", dir / "biased.json"));
+  INFO(biased.out << biased.err);
+  CHECK(biased.exit_code == 1);
+  CHECK_THAT(biased.out, Contains("sequential: every rule decided after"));
+  const auto report = nlohmann::json::parse(read_file(dir / "biased.json"));
+  const auto& seq = report["sequential"];
+  CHECK(seq["rules"][0]["decision"] == "fail");
+  CHECK(seq["stopped"] == "every rule decided");
+  CHECK(seq["calls_used"].get<double>() <= 0.5 * seq["calls_fixed_design"].get<double>());
+  CHECK(report["counts"]["base_requests"].get<int>() % 25 == 0);  // whole chunks of 25 users
+  CHECK(seq["source"].get<std::string>().find("Waudby-Smith and Ramdas") != std::string::npos);
+  // No bias: the rule cannot be passed with these users (the upper end is
+  // conservative) and is never failed: undecided, exit 3, all users used.
+  const auto fair = run_recbias(args("none", dir / "fair.json"));
+  CHECK(fair.exit_code == 3);
+  const auto fair_report = nlohmann::json::parse(read_file(dir / "fair.json"));
+  CHECK(fair_report["sequential"]["rules"][0]["decision"] == "undecided");
+  CHECK(fair_report["sequential"]["calls_used"] == fair_report["sequential"]["calls_fixed_design"]);
+  // Bad input.
+  auto no_policy = args("none", dir / "x.json");
+  no_policy.erase(no_policy.end() - 4, no_policy.end() - 2);
+  const auto missing = run_recbias(no_policy);
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Contains("--sequential needs --policy"));
+  write_file(dir / "ratio.json", R"({"rules": [{"name": "four-fifths", "ratio": {"numerator": "position.selection_rate.0", "denominator": "position.uniform_rate", "tau": 0.8}}]})");
+  auto ratio = args("none", dir / "x.json");
+  ratio[ratio.size() - 3] = dir / "ratio.json";
+  const auto refused = run_recbias(ratio);
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Contains("rule \"four-fifths\" is a ratio rule"));
 }
