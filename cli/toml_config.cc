@@ -35,6 +35,9 @@ std::vector<std::string> values_of(const CLI::Option* option) {
     if (option->get_type_size() == 0) return {option->as<bool>() ? "true" : "false"};
     return option->results();
   }
+  // A repeatable option's default is the empty list (CLI11 shows it as "[]"):
+  // nothing to print, never the text "[]" as a value.
+  if (option->get_items_expected_max() > 1 || option->get_expected_max() > 1) return {};
   const auto d = option->get_default_str();
   if (d.empty()) return {};
   return {d};
