@@ -80,6 +80,21 @@ void CallMeter::done(const CallEstimate& estimate, const RankResponse& response)
   totals_.used_completion_tokens += reported ? response.usage.completion_tokens : estimate.max_completion_tokens;
 }
 
+bool CallMeter::wants_tokenizer_sample() const {
+  std::lock_guard lock(mu_);
+  return totals_.tokenizer_samples < tokenizer_wanted_ && totals_.tokenizer_error.empty();
+}
+
+void CallMeter::tokenizer_sample(const Recommender::TokenizerRatio& r) {
+  std::lock_guard lock(mu_);
+  if (!r.ratio) {
+    if (totals_.tokenizer_error.empty()) totals_.tokenizer_error = r.error.empty() ? "no count" : r.error;
+    return;
+  }
+  ++totals_.tokenizer_samples;
+  totals_.tokenizer_ratio_sum += *r.ratio;
+}
+
 bool CallMeter::spent() const {
   std::lock_guard lock(mu_);
   return totals_.refused > 0;

@@ -63,6 +63,9 @@ struct MeterTotals {
   std::int64_t used_completion_tokens = 0;
   std::int64_t hit_answers_with_usage = 0;      // cached answers that report usage
   std::int64_t hit_completion_tokens = 0;       // their completion tokens (the observed mean's numerator)
+  std::int64_t tokenizer_samples = 0;           // dry run: prompts the server's tokenizer counted
+  double tokenizer_ratio_sum = 0;               // sum of its count over the estimate
+  std::string tokenizer_error;                  // why the tokenizer could not be asked (then: estimates)
 };
 
 class CallMeter {
@@ -88,6 +91,13 @@ class CallMeter {
   // answer reports (or, without usage, the estimate).
   void done(const CallEstimate& estimate, const RankResponse& response);
 
+  // Dry runs: the first `n` requests counted are also sent to the server's
+  // tokenizer (Recommender::tokenizer_ratio), whose mean ratio calibrates
+  // the prompt-token estimate; asking stops at the first failure.
+  void want_tokenizer_samples(std::int64_t n) { tokenizer_wanted_ = n; }
+  bool wants_tokenizer_sample() const;
+  void tokenizer_sample(const Recommender::TokenizerRatio& r);
+
   // Some request was refused: the budget is spent.
   bool spent() const;
   // "--max-calls 200 reached (200 calls sent)" etc.; empty while not spent.
@@ -107,6 +117,7 @@ class CallMeter {
   std::int64_t reserved_tokens_ = 0, reserved_prompt_ = 0, reserved_completion_ = 0;
   std::string spent_reason_;
   std::unordered_set<std::string> counted_;  // dry run: keys counted as sent
+  std::int64_t tokenizer_wanted_ = 0;
 };
 
 }  // namespace recbias

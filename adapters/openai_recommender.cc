@@ -300,6 +300,66 @@ class OpenAiRecommender final : public Recommender {
     return response;
   }
 
+  // POST {server root}/tokenize with the first call's prompt: vLLM's form
+  // ({"model", "messages"} or {"model", "prompt"} -> {"count"}), then
+  // llama.cpp's ({"content"} -> {"tokens"}, the messages joined).
+  TokenizerRatio tokenizer_ratio(const RankRequest& request) const override {
+    const auto calls = calls_of(request);
+    const auto messages = template_.render(request, *catalog_, options_.max_history, options_.item, calls[0].candidate);
+    std::size_t chars = 0;
+    std::string joined;
+    json chat = json::array();
+    for (const auto& m : messages) {
+      chars += code_points(m.content);
+      joined += (joined.empty() ? "" : "\n\n") + m.content;
+      chat.push_back({{"role", m.role}, {"content", m.content}});
+    }
+    const double estimated = static_cast<double>((chars + 3) / 4 + 4 * messages.size());
+    auto root = options_.base_url;
+    if (root.ends_with("/v1")) root.resize(root.size() - 3);
+    std::string last_error;
+    const json forms[] = {options_.scoring == Scoring::kLoglik ? json{{"model", options_.model}, {"prompt", joined}}
+                                                               : json{{"model", options_.model}, {"messages", chat}, {"add_generation_prompt", true}},
+                          json{{"content", joined}}};
+    for (const auto& body : forms) {
+      CURL* easy = curl_easy_init();
+      if (!easy) return {std::nullopt, "curl_easy_init failed"};
+      std::string received;
+      const auto text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+      const auto url = root + "/tokenize";
+      curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+      curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, text.c_str());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(text.size()));
+      curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, append_body);
+      curl_easy_setopt(easy, CURLOPT_WRITEDATA, &received);
+      curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
+      curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
+      curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+      const CURLcode result = curl_easy_perform(easy);
+      long status = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      curl_easy_cleanup(easy);
+      if (result != CURLE_OK) return {std::nullopt, redact(fmt::format("{} ({})", curl_easy_strerror(result), url))};
+      if (status != 200) {
+        last_error = redact(fmt::format("HTTP {} from {}", status, url));
+        continue;
+      }
+      const auto answer = json::parse(received, nullptr, false);
+      std::optional<std::int64_t> count;
+      if (answer.is_object()) {
+        if (auto c = answer.find("count"); c != answer.end()) count = json_count(*c);
+        else if (auto t = answer.find("tokens"); t != answer.end() && t->is_array()) count = static_cast<std::int64_t>(t->size());
+      }
+      if (!count) {
+        last_error = fmt::format("the answer from {} has no \"count\" or \"tokens\"", url);
+        continue;
+      }
+      return {static_cast<double>(*count) / estimated, ""};
+    }
+    return {std::nullopt, last_error};
+  }
+
   // Prompt tokens are estimated as UTF-8 code points / 4 plus 4 per message
   // (the chat template's role markers); no tokenizer is consulted.
   CallEstimate estimate(const RankRequest& request) const override {

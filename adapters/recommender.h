@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -97,6 +98,19 @@ class Recommender {
   virtual CallEstimate estimate(const RankRequest& request) const {
     (void)request;
     return {};
+  }
+
+  // The server's own token count for `request`'s first prompt over
+  // estimate()'s (the tokenizer endpoint, e.g. vLLM's and llama.cpp's
+  // /tokenize), to calibrate a dry run's estimate; nullopt where the
+  // adapter has no tokenizer to ask, and an error text where asking failed.
+  struct TokenizerRatio {
+    std::optional<double> ratio;
+    std::string error;
+  };
+  virtual TokenizerRatio tokenizer_ratio(const RankRequest& request) const {
+    (void)request;
+    return {std::nullopt, "the adapter has no tokenizer endpoint"};
   }
 
   // Offline batches (adapters/batch_file.h): the HTTP calls that answer

@@ -122,6 +122,7 @@ std::vector<RankResponse> CachedRecommender::rank_batch(std::span<const RankRequ
     if (dry_run) {
       if (meter_->count_unsent(keys[i], inner_->estimate(requests[i]))) {
         ++stats_.misses;
+        if (meter_->wants_tokenizer_sample()) meter_->tokenizer_sample(inner_->tokenizer_ratio(requests[i]));
         if (control_.export_to) {
           auto calls = inner_->batch_calls(requests[i]);
           if (calls.empty()) throw BadInput(fmt::format("--export-batch: adapter {} has no batch form (only openai has one)", id));

@@ -79,6 +79,7 @@ class CachedRecommender final : public Recommender {
   void ground(const RankRequest& request, RankResponse& response) const override { inner_->ground(request, response); }
   CallEstimate estimate(const RankRequest& request) const override { return inner_->estimate(request); }
   std::vector<BatchCall> batch_calls(const RankRequest& request) const override { return inner_->batch_calls(request); }
+  TokenizerRatio tokenizer_ratio(const RankRequest& request) const override { return inner_->tokenizer_ratio(request); }
   RankResponse from_batch(const RankRequest& request, const std::vector<std::string>& bodies) const override {
     return inner_->from_batch(request, bodies);
   }

@@ -57,6 +57,7 @@ struct AuditCliOptions {
   Budget budget;           // --max-calls, --max-tokens, --max-cost
   std::string price;       // --price in=USD,out=USD (per million tokens)
   std::string export_batch, import_batch;  // --export-batch FILE, --import-batch FILE
+  std::int64_t tokenize = 0;               // --tokenize N (dry runs)
   bool print_config = false;               // --print-config
   bool sequential = false;                 // --sequential (with --policy)
   nlohmann::ordered_json resolved;         // every option's value after the command line and --config
@@ -100,7 +101,25 @@ MeterTotals minus(const MeterTotals& a, const MeterTotals& b) {
   d.max_completion_tokens = a.max_completion_tokens - b.max_completion_tokens;
   d.hit_answers_with_usage = a.hit_answers_with_usage - b.hit_answers_with_usage;
   d.hit_completion_tokens = a.hit_completion_tokens - b.hit_completion_tokens;
+  d.tokenizer_samples = a.tokenizer_samples;  // one calibration for the whole run
+  d.tokenizer_ratio_sum = a.tokenizer_ratio_sum;
+  d.tokenizer_error = a.tokenizer_error;
   return d;
+}
+
+// Prompt tokens of a dry run: the estimate, scaled by the server's tokenizer where it was asked.
+std::int64_t prompt_tokens(const MeterTotals& t) {
+  if (t.tokenizer_samples == 0) return t.estimated_prompt_tokens;
+  return std::llround(static_cast<double>(t.estimated_prompt_tokens) * t.tokenizer_ratio_sum / static_cast<double>(t.tokenizer_samples));
+}
+
+std::string prompt_tokens_method(const MeterTotals& t) {
+  if (t.tokenizer_samples > 0)
+    return fmt::format("the server's tokenizer on {} prompts: the estimate x {:.3f}", t.tokenizer_samples,
+                       t.tokenizer_ratio_sum / static_cast<double>(t.tokenizer_samples));
+  std::string out = "estimate: UTF-8 characters / 4 + 4 per message";
+  if (!t.tokenizer_error.empty()) out += " (the server's tokenizer could not be asked: " + t.tokenizer_error + ")";
+  return out;
 }
 
 nlohmann::ordered_json dry_run_json(const DryRunRow& r, const std::optional<Price>& price) {
@@ -112,15 +131,15 @@ nlohmann::ordered_json dry_run_json(const DryRunRow& r, const std::optional<Pric
                               {"repeats", t.repeats},
                               {"calls_to_send", t.sent},
                               {"http_requests", t.http_calls},
-                              {"prompt_tokens", t.estimated_prompt_tokens},
-                              {"prompt_tokens_method", t.prompt_tokens_exact ? "tokenizer" : "estimate: UTF-8 characters / 4 + 4 per message"},
+                              {"prompt_tokens", prompt_tokens(t)},
+                              {"prompt_tokens_method", prompt_tokens_method(t)},
                               {"max_completion_tokens", t.max_completion_tokens}};
   std::optional<double> mean_completion;
   if (t.hit_answers_with_usage > 0) mean_completion = static_cast<double>(t.hit_completion_tokens) / static_cast<double>(t.hit_answers_with_usage);
   j["cached_mean_completion_tokens"] = mean_completion ? nlohmann::ordered_json(*mean_completion) : nlohmann::ordered_json(nullptr);
   if (price) {
-    j["cost_bound_usd"] = price->of(static_cast<double>(t.estimated_prompt_tokens), static_cast<double>(t.max_completion_tokens));
-    j["cost_expected_usd"] = mean_completion ? nlohmann::ordered_json(price->of(static_cast<double>(t.estimated_prompt_tokens),
+    j["cost_bound_usd"] = price->of(static_cast<double>(prompt_tokens(t)), static_cast<double>(t.max_completion_tokens));
+    j["cost_expected_usd"] = mean_completion ? nlohmann::ordered_json(price->of(static_cast<double>(prompt_tokens(t)),
                                                                                *mean_completion * static_cast<double>(t.sent)))
                                              : nlohmann::ordered_json(nullptr);
   }
@@ -283,8 +302,7 @@ void print_dry_run(const std::vector<DryRunRow>& rows, const DryRunRow& total, c
     fmt::print("  {:<26} {} variants, {} distinct calls\n", "plan", r->variants, r->plan_calls);
     fmt::print("  {:<26} {} answered by the cache, {} repeats of a call to send\n", "model requests", t.hits, t.repeats);
     fmt::print("  {:<26} {} ({} HTTP requests)\n", "calls to send", t.sent, t.http_calls);
-    fmt::print("  {:<26} {}{}\n", "prompt tokens", t.estimated_prompt_tokens,
-               t.prompt_tokens_exact ? "" : " (estimate: UTF-8 characters / 4 + 4 per message)");
+    fmt::print("  {:<26} {} ({})\n", "prompt tokens", prompt_tokens(t), prompt_tokens_method(t));
     std::string completion = fmt::format("at most {} (max_tokens)", t.max_completion_tokens);
     if (t.hit_answers_with_usage > 0)
       completion += fmt::format("; cached answers used {:.1f} per call on average", static_cast<double>(t.hit_completion_tokens) /
@@ -314,6 +332,8 @@ void run(const AuditCliOptions& o) {
   const bool budgeted = o.budget.max_calls || o.budget.max_tokens || o.budget.max_cost;
   CallControl control;
   if (dry_run || budgeted || price) control.meter = std::make_shared<CallMeter>(dry_run, o.budget, price);
+  if (o.tokenize > 0 && !dry_run) throw BadInput("--tokenize calibrates a dry run's token estimate: add --dry-run (or --export-batch)");
+  if (control.meter) control.meter->want_tokenizer_samples(o.tokenize);
   if (!o.export_batch.empty()) control.export_to = std::make_shared<BatchExport>();
   if (!o.import_batch.empty()) control.import_from = BatchImport::read(o.import_batch);
   const auto& meter = control.meter;
@@ -600,6 +620,9 @@ void setup_audit(CLI::App& app) {
                     "Answer calls from a batch output file (OpenAI Batch API or vllm run-batch) before sending any; with --max-calls 0 "
                     "nothing is sent")
       ->check(CLI::ExistingFile)->type_name("FILE");
+  audit->add_option("--tokenize", o->tokenize,
+                    "Dry run: ask the server's tokenizer endpoint (/tokenize: vLLM, llama.cpp) to count N prompts, and scale the estimate by it")
+      ->check(kNonNegative)->type_name("N");
   audit->add_option("--price", o->price, "USD per million prompt and completion tokens, for --dry-run, --max-cost and the progress line")
       ->type_name("in=USD,out=USD");
   audit->add_flag("--sequential", o->sequential,

@@ -150,6 +150,29 @@ FakeLlmServer::FakeLlmServer(Behaviour behaviour, int threads) : impl_(std::make
   };
   impl_->server.Post("/v1/chat/completions", handler);
   impl_->server.Post("/v1/completions", handler);
+  // A tokenizer endpoint in vLLM's form: one token per whitespace-separated
+  // word of the messages' contents (or of "prompt" / llama.cpp's "content").
+  impl_->server.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) {
+    ++tokenize_hits_;
+    const auto body = nlohmann::json::parse(req.body, nullptr, false);
+    std::string text;
+    if (body.is_object() && body.contains("messages") && body["messages"].is_array()) {
+      for (const auto& m : body["messages"])
+        if (m.is_object() && m.contains("content") && m["content"].is_string()) text += m["content"].get<std::string>() + " ";
+    } else if (body.is_object() && body.contains("prompt") && body["prompt"].is_string()) {
+      text = body["prompt"];
+    } else if (body.is_object() && body.contains("content") && body["content"].is_string()) {
+      text = body["content"];
+    }
+    int count = 0;
+    bool in_word = false;
+    for (char c : text) {
+      const bool space = c == ' ' || c == '\n' || c == '\t';
+      count += !space && !in_word;
+      in_word = !space;
+    }
+    res.set_content(nlohmann::json{{"count", count}, {"max_model_len", 4096}}.dump(), "application/json");
+  });
   port_ = impl_->server.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
   while (!impl_->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

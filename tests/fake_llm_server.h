@@ -62,7 +62,8 @@ class FakeLlmServer {
   FakeLlmServer& operator=(const FakeLlmServer&) = delete;
 
   std::string base_url() const;  // "http://127.0.0.1:PORT/v1"
-  int hits() const { return hits_.load(); }
+  int hits() const { return hits_.load(); }  // chat and completion requests
+  int tokenize_hits() const { return tokenize_hits_.load(); }  // POST /tokenize (vLLM's form, words as tokens)
   // Successful (status 200, complete) answers per distinct request body.
   std::map<std::string, int> completed_by_body() const;
   std::vector<nlohmann::json> bodies() const;  // every request body received, in arrival order
@@ -72,6 +73,7 @@ class FakeLlmServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::atomic<int> hits_{0};
+  std::atomic<int> tokenize_hits_{0};
   std::thread thread_;
   int port_ = 0;
 };

@@ -446,3 +446,29 @@ TEST_CASE("audit --sequential stops when the policy's rules are decided and exit
   CHECK(refused.exit_code == 2);
   CHECK_THAT(refused.err, Contains("rule \"four-fifths\" is a ratio rule"));
 }
+
+TEST_CASE("audit --dry-run --tokenize calibrates the prompt-token estimate with the server's tokenizer", "[cli][cost][dry-run]") {
+  TempDir dir;
+  make_dataset(dir);
+  FakeLlmServer server(model_answer);
+  const auto plain = run_json(audit_args(server, dir, dir / "plain.json", dir / "cache", {"--dry-run"}), dir / "plain.json");
+  const auto tokenized = run_json(audit_args(server, dir, dir / "tok.json", dir / "cache", {"--dry-run", "--tokenize", "8"}), dir / "tok.json");
+  CHECK(server.hits() == 0);           // no chat call
+  CHECK(server.tokenize_hits() == 8);  // exactly the prompts asked for
+  const auto& t = tokenized["total"];
+  CHECK_THAT(t["prompt_tokens_method"].get<std::string>(), Contains("the server's tokenizer on 8 prompts: the estimate x 0."));
+  // The loopback tokenizer counts words: fewer than characters / 4.
+  CHECK(t["prompt_tokens"].get<double>() < plain["total"]["prompt_tokens"].get<double>());
+  CHECK(t["prompt_tokens"].get<double>() > 0.3 * plain["total"]["prompt_tokens"].get<double>());
+  CHECK(t["calls_to_send"] == plain["total"]["calls_to_send"]);
+  // A server without a tokenizer: the estimate stays, and says why.
+  auto args = audit_args(server, dir, dir / "none.json", dir / "cache", {"--dry-run", "--tokenize", "8"});
+  args[2] = "openai:model=fake,base_url=" + server.base_url() + "/elsewhere";
+  const auto without = run_json(args, dir / "none.json");
+  CHECK_THAT(without["total"]["prompt_tokens_method"].get<std::string>(),
+             Contains("estimate: UTF-8 characters / 4 + 4 per message (the server's tokenizer could not be asked: HTTP 404"));
+  CHECK(without["total"]["prompt_tokens"] == plain["total"]["prompt_tokens"]);
+  const auto not_dry = run_recbias(audit_args(server, dir, dir / "x.json", dir / "cache", {"--tokenize", "8"}));
+  CHECK(not_dry.exit_code == 2);
+  CHECK_THAT(not_dry.err, Contains("--tokenize calibrates a dry run's token estimate"));
+}
