@@ -68,6 +68,7 @@ class OpenAiRecommender final : public Recommender {
   OpenAiRecommender(std::shared_ptr<const Catalog> catalog, OpenAiOptions options)
       : catalog_(std::move(catalog)), options_(std::move(options)), template_(PromptTemplate::load(default_template(options_))) {
     if (options_.model.empty()) throw BadInput("adapter openai: model=... is required (the model name the server serves)");
+    if (options_.phrases) template_.set_phrases(options_.phrases);
     check_mode();
     if (!options_.api_key_env.empty()) {
       const char* key = std::getenv(options_.api_key_env.c_str());
@@ -107,6 +108,8 @@ class OpenAiRecommender final : public Recommender {
     if (options_.scoring == Scoring::kLoglik && options_.loglik_mean) id += ",loglik=mean";
     if (options_.structured != Structured::kOff) id += ",structured=" + structured_name(options_.structured);
     if (!options_.extra.empty()) id += ",extra=" + options_.extra.dump();
+    // Prompts that state attributes in words change with the phrase table.
+    if (template_.uses_phrases()) id += ",phrases=@" + template_.phrases().sha256().substr(0, 12);
     return id;
   }
 

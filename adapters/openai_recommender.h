@@ -50,6 +50,7 @@ struct OpenAiOptions {
   int top_logprobs = 20;                              // pointwise: top_logprobs asked for; default 20
   bool loglik_mean = false;                           // loglik: per-token mean instead of the total
   nlohmann::json extra = nlohmann::json::object();    // merged into every request body (pass-through)
+  std::shared_ptr<const PhraseTable> phrases;         // attributes in words (phrases.h); null: built-in
   int max_history = 20;                               // history items shown; default 20
   std::string item = "movie";                         // what the items are, in prompts; default movie
   int in_flight = 8;                                  // concurrent requests; default 8

@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kListwise = R"([system]
 You are a {{item}} recommender system. You rank candidate {{item}}s for a user.
 [user]
-{{user_profile}}I have watched these {{item}}s, oldest first:
+{{profile_sentence}}I have watched these {{item}}s, oldest first:
 {{history}}
 
 Here are {{n}} candidate {{item}}s, numbered:
@@ -28,7 +28,7 @@ Answer only with the candidate numbers in brackets, separated by " > ", for exam
 )";
 
 constexpr const char* kTitles = R"([user]
-{{user_profile}}I've watched the following {{item}}s in the past in order:
+{{profile_sentence}}I've watched the following {{item}}s in the past in order:
 {{history}}
 
 Now there are {{n}} candidate {{item}}s that I can watch next:
@@ -41,7 +41,7 @@ Please show me your ranking results with order numbers, one {{item}} title per l
 constexpr const char* kFirstToken = R"([system]
 You are a {{item}} recommender system. You pick the candidate {{item}} a user will watch next.
 [user]
-{{user_profile}}I have watched these {{item}}s, oldest first:
+{{profile_sentence}}I have watched these {{item}}s, oldest first:
 {{history}}
 
 Here are {{n}} candidate {{item}}s, each with a letter:
@@ -55,7 +55,7 @@ Which candidate am I most likely to watch next? Answer with its letter only.
 constexpr const char* kPointwise = R"([system]
 You are a {{item}} recommender system. You say whether a user will like a {{item}}.
 [user]
-{{user_profile}}I have watched these {{item}}s, oldest first:
+{{profile_sentence}}I have watched these {{item}}s, oldest first:
 {{history}}
 
 Will I like the {{item}} "{{candidate}}"? Answer Yes or No.
@@ -63,7 +63,7 @@ Will I like the {{item}} "{{candidate}}"? Answer Yes or No.
 
 // scoring=loglik: flattened into a /v1/completions prompt; each candidate's
 // title is appended after it and its log-likelihood read back.
-constexpr const char* kLoglik = R"({{user_profile}}I have watched these {{item}}s, oldest first:
+constexpr const char* kLoglik = R"({{profile_sentence}}I have watched these {{item}}s, oldest first:
 {{history}}
 
 The next {{item}} I will watch is:)";
@@ -72,7 +72,7 @@ The next {{item}} I will watch is:)";
 constexpr const char* kJson = R"([system]
 You are a {{item}} recommender system. You rank candidate {{item}}s for a user and answer in JSON.
 [user]
-{{user_profile}}I have watched these {{item}}s, oldest first:
+{{profile_sentence}}I have watched these {{item}}s, oldest first:
 {{history}}
 
 Here are {{n}} candidate {{item}}s:
@@ -84,8 +84,8 @@ Rank the {{k}} candidates I am most likely to watch next, best first. Answer wit
 }  // namespace
 
 const std::vector<std::string>& PromptTemplate::placeholders() {
-  static const std::vector<std::string> names = {"user_profile", "history", "candidates", "candidate_titles", "lettered",
-                                                 "candidate", "n", "k", "item"};
+  static const std::vector<std::string> names = {"profile_sentence", "attribute:NAME", "user_profile", "history", "candidates",
+                                                 "candidate_titles", "lettered", "candidate", "n", "k", "item"};
   return names;
 }
 
@@ -119,7 +119,12 @@ PromptTemplate PromptTemplate::from_text(const std::string& text, const std::str
     if (close == std::string::npos) throw BadInput(fmt::format("template {}:{}: unclosed {{{{", origin, line));
     const auto name = text.substr(i + 2, close - i - 2);
     const auto& known = placeholders();
-    if (std::find(known.begin(), known.end(), name) == known.end())
+    if (name.starts_with("attribute:")) {
+      if (name.size() == 10 || name.find_first_of("{} \n") != std::string::npos)
+        throw BadInput(fmt::format("template {}:{}: {{{{{}}}}}: expected {{{{attribute:NAME}}}} with an attribute name (e.g. "
+                                   "{{{{attribute:gender}}}})",
+                                   origin, line, name));
+    } else if (std::find(known.begin(), known.end(), name) == known.end())
       throw BadInput(fmt::format("template {}:{}: unknown placeholder {{{{{}}}}}; known placeholders: {}", origin, line,
                                  name, fmt::join(known, ", ")));
     i = close + 1;
@@ -150,6 +155,8 @@ std::string PromptTemplate::sha256() const { return sha256_hex(text_); }
 
 bool PromptTemplate::uses(const std::string& placeholder) const { return text_.find("{{" + placeholder + "}}") != std::string::npos; }
 
+bool PromptTemplate::uses_phrases() const { return uses("profile_sentence") || text_.find("{{attribute:") != std::string::npos; }
+
 std::vector<ChatMessage> PromptTemplate::render(const RankRequest& request, const Catalog& catalog, int max_history,
                                                 const std::string& item_kind, std::optional<std::size_t> candidate) const {
   std::string profile;
@@ -177,8 +184,10 @@ std::vector<ChatMessage> PromptTemplate::render(const RankRequest& request, cons
   if (!lettered.empty()) lettered.pop_back();
   const std::string one =
       candidate && *candidate < request.candidates.size() ? catalog.at(request.candidates[*candidate]).title : std::string();
-  const std::map<std::string, std::string> values = {
-      {"user_profile", profile}, {"history", history}, {"candidates", numbered}, {"candidate_titles", plain},
+  std::string sentence = phrases_->sentence(request.user.attributes, item_kind);
+  if (!sentence.empty()) sentence += "\n";
+  std::map<std::string, std::string> values = {
+      {"profile_sentence", sentence}, {"user_profile", profile}, {"history", history}, {"candidates", numbered}, {"candidate_titles", plain},
       {"lettered", lettered},    {"candidate", one},   {"n", std::to_string(request.candidates.size())},
       {"k", std::to_string(request.k)}, {"item", item_kind}};
   // One pass over the template, so placeholder-like text inside titles is never expanded.
@@ -189,7 +198,14 @@ std::vector<ChatMessage> PromptTemplate::render(const RankRequest& request, cons
     for (std::size_t i = 0; i < t.size();) {
       if (t.compare(i, 2, "{{") == 0) {
         const auto close = t.find("}}", i);
-        c += values.at(t.substr(i + 2, close - i - 2));
+        const auto name = t.substr(i + 2, close - i - 2);
+        if (name.starts_with("attribute:")) {
+          const auto attribute = name.substr(10);
+          const auto stated = request.user.attributes.find(attribute);
+          if (stated != request.user.attributes.end()) c += phrases_->phrase_or_fallback(attribute, stated->second, item_kind);
+        } else {
+          c += values.at(name);
+        }
         i = close + 2;
       } else {
         c.push_back(t[i++]);

@@ -4,7 +4,10 @@
 // that message; text before the first such line belongs to the user message.
 // Placeholders (unknown ones are rejected when the template is loaded):
 //
-//   {{user_profile}}     "User profile: age: 25-34; gender: F.\n", or "" when no attribute is stated
+//   {{profile_sentence}} the stated attributes in words, "I am 25 to 34 years old and a woman.\n"
+//                        (phrases.h), or "" when no attribute is stated
+//   {{attribute:NAME}}   the phrase of attribute NAME ("a woman"), or "" when it is not stated
+//   {{user_profile}}     the key-value form, "User profile: age: 25-34; gender: F.\n", or 
 //   {{history}}          the user's last max_history items, one per line: "1. Heat (1995)"
 //   {{candidates}}       numbered for index answers: "[1] Heat (1995)" per line
 //   {{candidate_titles}} a plain title list: "Heat (1995)" per line
@@ -13,17 +16,20 @@
 //   {{n}}                number of candidates      {{k}}  length of the answer asked for
 //   {{item}}             what the items are ("movie"; adapter option item=...)
 //
-// Built-in templates: "listwise" (answers "[3] > [1] > [2]"), "titles"
+// Built-in templates state attributes in words ({{profile_sentence}}):
+// "listwise" (answers "[3] > [1] > [2]"), "titles"
 // (LLMRank-style, answers with titles, one per line), "json" (answers
 // {"ranking": [titles]}, for structured outputs), and the scoring modes'
 // "first-token" (answers a letter), "pointwise" (answers Yes or No about
 // {{candidate}}) and "loglik" (a completion prompt the title follows).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "adapters/phrases.h"
 #include "core/catalog.h"
 #include "core/rank.h"
 
@@ -53,6 +59,11 @@ class PromptTemplate {
 
   // Whether the template text holds {{placeholder}}.
   bool uses(const std::string& placeholder) const;
+  // Whether rendering reads the phrase table ({{profile_sentence}} or {{attribute:...}}).
+  bool uses_phrases() const;
+  // The phrase table rendering uses (default: PhraseTable::builtin()).
+  void set_phrases(std::shared_ptr<const PhraseTable> phrases) { phrases_ = std::move(phrases); }
+  const PhraseTable& phrases() const { return *phrases_; }
 
   static const std::vector<std::string>& placeholders();
   static std::vector<std::string> builtin_names();
@@ -61,6 +72,7 @@ class PromptTemplate {
   std::string name_;
   std::string text_;
   std::vector<ChatMessage> parts_;  // unrendered
+  std::shared_ptr<const PhraseTable> phrases_ = PhraseTable::builtin();
 };
 
 }  // namespace recbias

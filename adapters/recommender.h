@@ -139,10 +139,14 @@ class Recommender {
 
 // What an adapter may need from the data: titles for prompts, popularity and
 // training histories for the non-LLM baselines.
+class PhraseTable;  // adapters/phrases.h
+
 struct AdapterContext {
   std::shared_ptr<const Catalog> catalog;
   // Training histories of every user (oldest first), for itemknn. May be empty.
   std::shared_ptr<const std::vector<std::vector<ItemIndex>>> training;
+  // How stated attributes read in prompts (--phrases); null: the built-in table.
+  std::shared_ptr<const PhraseTable> phrases;
 };
 
 // Calls on_response (if set) for each response in order; for adapters that

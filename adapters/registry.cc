@@ -107,6 +107,7 @@ std::unique_ptr<Recommender> openai_factory(const AdapterSpec& spec, const Adapt
   o.backoff_ms = static_cast<int>(spec.get_int("backoff_ms", o.backoff_ms, 0, 600'000));
   o.max_backoff_ms = static_cast<int>(spec.get_int("max_backoff_ms", o.max_backoff_ms, 0, 3'600'000));
   o.grounding = grounding_from(spec);
+  o.phrases = context.phrases;
   return make_openai_recommender(context.catalog, std::move(o));
 }
 

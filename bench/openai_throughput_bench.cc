@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
                                 kSlots);
   auto catalog = std::make_shared<Catalog>();
   for (int i = 0; i < 100; ++i) catalog->add({std::to_string(i), "Movie number " + std::to_string(i) + " (1999)", {}, 1});
-  AdapterContext context{catalog, nullptr};
+  AdapterContext context{catalog, nullptr, nullptr};
   auto rec = make_recommender(
       AdapterSpec::parse("openai:model=bench,in_flight=" + std::to_string(kSlots) + ",base_url=" + server.base_url()), context);
   std::vector<RankRequest> requests;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/grounding.h"
+#include "adapters/phrases.h"
 #include "adapters/response_cache.h"
 #include "audits/audit.h"
 #include "cli/build_info.h"
@@ -376,6 +377,8 @@ void run(const AuditCliOptions& o) {
       {"tool", "recbias"}, {"version", kVersion}, {"git_sha", kGitSha},
       {"adapter", recommender->id()},
       {"grounder", kGrounderVersion},
+      {"phrases", {{"source", o.adapter.phrases.empty() ? std::string("built-in") : o.adapter.phrases},
+                   {"sha256", (o.adapter.phrases.empty() ? PhraseTable::builtin() : PhraseTable::load(o.adapter.phrases))->sha256()}}},
       {"adapter_capabilities", {{"scores", recommender->capabilities().scores}, {"deterministic", recommender->capabilities().deterministic}}},
       {"dataset", {{"name", data.dataset.name}, {"format", data.dataset.format}, {"path", data.dataset.path}, {"sha256", fingerprint}}},
       {"workload", {{"users_requested", candidates.max_users}, {"candidates", o.candidate_count}, {"k", candidates.k},

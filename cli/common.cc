@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "adapters/adapter_spec.h"
+#include "adapters/phrases.h"
 #include "adapters/registry.h"
 #include "adapters/response_cache.h"
 #include "core/errors.h"
@@ -37,6 +38,10 @@ void add_adapter_options(CLI::App& app, AdapterOptions& options) {
   app.add_option("--cache-dir", options.cache_dir,
                  "Response cache folder for remote adapters (default: $XDG_CACHE_HOME/recbias or ~/.cache/recbias)");
   app.add_flag("--no-cache", options.no_cache, "Do not read or write the response cache (default: cache remote adapters)");
+  app.add_option("--phrases", options.phrases,
+                 "How stated attributes read in prompts: a JSON file {\"attribute\": {\"value\": \"phrase\"}} over the built-in table")
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   app.add_option("--mitigate", options.mitigate,
                  fmt::format("Wrap the model in a mitigation, NAME:key=value,... (repeatable, applied in order); mitigations: {}",
                              mitigation_names()));
@@ -48,7 +53,7 @@ LoadedData load_data(const DataOptions& options) {
   data.workload = split_leave_one_out(data.dataset);
   auto training = std::make_shared<std::vector<std::vector<ItemIndex>>>();
   for (const auto& user : data.workload.users) training->push_back(user.history);
-  data.context = {data.workload.catalog, std::move(training)};
+  data.context = {data.workload.catalog, std::move(training), nullptr};
   return data;
 }
 
@@ -61,7 +66,9 @@ std::string default_cache_dir() {
 std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const AdapterContext& context,
                                            const std::vector<AttributeSet>& attributes, double short_head_share,
                                            const CallControl& control) {
-  auto recommender = make_recommender(AdapterSpec::parse(options.spec), context);
+  AdapterContext with_phrases = context;
+  with_phrases.phrases = options.phrases.empty() ? PhraseTable::builtin() : PhraseTable::load(options.phrases);
+  auto recommender = make_recommender(AdapterSpec::parse(options.spec), with_phrases);
   std::shared_ptr<const ResponseCache> cache;
   if (!options.no_cache && recommender->capabilities().remote)
     cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);

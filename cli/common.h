@@ -24,6 +24,7 @@ struct AdapterOptions {
   std::string cache_dir;        // --cache-dir (default: $XDG_CACHE_HOME/recbias or ~/.cache/recbias)
   bool no_cache = false;        // --no-cache
   std::vector<std::string> mitigate;  // --mitigate, applied in order (the first wraps the adapter)
+  std::string phrases;                // --phrases FILE (attributes in words; default: the built-in table)
 };
 
 void add_data_options(CLI::App& app, DataOptions& options, bool required);

@@ -8,6 +8,8 @@
 
 #include <httplib.h>
 
+#include "adapters/phrases.h"
+
 namespace recbias::testing {
 
 struct FakeLlmServer::Impl {
@@ -213,8 +215,38 @@ namespace {
 
 double unit_hash(const std::string& key) { return static_cast<double>(stable_hash(key) >> 11) * 0x1.0p-53; }
 
+// The fragments of a profile sentence ("I am A, B and C.", phrases.h) back
+// into attributes: at each point, a built-in phrase followed by ", ", " and "
+// or the end (backtracking, since a phrase may hold " and ").
+bool match_fragments(const std::string& text, std::size_t at, std::map<std::string, std::string>& out) {
+  if (at == text.size()) return true;
+  for (const auto& [attribute, values] : PhraseTable::builtin()->entries()) {
+    if (out.count(attribute)) continue;
+    for (const auto& [value, unused] : values) {
+      for (const char* item : {"movie", "song", "artist", "book", "item"}) {
+        const auto phrase = *PhraseTable::builtin()->phrase(attribute, value, item);
+        if (text.compare(at, phrase.size(), phrase) != 0) continue;
+        const auto next = at + phrase.size();
+        for (const char* sep : {"", ", ", " and "}) {
+          const std::string sp = sep;
+          if (sp.empty() ? next != text.size() : text.compare(next, sp.size(), sp) != 0) continue;
+          out[attribute] = value;
+          if (match_fragments(text, next + sp.size(), out)) return true;
+          out.erase(attribute);
+        }
+      }
+    }
+  }
+  return false;
+}
+
 std::map<std::string, std::string> parse_profile(const std::string& message) {
   std::map<std::string, std::string> out;
+  if (message.starts_with("I am ")) {  // the built-in templates' sentence, first in the user message
+    const auto end = message.find(".\n");
+    if (end != std::string::npos && match_fragments(message.substr(5, end - 5), 0, out)) return out;
+    out.clear();
+  }
   const auto at = message.find("User profile: ");
   if (at == std::string::npos) return out;
   auto end = message.find(".\n", at);
@@ -284,6 +316,8 @@ std::vector<double> chat_model_scores(const std::vector<std::string>& titles, co
   if (const auto at = unprofiled.find("User profile: "); at != std::string::npos) {
     const auto end = unprofiled.find('\n', at);
     unprofiled.erase(at, end == std::string::npos ? std::string::npos : end - at + 1);
+  } else if (unprofiled.starts_with("I am ") && unprofiled.find(".\n") != std::string::npos) {
+    unprofiled.erase(0, unprofiled.find(".\n") + 2);
   }
   Rng rng = Rng::stream(static_cast<std::uint64_t>(seed), "chat/" + unprofiled);
   const double k = static_cast<double>(titles.size());

@@ -18,7 +18,7 @@ inline AdapterContext small_context() {
                   {i % 2 ? "Comedy" : "Drama"}, static_cast<double>(60 - 10 * i)});
   auto training = std::make_shared<std::vector<std::vector<ItemIndex>>>(
       std::vector<std::vector<ItemIndex>>{{0, 1, 2}, {0, 1}, {2, 3, 4}});
-  return {catalog, training};
+  return {catalog, training, nullptr};
 }
 
 inline RankRequest small_request(std::string id, std::vector<ItemIndex> candidates, int k = 3) {

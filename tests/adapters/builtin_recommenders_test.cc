@@ -115,7 +115,7 @@ TEST_CASE("adapter specs and the registry reject what they do not know, listing 
   CHECK_THROWS_WITH(make("openai:base_url=http://127.0.0.1:1/v1"), Contains("model=... is required"));
   CHECK_THROWS_WITH(make("exec"), Contains("command=... is required"));
   CHECK_THROWS_WITH(make("openai:model=m,api_key_env=RECBIAS_SURELY_UNSET_VAR"), Contains("that environment variable is not set"));
-  AdapterContext no_training{small_context().catalog, nullptr};
+  AdapterContext no_training{small_context().catalog, nullptr, nullptr};
   CHECK_THROWS_WITH(make("itemknn", no_training), Contains("needs training interactions"));
 }
 

@@ -48,7 +48,7 @@ TEST_CASE("the openai adapter sends explicit sampling parameters and the rendere
   CHECK(body["max_tokens"] == 64);
   const std::string user = body["messages"][1]["content"];
   CHECK_THAT(user, Contains("[1] Movie One (1991)\n[2] Movie Two (1992)"));
-  CHECK_THAT(user, Contains("User profile: gender: F."));
+  CHECK_THAT(user, Contains("I am a woman.\n"));  // attributes in words (phrases.h)
   CHECK_THAT(user, Contains("1. Movie One (1991)\n2. Movie Three (1993)"));  // history
   CHECK(out[0].ranking == std::vector<int>{1, 0});
   CHECK(out[0].usage.prompt_tokens == 100);
@@ -66,18 +66,18 @@ TEST_CASE("answers in every shape an LLM server returns are grounded", "[openai]
       "1. Movie One\n2. The Godfather (1972)\n3. Movie Two",                    // hallucinated title
       "1. Movie One",                                                           // short list
   };
-  // Each request states an attribute "case i: x", which the prompt renders; the server answers by it.
+  // Each request states an attribute "case i" = "x", which the prompt renders ("I am someone whose case i is x."); the server answers by it.
   FakeLlmServer server([&](const Prompt& p) {
     const std::string& user = p.user_message;
     for (std::size_t i = 0; i < answers.size(); ++i)
-      if (user.find("case " + std::to_string(i) + ": x") != std::string::npos) return Reply::answer(answers[i]);
+      if (user.find("whose case " + std::to_string(i) + " is x") != std::string::npos) return Reply::answer(answers[i]);
     return Reply::answer("");
   });
   auto rec = openai(server, ",in_flight=3");
   std::vector<RankRequest> rs;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     auto r = small_request("r" + std::to_string(i), {0, 1, 2, 3}, 4);
-    r.user.attributes = {{"case " + std::to_string(i), "x"}};  // rendered into the prompt as "case i: x."
+    r.user.attributes = {{"case " + std::to_string(i), "x"}};  // no phrase: "someone whose case i is x"
     rs.push_back(r);
   }
   const auto out = rec->rank(rs);

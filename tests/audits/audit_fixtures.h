@@ -77,7 +77,7 @@ inline SyntheticSetup synthetic_setup(int n_users, int n_items, int candidates, 
   s.requests = build_requests(s.workload, options);
   auto training = std::make_shared<std::vector<std::vector<ItemIndex>>>();
   for (const auto& u : s.workload.users) training->push_back(u.history);
-  s.context = {s.workload.catalog, training};
+  s.context = {s.workload.catalog, training, nullptr};
   return s;
 }
 

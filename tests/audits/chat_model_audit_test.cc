@@ -183,8 +183,8 @@ TEST_CASE("first-token scoring: the chat model's label log-probabilities are aud
     const auto& text = p.user_message;
     const auto titles = lettered_candidates(text);
     std::map<std::string, std::string> profile;
-    if (text.find("User profile: gender: F") != std::string::npos) profile["gender"] = "F";
-    if (text.find("User profile: gender: M") != std::string::npos) profile["gender"] = "M";
+    if (text.starts_with("I am a woman.")) profile["gender"] = "F";  // the built-in templates state it in words
+    if (text.starts_with("I am a man.")) profile["gender"] = "M";
     const auto z = chat_model_scores(titles, profile, behaviour, 0.0, 0, "");
     double m = -1e300, sum = 0;
     for (double v : z) m = std::max(m, v);
