@@ -64,8 +64,10 @@ SequentialMonitor::SequentialMonitor(std::vector<SequentialRule> rules, double a
                                  "position.tvd, position.selection_rate.<J>, accuracy.hit_rate and accuracy.ndcg",
                                  rule.name, m));
     }
-    if (!rule.max && !rule.min)
+    if (!rule.max && !rule.min && !rule.width)
       throw BadInput(fmt::format("--sequential: rule \"{}\": give max or min (ratio and regression rules are not sequential)", rule.name));
+    if (rule.width && !(*rule.width > 0))
+      throw BadInput(fmt::format("--target-width {}={}: expected a width > 0", rule.metric, *rule.width));
     t.rule = std::move(rule);
     tracked_.push_back(std::move(t));
   }
@@ -162,6 +164,10 @@ void SequentialMonitor::update(Tracked& t) {
     t.hi = t.sequences[0].hi();
   }
   if (t.decision != SequentialDecision::kUndecided) return;  // intervals only shrink: a decision stands
+  if (t.rule.width) {
+    if (t.hi - t.lo <= *t.rule.width) t.decision = SequentialDecision::kPass;
+    return;
+  }
   const bool fails = (t.rule.max && t.lo > *t.rule.max) || (t.rule.min && t.hi < *t.rule.min);
   const bool passes = (!t.rule.max || t.hi <= *t.rule.max) && (!t.rule.min || t.lo >= *t.rule.min);
   if (fails) t.decision = SequentialDecision::kFail;
@@ -187,7 +193,8 @@ nlohmann::ordered_json SequentialMonitor::result() const {
     std::string bound;
     if (t.rule.max) bound = fmt::format("max {}", *t.rule.max);
     if (t.rule.min) bound += fmt::format("{}min {}", bound.empty() ? "" : ", ", *t.rule.min);
-    const auto decision = t.decision == SequentialDecision::kPass   ? "pass"
+    if (t.rule.width) bound = fmt::format("width <= {}", *t.rule.width);
+    const auto decision = t.decision == SequentialDecision::kPass   ? (t.rule.width ? "precise" : "pass")
                           : t.decision == SequentialDecision::kFail ? "fail"
                                                                     : "undecided";
     rules.push_back({{"name", t.rule.name}, {"metric", t.rule.metric}, {"bound", bound}, {"interval", {t.lo, t.hi}},

@@ -41,7 +41,8 @@
 // rates when every user's answers are usable. Rules: max / min bounds, each
 // rule at a / R (Bonferroni over the R rules). A max rule fails when the
 // sequence's lower end exceeds the bound and passes when its upper end is
-// at or below it (min rules mirror this).
+// at or below it (min rules mirror this). A width rule is decided when the
+// interval is at most its width.
 #pragma once
 
 #include <cstdint>
@@ -82,6 +83,9 @@ class ConfidenceSequence {
 struct SequentialRule {
   std::string name, metric;
   std::optional<double> max, min;
+  // Instead of bounds: decided ("pass") once the interval is at most this
+  // wide (`--target-width METRIC=W`: stop when the estimate is precise enough).
+  std::optional<double> width;
 };
 
 enum class SequentialDecision { kUndecided, kPass, kFail };

@@ -60,7 +60,8 @@ struct AuditCliOptions {
   std::string export_batch, import_batch;  // --export-batch FILE, --import-batch FILE
   std::int64_t tokenize = 0;               // --tokenize N (dry runs)
   bool print_config = false;               // --print-config
-  bool sequential = false;                 // --sequential (with --policy)
+  bool sequential = false;                 // --sequential (with --policy and/or --target-width)
+  std::vector<std::string> target_widths;  // --target-width METRIC=W
   nlohmann::ordered_json resolved;         // every option's value after the command line and --config
 };
 
@@ -431,11 +432,19 @@ void run(const AuditCliOptions& o) {
   std::optional<SequentialMonitor> monitor;
   if (o.sequential) {
     std::vector<SequentialRule> rules;
-    for (const auto& r : load_policy(o.policy).rules) {
+    for (const auto& entry : o.target_widths) {
+      const auto eq = entry.find('=');
+      const auto width = eq == std::string::npos ? std::nullopt : parse_double(entry.substr(eq + 1));
+      if (eq == std::string::npos || !width)
+        throw BadInput(fmt::format("--target-width {}: expected METRIC=WIDTH, e.g. position.tvd=0.03", entry));
+      const auto metric = entry.substr(0, eq);
+      rules.push_back({"width of " + metric, metric, std::nullopt, std::nullopt, *width});
+    }
+    for (const auto& r : o.policy.empty() ? std::vector<GateRule>{} : load_policy(o.policy).rules) {
       if (r.tau > 0 || r.regression_delta)
         throw BadInput(fmt::format("--sequential: rule \"{}\" is a {} rule; sequential rules are max / min bounds on a metric", r.name,
                                    r.tau > 0 ? "ratio" : "regression"));
-      rules.push_back({r.name.empty() ? r.metric : r.name, r.metric, r.max, r.min});
+      rules.push_back({r.name.empty() ? r.metric : r.name, r.metric, r.max, r.min, std::nullopt});
     }
     monitor.emplace(std::move(rules), options.alpha);
   }
@@ -631,6 +640,9 @@ void setup_audit(CLI::App& app) {
   audit->add_flag("--sequential", o->sequential,
                   "Decide the --policy rules with anytime-valid confidence sequences after each chunk of users (--chunk, 25 by default "
                   "here) and stop when all are decided; exit 0 pass, 1 fail, 3 undecided");
+  audit->add_option("--target-width", o->target_widths,
+                    "With --sequential: stop once this metric's confidence sequence is at most W wide (repeatable), METRIC=W")
+      ->type_name("METRIC=W");
   audit->add_flag("--print-config", o->print_config, "Print the resolved configuration (command line over --config over defaults) as TOML and exit");
   // CLI11 reads config files on the root app only: --config lives there and
   // `recbias audit --config FILE` reaches it by fallthrough.
@@ -641,7 +653,12 @@ void setup_audit(CLI::App& app) {
   audit->config_formatter(formatter);
   audit->fallthrough();
   audit->callback([o, audit] {
-    if (o->sequential && o->policy.empty()) throw BadInput("--sequential needs --policy: the rules it decides");
+    if (o->sequential && o->policy.empty() && o->target_widths.empty())
+      throw BadInput("--sequential needs --policy (the rules it decides) or --target-width METRIC=W (how precise to get)");
+    if (!o->target_widths.empty() && !o->sequential) throw BadInput("--target-width goes with --sequential");
+    for (const auto& entry : o->target_widths)  // before any file is read or written
+      if (entry.find('=') == std::string::npos || !parse_double(entry.substr(entry.find('=') + 1)))
+        throw BadInput(fmt::format("--target-width {}: expected METRIC=WIDTH, e.g. position.tvd=0.03", entry));
     if (o->sequential && audit->count("--chunk") == 0) o->audit.chunk_bases = 25;  // --chunk from the line or a config file wins
     o->out_given = audit->count("--out") > 0 || !audit->get_option("--out")->empty();
     if (o->print_config) {

@@ -69,7 +69,7 @@ TEST_CASE("the sequential monitor fails a clear position bias early and leaves a
   options.chunk_bases = 25;
   SECTION("clear bias") {
     auto model = simulated("relevance=none,noise=1,position=primacy,position_strength=2,seed=3", setup.context);
-    SequentialMonitor monitor({{"position bias", "position.tvd", 0.05, std::nullopt}}, 0.05);
+    SequentialMonitor monitor({{"position bias", "position.tvd", 0.05, std::nullopt, std::nullopt}}, 0.05);
     const auto run = run_audit(*model, setup.workload, setup.requests, options, {}, {}, {}, {}, &monitor);
     CHECK(run.decided_early);
     CHECK(monitor.exit_code() == 1);
@@ -84,7 +84,8 @@ TEST_CASE("the sequential monitor fails a clear position bias early and leaves a
   }
   SECTION("a rule that no number of these users decides") {
     auto model = simulated("relevance=none,noise=1,position=none,seed=3", setup.context);
-    SequentialMonitor monitor({{"tiny", "position.tvd", 0.001, std::nullopt}, {"hit rate", "accuracy.hit_rate", std::nullopt, 0.0}}, 0.05);
+    SequentialMonitor monitor({{"tiny", "position.tvd", 0.001, std::nullopt, std::nullopt}, {"hit rate", "accuracy.hit_rate", std::nullopt, 0.0, std::nullopt}},
+                              0.05);
     const auto run = run_audit(*model, setup.workload, setup.requests, options, {}, {}, {}, {}, &monitor);
     CHECK_FALSE(run.decided_early);
     CHECK(monitor.exit_code() == 3);
@@ -95,10 +96,31 @@ TEST_CASE("the sequential monitor fails a clear position bias early and leaves a
 }
 
 TEST_CASE("the sequential monitor refuses rules it has no sequence for, naming the rule", "[sequential][bad-input]") {
-  CHECK_THROWS_WITH(SequentialMonitor({{"pop", "popularity.arp", 10.0, std::nullopt}}, 0.05),
+  CHECK_THROWS_WITH(SequentialMonitor({{"pop", "popularity.arp", 10.0, std::nullopt, std::nullopt}}, 0.05),
                     Contains("rule \"pop\": metric popularity.arp has no confidence sequence"));
-  CHECK_THROWS_WITH(SequentialMonitor({{"x", "position.selection_rate.first", 0.1, std::nullopt}}, 0.05),
+  CHECK_THROWS_WITH(SequentialMonitor({{"x", "position.selection_rate.first", 0.1, std::nullopt, std::nullopt}}, 0.05),
                     Contains("expected position.selection_rate.<position>"));
-  CHECK_THROWS_WITH(SequentialMonitor({{"x", "accuracy.ndcg", std::nullopt, std::nullopt}}, 0.05), Contains("give max or min"));
+  CHECK_THROWS_WITH(SequentialMonitor({{"x", "accuracy.ndcg", std::nullopt, std::nullopt, std::nullopt}}, 0.05), Contains("give max or min"));
+  CHECK_THROWS_WITH(SequentialMonitor({{"x", "accuracy.ndcg", std::nullopt, std::nullopt, 0.0}}, 0.05),
+                    Contains("--target-width accuracy.ndcg=0: expected a width > 0"));
   CHECK_THROWS_WITH(SequentialMonitor({}, 0.05), Contains("no rules"));
+}
+
+TEST_CASE("--target-width stops the audit once the metric is that precise", "[sequential]") {
+  const auto setup = synthetic_setup(400, 80, 10, 7, 5);
+  AuditOptions options;
+  options.audits = {"position", "accuracy"};
+  options.bootstrap_replicates = 20;
+  options.chunk_bases = 25;
+  auto model = simulated("position=primacy,seed=3", setup.context);
+  SequentialMonitor monitor({{"width of accuracy.hit_rate", "accuracy.hit_rate", std::nullopt, std::nullopt, 0.3}}, 0.05);
+  const auto run = run_audit(*model, setup.workload, setup.requests, options, {}, {}, {}, {}, &monitor);
+  CHECK(run.decided_early);
+  CHECK(monitor.exit_code() == 0);
+  const auto r = monitor.result()["rules"][0];
+  CHECK(r["decision"] == "precise");
+  CHECK(r["bound"] == "width <= 0.3");
+  const double width = r["interval"][1].get<double>() - r["interval"][0].get<double>();
+  CHECK(width <= 0.3);
+  CHECK(run.users_measured < run.users_planned);
 }

@@ -207,7 +207,7 @@ SequentialRates run_sequential(const Scenario& sc, int r, int users) {
     options.chunk_bases = 10;
     options.seed = static_cast<std::uint64_t>(rep) + 1;
     auto model = simulated(sc.spec + fmt::format(",seed={}", rep + 1), setup(users).context);
-    SequentialMonitor monitor({{"position bias", "position.tvd", 0.05, std::nullopt}}, 0.05);
+    SequentialMonitor monitor({{"position bias", "position.tvd", 0.05, std::nullopt, std::nullopt}}, 0.05);
     const auto run = run_audit(*model, setup(users).workload, setup(users).requests, options, {}, {}, {}, {}, &monitor);
     const int code = monitor.exit_code();
     out.failed += code == 1;

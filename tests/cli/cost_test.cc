@@ -445,6 +445,19 @@ TEST_CASE("audit --sequential stops when the policy's rules are decided and exit
   const auto refused = run_recbias(ratio);
   CHECK(refused.exit_code == 2);
   CHECK_THAT(refused.err, Contains("rule \"four-fifths\" is a ratio rule"));
+  // Precision instead of a policy: stop once the first-position rate is known to within 0.06.
+  auto precise = args("none", dir / "precise.json");
+  precise.erase(precise.end() - 4, precise.end() - 2);
+  precise.insert(precise.end(), {"--target-width", "position.selection_rate.0=0.06"});
+  const auto p = run_recbias(precise);
+  INFO(p.err);
+  CHECK(p.exit_code == 0);
+  const auto pr = nlohmann::json::parse(read_file(dir / "precise.json"))["sequential"];
+  CHECK(pr["rules"][0]["decision"] == "precise");
+  CHECK(pr["stopped"] == "every rule decided");
+  auto bad = precise;
+  bad.back() = "position.selection_rate.0";
+  CHECK_THAT(run_recbias(bad).err, Contains("--target-width position.selection_rate.0: expected METRIC=WIDTH"));
 }
 
 TEST_CASE("audit --dry-run --tokenize calibrates the prompt-token estimate with the server's tokenizer", "[cli][cost][dry-run]") {
