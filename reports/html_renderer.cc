@@ -8,6 +8,7 @@
 #include "core/json_errors.h"
 #include "reports/render.h"
 #include "reports/render_common.h"
+#include "reports/verdict_card.h"
 
 namespace recbias {
 
@@ -151,6 +152,26 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
                       html_escape(p["dataset"].value("format", "")), report["counts"].value("base_requests", 0),
                       report["counts"].value("calls", 0), report["counts"].value("failed_calls", 0), html_escape(p.value("finished", "")));
   if (const auto note = incomplete_note(report); !note.empty()) body += "<p class=\"incomplete\"><strong>" + html_escape(note) + "</strong></p>";
+  // The verdict card: one line per audit, what a reviewer reads first.
+  if (const auto card = verdict_card(report); !card.empty()) {
+    body += "<h2>Verdict</h2><table class=\"card\"><thead><tr><th>audit</th><th>headline [95% interval]</th><th>reference</th>"
+            "<th>verdict</th></tr></thead><tbody>";
+    for (const auto& line : card) {
+      const char* css = line.status == CardStatus::kDetected       ? "detected"
+                        : line.status == CardStatus::kNotDetected  ? "clear"
+                        : line.status == CardStatus::kInconclusive ? "unsure"
+                                                                   : "measured";
+      body += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", css, html_escape(line.audit),
+                          html_escape(line.headline), html_escape(line.reference), html_escape(line.verdict));
+    }
+    if (gate) {
+      const auto summary = gate_summary(*gate);
+      body += fmt::format("<tr class=\"{}\"><td>gate</td><td>{} rules</td><td>the policy's bounds</td><td>{}</td></tr>",
+                          summary.starts_with("PASSED") ? "clear" : summary.starts_with("FAILED") ? "detected" : "unsure",
+                          gate->outcomes.size(), html_escape(summary));
+    }
+    body += "</tbody></table>";
+  }
   if (gate) {
     body += "<h2>Gate</h2><table><thead><tr><th>rule</th><th>value</th><th>95% interval</th><th>bound</th><th>verdict</th></tr></thead><tbody>";
     for (auto& o : gate->outcomes)
@@ -245,7 +266,7 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
   const std::string css =
       "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}"
       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}"
-      "tr.fail td{background:#fde2e2}.incomplete{background:#fde2e2;padding:.5em}.meta{color:#555}.chart{width:100%;max-width:680px;display:block;margin:1em 0}"
+      "tr.fail td{background:#fde2e2}.incomplete{background:#fde2e2;padding:.5em}table.card tr.detected td{background:#fde2e2}table.card tr.clear td{background:#e3f4e1}table.card tr.unsure td{background:#fff4d6}.meta{color:#555}.chart{width:100%;max-width:680px;display:block;margin:1em 0}"
       ".t{font-size:14px;font-weight:600}.ax{font-size:10px;fill:#555}.grid{stroke:#eee}.bar{fill:#4a78c2}"
       ".whisker{stroke:#111;stroke-width:1.2}.ref{stroke:#d33;stroke-dasharray:4 3;stroke-width:1.5}.ref-label{fill:#d33}"
       ".square{max-width:360px}.frame{fill:none;stroke:#aaa}.curve{fill:none;stroke:#4a78c2;stroke-width:2}code{font-size:12px;word-break:break-all}";

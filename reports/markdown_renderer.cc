@@ -3,6 +3,7 @@
 #include "core/json_errors.h"
 #include "reports/render.h"
 #include "reports/render_common.h"
+#include "reports/verdict_card.h"
 
 namespace recbias {
 
@@ -46,14 +47,7 @@ static std::string render_markdown_impl(nlohmann::json& report, nlohmann::json* 
   for (auto& t : report["tests"]) significant += t.value("significant", false);
   std::string verdict;
   if (gate) {
-    std::size_t failed = 0, inconclusive = 0;
-    for (auto& o : gate->outcomes) {
-      failed += o.verdict == Verdict::kFail;
-      inconclusive += o.verdict == Verdict::kInconclusive;
-    }
-    verdict = failed ? fmt::format("FAILED: {} of {} gate rules failed", failed, gate->outcomes.size())
-                     : inconclusive ? fmt::format("INCONCLUSIVE: {} of {} gate rules lacked data", inconclusive, gate->outcomes.size())
-                                    : fmt::format("PASSED: all {} gate rules", gate->outcomes.size());
+    verdict = gate_summary(*gate);
   } else {
     verdict = significant ? fmt::format("{} significant finding{} (after {} correction)", significant, significant == 1 ? "" : "s",
                                         report["config"].value("correction", "holm"))
@@ -64,6 +58,16 @@ static std::string render_markdown_impl(nlohmann::json& report, nlohmann::json* 
   md += fmt::format("**Adapter** {} · **dataset** {} · {} users · {} model calls ({} failed)\n\n",
                     code_span(p.value("adapter", "")), markdown_escape(p["dataset"].value("name", "")),
                     c.value("base_requests", 0), c.value("calls", 0), c.value("failed_calls", 0));
+  // The verdict card: what was found, how sure, against which reference.
+  if (const auto card = verdict_card(report); !card.empty()) {
+    md += "### Verdict\n\n| audit | headline [95% interval] | reference | verdict |\n| --- | --- | --- | --- |\n";
+    for (const auto& line : card)
+      md += fmt::format("| {} | {} | {} | {}{}{} |\n", markdown_escape(line.audit), markdown_escape(line.headline), markdown_escape(line.reference),
+                        line.status == CardStatus::kDetected ? "**" : "", markdown_escape(line.verdict),
+                        line.status == CardStatus::kDetected ? "**" : "");
+    if (gate) md += fmt::format("| gate | {} rules | the policy's bounds | **{}** |\n", gate->outcomes.size(), markdown_escape(gate_summary(*gate)));
+    md += "\n";
+  }
   const auto found = findings(report);
   if (!found.empty()) {
     md += "### Findings\n\n";

@@ -124,3 +124,39 @@ TEST_CASE("constrained answers that broke the schema are a finding, and none bro
   md = render_markdown(report, nullptr, nullptr);
   CHECK_THAT(md, !Contains("Structured outputs"));
 }
+
+TEST_CASE("the verdict card says per audit what was found, against which reference, and how sure", "[render][card]") {
+  auto report = make_test_report();
+  auto md = render_markdown(report, nullptr, nullptr);
+  const auto at = md.find("### Verdict");
+  REQUIRE(at != std::string::npos);
+  CHECK(at < md.find("### Findings"));  // at the top, before everything else
+  CHECK_THAT(md, Contains("| position | TVD from uniform "));
+  CHECK_THAT(md, Contains("expected with no bias"));
+  CHECK_THAT(md, Contains("| grounding | hallucination rate "));
+  CHECK_THAT(md, Contains("| accuracy | NDCG@k "));
+  // Each verdict follows its numbers: a clear position bias is detected ...
+  auto& p = report["metrics"]["position"];
+  p["chi_square"]["p_adjusted"] = 1e-9;
+  CHECK_THAT(render_markdown(report, nullptr, nullptr), Contains("**detected (p\\_adj = 1e-09)**"));
+  // ... no rejection with power is "not detected", without power "inconclusive".
+  p["chi_square"]["p_adjusted"] = 0.5;
+  p["power_tvd_0_05"] = 0.93;
+  CHECK_THAT(render_markdown(report, nullptr, nullptr), Contains("not detected (power 0.93 against any TVD-0.05 bias)"));
+  p["power_tvd_0_05"] = 0.31;
+  CHECK_THAT(render_markdown(report, nullptr, nullptr), Contains("inconclusive: power only 0.31 against TVD 0.05"));
+  // Hallucinations: an exact zero whose lower end is rounding noise is none.
+  report["metrics"]["grounding"]["hallucination_rate"] = {{"value", 0.0}, {"ci", {8.5e-22, 1.5e-5}}, {"n", 500}};
+  CHECK_THAT(render_markdown(report, nullptr, nullptr), Contains("none observed"));
+  report["metrics"]["grounding"]["hallucination_rate"] = {{"value", 0.05}, {"ci", {0.03, 0.07}}, {"n", 500}};
+  CHECK_THAT(render_markdown(report, nullptr, nullptr), Contains("**detected: names items that are not candidates**"));
+  // The gate's result joins the card; the HTML has the same card, coloured by verdict.
+  const auto policy = parse_policy(nlohmann::json::parse(R"({"rules": [{"metric": "position.tvd", "max": 1.0}]})"), "p");
+  const auto gate = evaluate_gate(policy, report, nullptr);
+  CHECK_THAT(render_markdown(report, nullptr, &gate), Contains("| gate | 1 rules | the policy's bounds | **PASSED: all 1 gate rules** |"));
+  const auto html = render_html(report, nullptr, &gate);
+  CHECK_THAT(html, Contains("<h2>Verdict</h2><table class=\"card\">"));
+  CHECK_THAT(html, Contains("<tr class=\"detected\"><td>grounding</td>"));
+  CHECK_THAT(html, Contains("<td>gate</td>"));
+  CHECK(html.find("<h2>Verdict</h2>") < html.find("<svg"));
+}
