@@ -24,28 +24,79 @@ struct Bar {
   Value v;
 };
 
+constexpr double kCharWidth = 6.0;  // px per character of the 10 px axis font, a safe upper estimate for Latin text
+
+std::size_t utf8_length(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The first `n` code points of `s`.
+std::string utf8_prefix(const std::string& s, std::size_t n) {
+  std::size_t i = 0, seen = 0;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (seen == n) break;
+      ++seen;
+    }
+  }
+  return s.substr(0, i);
+}
+
+// Axis ticks from 0 past `max` in a 1-2-5 step, about 4 to 6 of them.
+std::vector<double> nice_ticks(double max) {
+  if (!(max > 0) || !std::isfinite(max)) max = 1;
+  const double raw = max / 4;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = 10 * magnitude;
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * magnitude >= raw) {
+      step = m * magnitude;
+      break;
+    }
+  std::vector<double> ticks;
+  for (int i = 0; ticks.empty() || ticks.back() < max * (1 - 1e-9); ++i) ticks.push_back(step * i);
+  return ticks;
+}
+
+// A tick's text with as many decimals as its step needs (0.05 -> "0.05", 20 -> "20").
+std::string tick_text(double v, double step) {
+  const int decimals = std::max(0, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)));
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
 // Vertical bars with interval whiskers and an optional horizontal reference line.
+// Readable by construction: the axis runs to a round number in 1-2-5 steps,
+// and labels too long for their slot are turned 45 degrees (with room made
+// below) instead of overprinting each other; each bar's full label is in its
+// tooltip.
 std::string bar_chart(const std::string& id, const std::string& title, const std::vector<Bar>& bars, double reference,
                       const std::string& reference_label) {
-  const double width = 640, height = 260, left = 48, right = 12, top = 28, bottom = 46;
-  double y_max = std::isfinite(reference) ? reference : 0;
+  double data_max = std::isfinite(reference) ? reference : 0;
   for (auto& b : bars) {
-    if (std::isfinite(b.v.hi)) y_max = std::max(y_max, b.v.hi);
-    if (std::isfinite(b.v.value)) y_max = std::max(y_max, b.v.value);
+    if (std::isfinite(b.v.hi)) data_max = std::max(data_max, b.v.hi);
+    if (std::isfinite(b.v.value)) data_max = std::max(data_max, b.v.value);
   }
-  if (y_max <= 0) y_max = 1;
-  y_max *= 1.1;
+  const auto ticks = nice_ticks(data_max);
+  const double y_max = ticks.back();
+  const double width = 640, left = 48, right = 12, top = 28;
+  const double slot_estimate = (width - left - right) / static_cast<double>(std::max<std::size_t>(1, bars.size()));
+  std::size_t longest = 0;
+  for (auto& b : bars) longest = std::max(longest, utf8_length(b.label));
+  const bool rotate = static_cast<double>(longest) * kCharWidth > slot_estimate * 0.9;
+  const std::size_t shown = std::min<std::size_t>(longest, 28);
+  const double bottom = rotate ? 24 + static_cast<double>(shown) * kCharWidth * 0.71 : 46;
+  const double height = 214 + bottom;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   auto y = [&](double v) { return top + plot_h * (1 - std::clamp(v, 0.0, y_max) / y_max); };
   std::string svg = fmt::format(
       "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">"
       "<title>{}</title><text x=\"{}\" y=\"18\" class=\"t\">{}</text>",
       id, width, height, html_escape(title), html_escape(title), left, html_escape(title));
-  for (int tick = 0; tick <= 4; ++tick) {
-    const double v = y_max * tick / 4;
-    svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1f}\" class=\"ax\" text-anchor=\"end\">{}</text>",
-                       left, width - right, y(v), y(v), left - 4, y(v) + 4, fmt_num(v, 3));
-  }
+  for (double v : ticks)
+    svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1f}\" class=\"ax tick\" text-anchor=\"end\">{}</text>",
+                       left, width - right, y(v), y(v), left - 4, y(v) + 4, tick_text(v, ticks[1] - ticks[0]));
   const double slot = bars.empty() ? plot_w : plot_w / static_cast<double>(bars.size());
   for (std::size_t i = 0; i < bars.size(); ++i) {
     auto& b = bars[i];
@@ -62,14 +113,37 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
                          "<line x1=\"{3:.1f}\" x2=\"{4:.1f}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" class=\"whisker\"/>",
                          cx, y(b.v.lo), y(b.v.hi), cx - bw / 4, cx + bw / 4);
     }
-    if (bars.size() <= 30 || i % 5 == 0)
-      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"ax\" text-anchor=\"middle\">{}</text>", x + slot / 2, height - bottom + 14,
-                         html_escape(b.label.size() > 12 ? b.label.substr(0, 11) + "." : b.label));
+    if (bars.size() <= 30 || i % 5 == 0) {
+      const auto label = utf8_length(b.label) > shown ? utf8_prefix(b.label, shown - 1) + "\u2026" : b.label;
+      if (rotate)
+        svg += fmt::format("<text x=\"{0:.1f}\" y=\"{1:.1f}\" class=\"ax label\" text-anchor=\"end\" transform=\"rotate(-45 {0:.1f} {1:.1f})\">{2}"
+                           "<title>{3}</title></text>",
+                           x + slot / 2, height - bottom + 10, html_escape(label), html_escape(b.label));
+      else
+        svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"ax label\" text-anchor=\"middle\">{}</text>", x + slot / 2,
+                           height - bottom + 14, html_escape(label));
+    }
   }
   if (std::isfinite(reference))
     svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"ref\"/><text x=\"{}\" y=\"{:.1f}\" class=\"ax ref-label\" text-anchor=\"end\">{}</text>",
                        left, width - right, y(reference), y(reference), width - right, y(reference) - 4, html_escape(reference_label));
   return svg + "</svg>";
+}
+
+// The colour scale of a heatmap: white (0) to blue (max), with round ticks.
+std::string heat_legend(const std::string& id, double max_value) {
+  const auto ticks = nice_ticks(max_value);
+  const double left = 60, width = 300, scale = ticks.back() > 0 ? width / ticks.back() : 0;
+  std::string svg = fmt::format(
+      "<svg id=\"{}\" class=\"legend\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 400 44\" role=\"img\" aria-label=\"colour scale: answers\">"
+      "<title>colour scale: answers</title><defs><linearGradient id=\"{}-g\"><stop offset=\"0\" stop-color=\"rgb(255,255,255)\"/>"
+      "<stop offset=\"1\" stop-color=\"rgb(55,135,255)\"/></linearGradient></defs>"
+      "<rect x=\"{}\" y=\"6\" width=\"{:.1f}\" height=\"12\" fill=\"url(#{}-g)\" class=\"frame\"/>",
+      id, id, left, max_value * scale, id);
+  for (double t : ticks)
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"32\" class=\"ax tick\" text-anchor=\"middle\">{}</text>", left + t * scale,
+                       tick_text(t, ticks.size() > 1 ? ticks[1] - ticks[0] : 1));
+  return svg + fmt::format("<text x=\"{}\" y=\"16\" class=\"ax\" text-anchor=\"end\">answers</text></svg>", left - 6);
 }
 
 std::string heatmap(const std::string& id, const std::string& title, nlohmann::json& matrix) {
@@ -95,7 +169,7 @@ std::string heatmap(const std::string& id, const std::string& title, nlohmann::j
                          static_cast<int>(255 - 200 * shade), static_cast<int>(255 - 120 * shade), 255, r + 1, c + 1, v);
     }
   }
-  return svg + "</svg>";
+  return svg + "</svg>" + heat_legend(id + "-legend", max_value);
 }
 
 std::string lorenz(const std::string& id, const std::vector<double>& exposure) {
@@ -246,7 +320,9 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
     for (auto& [label, field] : tradeoff_columns()) body += "<th>" + html_escape(label) + "</th>";
     body += "</tr></thead><tbody>";
     for (auto& row : report["comparison"]["tradeoff"]) {
-      body += "<tr><td><code>" + html_escape(row.value("model", "")) + "</code></td><td>" + html_escape(row.value("role", "")) + "</td>";
+      const std::string model = row.value("model", "");
+      body += "<tr><td><code title=\"" + html_escape(model) + "\">" + html_escape(short_model_label(model)) + "</code></td><td>" +
+              html_escape(row.value("role", "")) + "</td>";
       for (auto& [label, field] : tradeoff_columns()) {
         const auto v = value_of(row[field]);
         body += "<td>" + (v.present ? fmt_num(v.value) + " " + fmt_interval(v) : std::string("n/a")) + "</td>";

@@ -104,6 +104,35 @@ inline const std::vector<std::pair<const char*, const char*>>& tradeoff_columns(
   return columns;
 }
 
+// A model id short enough for a table cell: each mitigation's name and
+// settings up to 24 characters, then the adapter's name and its model= (or
+// path file name): "permutation(m=4,agg=mean,…) <- openai model=qwen2.5-7b".
+// The full id goes beside it (a title attribute, a footnote).
+inline std::string short_model_label(const std::string& id) {
+  std::string out;
+  std::size_t from = 0;
+  for (auto arrow = id.find("<-"); arrow != std::string::npos; arrow = id.find("<-", from)) {
+    auto part = id.substr(from, arrow - from);
+    if (part.size() > 24) part = part.substr(0, 23) + "\u2026)";
+    out += part + " <- ";
+    from = arrow + 2;
+  }
+  const auto adapter = id.substr(from);
+  const auto colon = adapter.find(':');
+  out += adapter.substr(0, colon);
+  if (colon == std::string::npos) return out;
+  for (const char* key : {"model=", "path="}) {
+    auto at = adapter.find(key, colon);
+    while (at != std::string::npos && at > 0 && adapter[at - 1] != ',' && adapter[at - 1] != ':') at = adapter.find(key, at + 1);
+    if (at == std::string::npos) continue;
+    auto value = adapter.substr(at + std::string(key).size(), adapter.find(',', at) == std::string::npos ? std::string::npos
+                                                                                                        : adapter.find(',', at) - at - std::string(key).size());
+    if (std::string(key) == "path=") value = value.substr(value.find_last_of('/') == std::string::npos ? 0 : value.find_last_of('/') + 1);
+    return out + " " + key + value;
+  }
+  return out;
+}
+
 // Findings in plain words (strings still need escaping by the renderer).
 std::vector<std::string> findings(nlohmann::json& report);
 

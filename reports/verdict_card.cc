@@ -25,6 +25,12 @@ double number_at(const json& node, std::initializer_list<const char*> path) {
   return at && at->is_number() ? at->get<double>() : std::nan("");
 }
 
+// The practical threshold a finding must reach (config.practical_thresholds), as findings.cc reads it.
+double practical(const json& report, const char* name, double fallback) {
+  const double v = number_at(report, {"config", "practical_thresholds", name});
+  return std::isfinite(v) ? v : fallback;
+}
+
 std::string with_interval(const std::string& label, const Value& v, int precision = 3) {
   return fmt::format("{} {} {}", label, fmt_num(v.value, precision), fmt_interval(v, precision));
 }
@@ -44,7 +50,11 @@ std::vector<CardLine> verdict_card(const json& report) {
     line.reference = std::isfinite(e0) ? fmt::format("plug-in {} expected with no bias", fmt_num(e0)) : "0 with no bias";
     const double p = number_at(*metrics, {"position", "chi_square", "p_adjusted"});
     const double power = number_at(*metrics, {"position", "power_tvd_0_05"});
-    if (std::isfinite(p) && p < alpha) {
+    const double floor = practical(report, "position.tvd", 0.02);
+    if (std::isfinite(p) && p < alpha && tvd.value < floor && tvd.lo < floor) {
+      line.verdict = fmt::format("detected but negligible: below the practical threshold {} (p_adj = {:.2g})", fmt_num(floor), p);
+      line.status = CardStatus::kNotDetected;
+    } else if (std::isfinite(p) && p < alpha) {
       line.verdict = fmt::format("detected (p_adj = {:.2g})", p);
       line.status = CardStatus::kDetected;
     } else if (std::isfinite(power) && power >= 0.8) {
@@ -99,7 +109,13 @@ std::vector<CardLine> verdict_card(const json& report) {
       CardLine line{"fairness", with_interval(fmt::format("largest SNSR ({}, {})", m, worst), worst_value, 4),
                     std::isfinite(worst_e0) ? fmt::format("{} expected with no attribute effect", fmt_num(worst_e0, 4)) : "", "",
                     CardStatus::kMeasured};
-      if (any_significant) {
+      const double floor = practical(report, "fairness.similarity", 0.05);
+      const double excess = worst_value.value - (std::isfinite(worst_e0) ? worst_e0 : 0.0);
+      if (any_significant && excess < floor) {
+        line.verdict = fmt::format("detected but negligible: SNSR {} above E0, below the practical threshold {}", fmt_num(excess, 4),
+                                   fmt_num(floor));
+        line.status = CardStatus::kNotDetected;
+      } else if (any_significant) {
         line.verdict = std::isfinite(worst_p) && worst_p < alpha ? fmt::format("detected (p_adj = {:.2g})", worst_p)
                                                                   : "detected for another attribute (see the tests)";
         line.status = CardStatus::kDetected;

@@ -2,9 +2,11 @@
 #include <filesystem>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "reports/gate.h"
 #include "reports/render.h"
+#include "reports/render_common.h"
 #include "tests/reports/report_fixtures.h"
 #include "tests/test_support.h"
 
@@ -139,6 +141,11 @@ TEST_CASE("the verdict card says per audit what was found, against which referen
   auto& p = report["metrics"]["position"];
   p["chi_square"]["p_adjusted"] = 1e-9;
   CHECK_THAT(render_markdown(report, nullptr, nullptr), Contains("**detected (p\\_adj = 1e-09)**"));
+  // ... unless it is below the practical threshold (position.tvd, 0.02 by default) ...
+  const auto tvd = p["tvd"];
+  p["tvd"] = {{"value", 0.01}, {"ci", {0.005, 0.015}}, {"n", 1000}};
+  CHECK_THAT(render_markdown(report, nullptr, nullptr), Contains("detected but negligible: below the practical threshold 0.020"));
+  p["tvd"] = tvd;
   // ... no rejection with power is "not detected", without power "inconclusive".
   p["chi_square"]["p_adjusted"] = 0.5;
   p["power_tvd_0_05"] = 0.93;
@@ -159,4 +166,47 @@ TEST_CASE("the verdict card says per audit what was found, against which referen
   CHECK_THAT(html, Contains("<tr class=\"detected\"><td>grounding</td>"));
   CHECK_THAT(html, Contains("<td>gate</td>"));
   CHECK(html.find("<h2>Verdict</h2>") < html.find("<svg"));
+}
+
+TEST_CASE("charts are readable by construction: round ticks, turned long labels, a colour legend, short model labels", "[render][readable]") {
+  auto report = make_test_report();
+  // 21 values of 60 characters under one attribute: the labels must turn, not overprint.
+  auto& attributes = report["metrics"]["fairness"]["attributes"];
+  auto gender = attributes["gender"];
+  nlohmann::json values = nlohmann::json::object();
+  for (int i = 0; i < 21; ++i) values[fmt::format("{:02} a very long occupation name that runs on and on and on .", i)] = gender["values"]["F"];
+  gender["values"] = values;
+  attributes["occupation"] = gender;
+  const auto html = render_html(report, nullptr, nullptr);
+  // Every tick label is a multiple of a 1-2-5 step.
+  const std::string needle = "class=\"ax tick\" text-anchor=\"end\">";
+  std::size_t at = 0;
+  int ticks = 0;
+  while ((at = html.find(needle, at)) != std::string::npos) {
+    at += needle.size();
+    const auto text = html.substr(at, html.find('<', at) - at);
+    const double v = std::stod(text);
+    // i x (1, 2 or 5) x 10^k with i <= 5 has at most two significant
+    // digits; a raw division (0.978, 144.437) has more.
+    std::string digits;
+    for (char c : text)
+      if (c >= '0' && c <= '9') digits += c;
+    digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+    while (!digits.empty() && digits.back() == '0') digits.pop_back();
+    INFO(text);
+    CHECK(v >= 0);
+    CHECK(digits.size() <= 2);
+    ++ticks;
+  }
+  CHECK(ticks > 10);
+  for (const char* raw : {"0.978", "0.733", "144.437", "192.582"}) CHECK(html.find(std::string(">") + raw + "<") == std::string::npos);
+  CHECK_THAT(html, Contains("transform=\"rotate(-45"));
+  CHECK_THAT(html, Contains("<title>00 a very long occupation name that runs on and on and on .</title>"));
+  CHECK_THAT(html, Contains("id=\"position-transition-legend\""));
+  // Trade-off rows: short labels, the full id in the title attribute.
+  CHECK(render::short_model_label("permutation(m=4,agg=mean,design=cyclic,seed=0)<-openai:base_url=http://h:8000/v1,model=qwen2.5-7b,"
+                                  "temperature=0,top_p=1") == "permutation(m=4,agg=mea\u2026) <- openai model=qwen2.5-7b");
+  CHECK(render::short_model_label("torchscript:path=/work/results/models/abc/reference.pt,sha256=61,device=cpu") ==
+        "torchscript path=reference.pt");
+  CHECK(render::short_model_label("popularity") == "popularity");
 }
