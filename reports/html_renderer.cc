@@ -138,7 +138,7 @@ std::string heat_legend(const std::string& id, double max_value) {
       "<svg id=\"{}\" class=\"legend\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 400 44\" role=\"img\" aria-label=\"colour scale: answers\">"
       "<title>colour scale: answers</title><defs><linearGradient id=\"{}-g\"><stop offset=\"0\" stop-color=\"rgb(255,255,255)\"/>"
       "<stop offset=\"1\" stop-color=\"rgb(55,135,255)\"/></linearGradient></defs>"
-      "<rect x=\"{}\" y=\"6\" width=\"{:.1f}\" height=\"12\" fill=\"url(#{}-g)\" class=\"frame\"/>",
+      "<rect x=\"{}\" y=\"6\" width=\"{:.1f}\" height=\"12\" fill=\"url(#{}-g)\" stroke=\"#999\"/>",
       id, id, left, max_value * scale, id);
   for (double t : ticks)
     svg += fmt::format("<text x=\"{:.1f}\" y=\"32\" class=\"ax tick\" text-anchor=\"middle\">{}</text>", left + t * scale,
