@@ -106,7 +106,7 @@ TEST_CASE("the sequential monitor refuses rules it has no sequence for, naming t
   CHECK_THROWS_WITH(SequentialMonitor({}, 0.05), Contains("no rules"));
 }
 
-TEST_CASE("--target-width stops the audit once the metric is that precise", "[sequential]") {
+TEST_CASE("a target width stops the audit once the metric is that precise", "[sequential]") {
   const auto setup = synthetic_setup(400, 80, 10, 7, 5);
   AuditOptions options;
   options.audits = {"position", "accuracy"};
