@@ -194,7 +194,7 @@ std::string name_of(const std::map<std::string, Enum>& names, Enum value) {
 // server URL, default sampling settings and template hashes, then its head
 // and tail (where the openai adapter's scoring mode and extras are).
 std::string short_label(std::string id, std::size_t width) {
-  static const std::regex noise("base_url=[^,]*,|temperature=0,top_p=1,seed=0,|@[0-9a-f]{12}");
+  static const std::regex noise("base_url=[^,]*,|temperature=0,top_p=1,seed=0,|,phrases=@[0-9a-f]{12}|@[0-9a-f]{12}");
   id = std::regex_replace(id, noise, "");
   if (id.size() <= width) return id;
   const std::size_t head = (width - 3) / 2, tail = width - 3 - head;
