@@ -5,31 +5,15 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/cli_fixtures.h"
 #include "tests/datasets/fixtures.h"
 
 using namespace recbias::testing;
 using Catch::Matchers::Contains;
 
-namespace {
-
-void make_dataset(const TempDir& dir) {
-  const auto r = run_recbias({"datasets", "synth", "--out", dir / "data", "--users", "40", "--items", "80", "--seed", "5"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
-nlohmann::json report_of(const std::vector<std::string>& args, const std::string& out) {
-  const auto r = run_recbias(args);
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(read_file(out));
-}
-
-}  // namespace
-
 TEST_CASE("an audit config file gives the report of the same flags, and flags override it", "[cli][config]") {
   TempDir dir;
-  make_dataset(dir);
+  make_synth_dataset(dir);
   write_file(dir / "audit.toml",
              "# flags without dashes; max_calls and max-calls both work\n"
              "adapter = \"simulated:position=primacy,popularity_tilt=0.5\"\n"
@@ -41,8 +25,8 @@ TEST_CASE("an audit config file gives the report of the same flags, and flags ov
              "bootstrap = 50\n"
              "mitigate = [\"permutation:m=2\"]\n"
              "force = true\n");
-  const auto from_file = report_of({"audit", "--config", dir / "audit.toml", "--out", dir / "file.json"}, dir / "file.json");
-  const auto from_flags = report_of({"audit", "--adapter", "simulated:position=primacy,popularity_tilt=0.5", "--dataset", dir / "data",
+  const auto from_file = report_after({"audit", "--config", dir / "audit.toml", "--out", dir / "file.json"}, dir / "file.json");
+  const auto from_flags = report_after({"audit", "--adapter", "simulated:position=primacy,popularity_tilt=0.5", "--dataset", dir / "data",
                                      "--users", "25", "--candidates", "5", "--audits", "position,popularity,accuracy", "--design", "latin",
                                      "--bootstrap", "50", "--mitigate", "permutation:m=2", "--force", "--out", dir / "flags.json"},
                                     dir / "flags.json");
@@ -56,7 +40,7 @@ TEST_CASE("an audit config file gives the report of the same flags, and flags ov
   CHECK(options["design"] == "latin");
   CHECK(options["mitigate"] == nlohmann::json::array({"permutation:m=2"}));
   // A flag on the command line wins over the file.
-  const auto overridden = report_of({"audit", "--config", dir / "audit.toml", "--users", "10", "--out", dir / "o.json"}, dir / "o.json");
+  const auto overridden = report_after({"audit", "--config", dir / "audit.toml", "--users", "10", "--out", dir / "o.json"}, dir / "o.json");
   CHECK(overridden["counts"]["base_requests"] == 10);
   CHECK(overridden["provenance"]["options"]["users"] == "10");
 }

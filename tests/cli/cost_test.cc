@@ -12,25 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/rng.h"
-#include "tests/fake_llm_server.h"
-#include "tests/test_support.h"
+#include "tests/cli/cli_fixtures.h"
 
 using namespace recbias::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// Ranks the presented candidates by a hash of their titles: the answer
-// depends on the request alone. Usage: 100 prompt and 20 completion tokens.
-Reply model_answer(const Prompt& p) {
-  std::vector<int> order(p.candidates.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    return recbias::stable_hash(p.candidates[static_cast<std::size_t>(a)]) < recbias::stable_hash(p.candidates[static_cast<std::size_t>(b)]);
-  });
-  order.resize(std::min<std::size_t>(order.size(), 3));
-  return Reply::answer(bracket_answer(order));
-}
 
 // Generate answers for chat prompts; for pointwise prompts (logprobs asked
 // for) a P(Yes) that depends on the prompt alone.
@@ -39,7 +26,7 @@ Reply any_mode(const Prompt& p) {
     const double yes = 0.05 + 0.9 * static_cast<double>(recbias::stable_hash(p.user_message) % 1000) / 1000.0;
     return Reply::first_token({{"Yes", std::log(yes)}, {"No", std::log(1 - yes)}});
   }
-  return model_answer(p);
+  return hash_ranked_answer(p);
 }
 
 // Answers a batch input file the way `vllm run-batch` does: each line's body
@@ -71,12 +58,6 @@ std::string jsonl(const std::vector<nlohmann::json>& lines) {
   return text;
 }
 
-void make_dataset(const TempDir& dir) {
-  const auto r = run_recbias({"datasets", "synth", "--out", dir / "data", "--users", "40", "--items", "80", "--seed", "5"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
 std::vector<std::string> audit_args(const FakeLlmServer& server, const TempDir& dir, const std::string& out, const std::string& cache,
                                     std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"audit", "--adapter", "openai:model=fake,base_url=" + server.base_url() + ",in_flight=4",
@@ -87,33 +68,19 @@ std::vector<std::string> audit_args(const FakeLlmServer& server, const TempDir& 
   return args;
 }
 
-// What a resumed run must reproduce: metrics but cost, tests, counts, state
-// without its cost and latency parts (the fault-soak test's rule).
-nlohmann::json comparable(nlohmann::json report) {
-  report["metrics"].erase("cost");
-  for (const char* cost : {"cost", "latency_count", "latency_histogram"}) report["state"]["accuracy_cost"].erase(cost);
-  return {{"metrics", report["metrics"]}, {"tests", report["tests"]}, {"counts", report["counts"]}, {"state", report["state"]}};
-}
-
-nlohmann::json run_json(const std::vector<std::string>& args, const std::string& out, int expected_exit = 0) {
-  const auto r = run_recbias(args);
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == expected_exit);
-  return nlohmann::json::parse(read_file(out));
-}
 
 }  // namespace
 
 TEST_CASE("audit --dry-run predicts exactly the calls a real run sends, and sends nothing", "[cli][cost][dry-run]") {
   TempDir dir;
-  make_dataset(dir);
-  FakeLlmServer server(model_answer);
+  make_synth_dataset(dir);
+  FakeLlmServer server(hash_ranked_answer);
   const std::string cache = dir / "cache";
   // A comparison through a mitigation reuses the audited model's answers
   // where its requests are the same: the dry run must count that too.
   const std::vector<std::string> compare = {"--compare", "permutation:m=2"};
 
-  const auto dry = run_json(audit_args(server, dir, dir / "dry.json", cache, {"--dry-run", "--compare", "permutation:m=2",
+  const auto dry = report_after(audit_args(server, dir, dir / "dry.json", cache, {"--dry-run", "--compare", "permutation:m=2",
                                                                               "--price", "in=2,out=10"}),
                             dir / "dry.json");
   CHECK(server.hits() == 0);  // nothing sent
@@ -134,13 +101,13 @@ TEST_CASE("audit --dry-run predicts exactly the calls a real run sends, and send
         Approx((2.0 * total["prompt_tokens"].get<double>() + 10.0 * total["max_completion_tokens"].get<double>()) / 1e6));
 
   // The real run sends exactly that many calls.
-  const auto real = run_json(audit_args(server, dir, dir / "real.json", cache, compare), dir / "real.json");
+  const auto real = report_after(audit_args(server, dir, dir / "real.json", cache, compare), dir / "real.json");
   const int sent = server.hits();
   CHECK(sent == predicted);
   CHECK(real["counts"]["failed_calls"] == 0);
 
   // With the cache full, nothing is left to send; the cached answers' length is known.
-  const auto again = run_json(audit_args(server, dir, dir / "again.json", cache, {"--dry-run", "--compare", "permutation:m=2"}),
+  const auto again = report_after(audit_args(server, dir, dir / "again.json", cache, {"--dry-run", "--compare", "permutation:m=2"}),
                               dir / "again.json");
   CHECK(again["total"]["calls_to_send"] == 0);
   CHECK(again["total"]["cache_hits"] == predicted + total["repeats"].get<std::int64_t>());
@@ -156,11 +123,11 @@ TEST_CASE("audit --dry-run predicts exactly the calls a real run sends, and send
 
 TEST_CASE("audit --dry-run counts one HTTP request per candidate in pointwise scoring", "[cli][cost][dry-run]") {
   TempDir dir;
-  make_dataset(dir);
-  FakeLlmServer server(model_answer);
+  make_synth_dataset(dir);
+  FakeLlmServer server(hash_ranked_answer);
   auto args = audit_args(server, dir, dir / "dry.json", dir / "cache", {"--dry-run"});
   args[2] += ",scoring=pointwise";
-  const auto dry = run_json(args, dir / "dry.json");
+  const auto dry = report_after(args, dir / "dry.json");
   const std::int64_t calls = dry["total"]["calls_to_send"];
   CHECK(calls > 0);
   CHECK(dry["total"]["http_requests"] == 5 * calls);         // --candidates 5
@@ -171,11 +138,11 @@ TEST_CASE("audit --dry-run counts one HTTP request per candidate in pointwise sc
 TEST_CASE("audit --max-calls stops at the cap with an incomplete report, and a larger cap resumes to the uninterrupted report",
           "[cli][cost][budget]") {
   TempDir dir;
-  make_dataset(dir);
-  FakeLlmServer reference_server(model_answer);
-  const auto reference = run_json(audit_args(reference_server, dir, dir / "reference.json", dir / "reference-cache"), dir / "reference.json");
+  make_synth_dataset(dir);
+  FakeLlmServer reference_server(hash_ranked_answer);
+  const auto reference = report_after(audit_args(reference_server, dir, dir / "reference.json", dir / "reference-cache"), dir / "reference.json");
 
-  FakeLlmServer server(model_answer);
+  FakeLlmServer server(hash_ranked_answer);
   const std::string cache = dir / "cache";
   const auto r = run_recbias(audit_args(server, dir, dir / "capped.json", cache, {"--max-calls", "50"}));
   INFO(r.err);
@@ -207,7 +174,7 @@ TEST_CASE("audit --max-calls stops at the cap with an incomplete report, and a l
 
   // Resume in steps: the second cap is still too small, the third is enough.
   CHECK(run_recbias(audit_args(server, dir, dir / "capped.json", cache, {"--max-calls", "40"})).exit_code == 3);
-  const auto resumed = run_json(audit_args(server, dir, dir / "resumed.json", cache, {"--max-calls", "100000"}), dir / "resumed.json");
+  const auto resumed = report_after(audit_args(server, dir, dir / "resumed.json", cache, {"--max-calls", "100000"}), dir / "resumed.json");
   CHECK_FALSE(resumed.contains("incomplete"));
   CHECK(comparable(resumed) == comparable(reference));
   // Every distinct call was answered exactly once over the three runs.
@@ -220,13 +187,13 @@ TEST_CASE("audit --max-calls stops at the cap with an incomplete report, and a l
 
 TEST_CASE("audit --max-tokens and --max-cost never let the answers' usage pass the cap", "[cli][cost][budget]") {
   TempDir dir;
-  make_dataset(dir);
-  FakeLlmServer server(model_answer);
+  make_synth_dataset(dir);
+  FakeLlmServer server(hash_ranked_answer);
   // Each call reserves its estimated prompt plus max_tokens (64) before it is
   // sent; answers report 100 + 20 tokens.
   auto args = audit_args(server, dir, dir / "t.json", dir / "cache", {"--max-tokens", "3000"});
   args[2] += ",max_tokens=64";
-  const auto report = run_json(args, dir / "t.json", 3);
+  const auto report = report_after(args, dir / "t.json", 3);
   const auto& spent = report["provenance"]["spent"];
   const std::int64_t used = spent["prompt_tokens"].get<std::int64_t>() + spent["completion_tokens"].get<std::int64_t>();
   CHECK(used <= 3000);
@@ -238,7 +205,7 @@ TEST_CASE("audit --max-tokens and --max-cost never let the answers' usage pass t
 
   auto cost_args = audit_args(server, dir, dir / "c.json", dir / "cache2", {"--max-cost", "0.05", "--price", "in=10,out=100"});
   cost_args[2] += ",max_tokens=64";
-  const auto costly = run_json(cost_args, dir / "c.json", 3);
+  const auto costly = report_after(cost_args, dir / "c.json", 3);
   // A call costs 0.003 (100 x 10 + 20 x 100 per million) and reserves about
   // 0.008 (its prompt estimate and 64 completion tokens): the run stops with
   // less than one reservation left.
@@ -249,7 +216,7 @@ TEST_CASE("audit --max-tokens and --max-cost never let the answers' usage pass t
 
 TEST_CASE("budget and price flags reject bad values with exit code 2", "[cli][cost][bad-input]") {
   TempDir dir;
-  make_dataset(dir);
+  make_synth_dataset(dir);
   struct Case {
     std::vector<std::string> extra;
     const char* message;
@@ -274,7 +241,7 @@ TEST_CASE("budget and price flags reject bad values with exit code 2", "[cli][co
 
 TEST_CASE("a dry run of a local model counts its calls and writes no report", "[cli][cost][dry-run]") {
   TempDir dir;
-  make_dataset(dir);
+  make_synth_dataset(dir);
   const auto r = run_recbias({"audit", "--adapter", "popularity", "--dataset", dir / "data", "--candidates", "5", "--users", "10",
                               "--audits", "position", "--dry-run", "--out", dir / "dry.json"});
   INFO(r.err);
@@ -290,13 +257,13 @@ TEST_CASE("an exported batch, answered by another program and imported, gives th
   for (const std::string mode : {"generate", "pointwise"}) {
     INFO("scoring=" << mode);
     TempDir dir;
-    make_dataset(dir);
+    make_synth_dataset(dir);
     auto with_mode = [&](std::vector<std::string> args) {
       args[2] += ",scoring=" + mode;
       return args;
     };
     FakeLlmServer online(any_mode);
-    const auto reference = run_json(with_mode(audit_args(online, dir, dir / "reference.json", dir / "online-cache")), dir / "reference.json");
+    const auto reference = report_after(with_mode(audit_args(online, dir, dir / "reference.json", dir / "online-cache")), dir / "reference.json");
 
     FakeLlmServer idle(any_mode);  // must never be called
     const std::string cache = dir / "cache";
@@ -319,7 +286,7 @@ TEST_CASE("an exported batch, answered by another program and imported, gives th
 
     FakeLlmServer batch_runner(any_mode);
     write_file(dir / "out.jsonl", jsonl(answer_batch(input, batch_runner)));
-    const auto imported = run_json(with_mode(audit_args(idle, dir, dir / "imported.json", cache,
+    const auto imported = report_after(with_mode(audit_args(idle, dir, dir / "imported.json", cache,
                                                         {"--import-batch", dir / "out.jsonl", "--max-calls", "0"})),
                                    dir / "imported.json");
     CHECK(idle.hits() == 0);
@@ -328,7 +295,7 @@ TEST_CASE("an exported batch, answered by another program and imported, gives th
     CHECK(imported["provenance"]["batch_import"]["failed"] == 0);
     CHECK(imported["provenance"]["batch_import"]["unused_lines"] == 0);
     // The answers are in the cache now: a plain re-run is all hits.
-    const auto rerun = run_json(with_mode(audit_args(idle, dir, dir / "rerun.json", cache, {"--max-calls", "0"})), dir / "rerun.json");
+    const auto rerun = report_after(with_mode(audit_args(idle, dir, dir / "rerun.json", cache, {"--max-calls", "0"})), dir / "rerun.json");
     CHECK(rerun["provenance"]["cache"]["sent"] == 0);
     CHECK(idle.hits() == 0);
   }
@@ -337,10 +304,10 @@ TEST_CASE("an exported batch, answered by another program and imported, gives th
 TEST_CASE("an imported batch with failed, missing and foreign lines says so, and a later run sends only what it lacked",
           "[cli][cost][batch]") {
   TempDir dir;
-  make_dataset(dir);
-  FakeLlmServer online(model_answer);
-  const auto reference = run_json(audit_args(online, dir, dir / "reference.json", dir / "online-cache"), dir / "reference.json");
-  FakeLlmServer server(model_answer);
+  make_synth_dataset(dir);
+  FakeLlmServer online(hash_ranked_answer);
+  const auto reference = report_after(audit_args(online, dir, dir / "reference.json", dir / "online-cache"), dir / "reference.json");
+  FakeLlmServer server(hash_ranked_answer);
   const std::string cache = dir / "cache";
   REQUIRE(run_recbias(audit_args(server, dir, dir / "unused.json", cache, {"--export-batch", dir / "batch.jsonl"})).exit_code == 0);
   auto out = answer_batch(read_file(dir / "batch.jsonl"), server);
@@ -360,15 +327,15 @@ TEST_CASE("an imported batch with failed, missing and foreign lines says so, and
   CHECK_THAT(r.err, Contains("1 lines answer no request of this audit (first: aaaa"));
   CHECK(server.hits() == answered_by_runner);
   // Without the cap, exactly the two missing requests are sent.
-  const auto done = run_json(audit_args(server, dir, dir / "done.json", cache), dir / "done.json");
+  const auto done = report_after(audit_args(server, dir, dir / "done.json", cache), dir / "done.json");
   CHECK(server.hits() == answered_by_runner + 2);
   CHECK(comparable(done) == comparable(reference));
 }
 
 TEST_CASE("audit --import-batch rejects a file that is not a batch output with exit code 2 naming the line and field", "[cli][cost][bad-input]") {
   TempDir dir;
-  make_dataset(dir);
-  FakeLlmServer server(model_answer);
+  make_synth_dataset(dir);
+  FakeLlmServer server(hash_ranked_answer);
   const std::string key = std::string(64, 'b');
   struct Case {
     std::string text;
@@ -462,10 +429,10 @@ TEST_CASE("audit --sequential stops when the policy's rules are decided and exit
 
 TEST_CASE("audit --dry-run --tokenize calibrates the prompt-token estimate with the server's tokenizer", "[cli][cost][dry-run]") {
   TempDir dir;
-  make_dataset(dir);
-  FakeLlmServer server(model_answer);
-  const auto plain = run_json(audit_args(server, dir, dir / "plain.json", dir / "cache", {"--dry-run"}), dir / "plain.json");
-  const auto tokenized = run_json(audit_args(server, dir, dir / "tok.json", dir / "cache", {"--dry-run", "--tokenize", "8"}), dir / "tok.json");
+  make_synth_dataset(dir);
+  FakeLlmServer server(hash_ranked_answer);
+  const auto plain = report_after(audit_args(server, dir, dir / "plain.json", dir / "cache", {"--dry-run"}), dir / "plain.json");
+  const auto tokenized = report_after(audit_args(server, dir, dir / "tok.json", dir / "cache", {"--dry-run", "--tokenize", "8"}), dir / "tok.json");
   CHECK(server.hits() == 0);           // no chat call
   CHECK(server.tokenize_hits() == 8);  // exactly the prompts asked for
   const auto& t = tokenized["total"];
@@ -477,7 +444,7 @@ TEST_CASE("audit --dry-run --tokenize calibrates the prompt-token estimate with 
   // A server without a tokenizer: the estimate stays, and says why.
   auto args = audit_args(server, dir, dir / "none.json", dir / "cache", {"--dry-run", "--tokenize", "8"});
   args[2] = "openai:model=fake,base_url=" + server.base_url() + "/elsewhere";
-  const auto without = run_json(args, dir / "none.json");
+  const auto without = report_after(args, dir / "none.json");
   CHECK_THAT(without["total"]["prompt_tokens_method"].get<std::string>(),
              Contains("estimate: UTF-8 characters / 4 + 4 per message (the server's tokenizer could not be asked: HTTP 404"));
   CHECK(without["total"]["prompt_tokens"] == plain["total"]["prompt_tokens"]);

@@ -15,8 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/rng.h"
-#include "tests/fake_llm_server.h"
-#include "tests/test_support.h"
+#include "tests/cli/cli_fixtures.h"
 
 using namespace recbias::testing;
 
@@ -28,13 +27,7 @@ namespace {
 // model's behaviour too, and must be cached like the others.
 Reply model_answer(const Prompt& p) {
   if (recbias::stable_hash(p.user_message) % 5 == 0) return Reply::answer("I'm sorry, but I can't rank these for you.");
-  std::vector<int> order(p.candidates.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    return recbias::stable_hash(p.candidates[static_cast<std::size_t>(a)]) < recbias::stable_hash(p.candidates[static_cast<std::size_t>(b)]);
-  });
-  order.resize(std::min<std::size_t>(order.size(), 3));
-  return Reply::answer(bracket_answer(order));
+  return hash_ranked_answer(p);
 }
 
 // Faults on the first two attempts of 40% of request bodies (decided by a
@@ -54,15 +47,6 @@ Reply faulty(const Prompt& p) {
     }
   }
   return model_answer(p);
-}
-
-// What must not depend on faults or restarts: every metric but cost (retries
-// and waits legitimately cost more), the tests, the counts and the
-// accumulator state without its cost and latency parts.
-nlohmann::json comparable(nlohmann::json report) {
-  report["metrics"].erase("cost");
-  for (const char* cost : {"cost", "latency_count", "latency_histogram"}) report["state"]["accuracy_cost"].erase(cost);
-  return {{"metrics", report["metrics"]}, {"tests", report["tests"]}, {"counts", report["counts"]}, {"state", report["state"]}};
 }
 
 // JSON pointers where two reports' comparable parts differ (empty = equal).
@@ -97,30 +81,16 @@ pid_t spawn_recbias(const std::vector<std::string>& args) {
   return pid;
 }
 
-void make_dataset(const TempDir& dir) {
-  const auto r = run_recbias({"datasets", "synth", "--out", dir / "data", "--users", "40", "--items", "80", "--seed", "5"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
-// Runs an audit that must succeed and returns the report it wrote to `out`.
-nlohmann::json audit_report(const std::vector<std::string>& args, const std::string& out) {
-  const auto r = run_recbias(args);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(read_file(out));
-}
-
 }  // namespace
 
 TEST_CASE("an audit with over 30% of LLM calls faulted reports exactly what the fault-free audit reports", "[cli][faults][soak]") {
   TempDir dir;
-  make_dataset(dir);
+  make_synth_dataset(dir);
   FakeLlmServer clean(model_answer);
-  const auto clean_report = audit_report(audit_args(clean, dir, dir / "clean.json", ""), dir / "clean.json");
+  const auto clean_report = report_after(audit_args(clean, dir, dir / "clean.json", ""), dir / "clean.json");
   faults = 0;
   FakeLlmServer noisy(faulty);
-  const auto noisy_report = audit_report(audit_args(noisy, dir, dir / "noisy.json", ""), dir / "noisy.json");
+  const auto noisy_report = report_after(audit_args(noisy, dir, dir / "noisy.json", ""), dir / "noisy.json");
   const double fault_share = static_cast<double>(faults.load()) / noisy.hits();
   INFO("faults " << faults.load() << " of " << noisy.hits() << " calls");
   CHECK(fault_share >= 0.30);
@@ -132,9 +102,9 @@ TEST_CASE("an audit with over 30% of LLM calls faulted reports exactly what the 
 
 TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same report and resends no answered call", "[cli][faults][crash]") {
   TempDir dir;
-  make_dataset(dir);
+  make_synth_dataset(dir);
   FakeLlmServer reference_server(model_answer);
-  const auto reference = audit_report(audit_args(reference_server, dir, dir / "reference.json", ""), dir / "reference.json");
+  const auto reference = report_after(audit_args(reference_server, dir, dir / "reference.json", ""), dir / "reference.json");
   const int total_calls = reference_server.hits();
 
   // One server for the whole interrupted history; each reply takes 5 ms.
@@ -151,7 +121,7 @@ TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same re
     waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status));
   }
-  const auto resumed = audit_report(audit_args(server, dir, dir / "resumed.json", cache), dir / "resumed.json");
+  const auto resumed = report_after(audit_args(server, dir, dir / "resumed.json", cache), dir / "resumed.json");
   const auto d = differences(resumed, reference);
   INFO("differences:\n" << d);
   CHECK(d.empty());
@@ -165,7 +135,7 @@ TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same re
   // Unparseable answers were among them, and a cached re-run sends nothing at all.
   CHECK(resumed["metrics"]["grounding"]["parse_failure_rate"]["value"].get<double>() > 0.05);
   const int before = server.hits();
-  const auto cached = audit_report(audit_args(server, dir, dir / "cached.json", cache), dir / "cached.json");
+  const auto cached = report_after(audit_args(server, dir, dir / "cached.json", cache), dir / "cached.json");
   CHECK(server.hits() == before);
   CHECK(cached["provenance"]["cache"]["sent"] == 0);
   CHECK(differences(cached, reference).empty());
