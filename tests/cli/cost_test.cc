@@ -149,6 +149,9 @@ TEST_CASE("audit --max-calls stops at the cap with an incomplete report, and a l
   REQUIRE(r.exit_code == 3);
   CHECK_THAT(r.err, Contains("--max-calls 50 reached"));
   CHECK_THAT(r.err, Contains("the same command with a larger budget resends none of them"));
+  // Not on a terminal, a line per chunk of users shows what was spent against the budget.
+  CHECK_THAT(r.err, Contains("recbias: 8/30 users, "));
+  CHECK_THAT(r.err, Contains(" model calls sent (of 50), "));
   CHECK(server.hits() == 50);  // exactly the cap
   const auto capped = nlohmann::json::parse(read_file(dir / "capped.json"));
   REQUIRE(capped.contains("incomplete"));
