@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -100,6 +102,19 @@ class SimulatedRecommender final : public Recommender {
   }
 
  private:
+  // The position curve for k candidates (the population's, or the
+  // position-driven users'), parsed once per k: answers ask for it every time.
+  std::vector<double> curve(bool position_users, int k) const {
+    std::lock_guard lock(curves_mutex_);
+    auto& cache = curves_[position_users ? 1 : 0];
+    auto it = cache.find(k);
+    if (it == cache.end())
+      it = cache.emplace(k, position_users ? position_bias_curve(options_.position_users, options_.position_users_strength, k)
+                                           : position_bias_curve(options_.position, options_.position_strength, k))
+               .first;
+    return it->second;
+  }
+
   RankResponse answer(const RankRequest& request, std::vector<char>& in_history) const {
     const auto& c = request.candidates;
     const int k = static_cast<int>(c.size());
@@ -115,9 +130,7 @@ class SimulatedRecommender final : public Recommender {
     standardise(relevance);
     standardise(popularity);
     const double user_draw = static_cast<double>(stable_hash(fmt::format("user/{}/{}", options_.seed, request.user.id)) >> 11) * 0x1.0p-53;
-    auto bias = user_draw < options_.position_share
-                    ? position_bias_curve(options_.position_users, options_.position_users_strength, k)
-                    : position_bias_curve(options_.position, options_.position_strength, k);
+    auto bias = curve(user_draw < options_.position_share, k);
     if (options_.favourite_position != 0 && k > 0)
       bias[stable_hash(fmt::format("favourite/{}/{}", options_.seed, request.user.id)) % static_cast<std::uint64_t>(k)] +=
           options_.favourite_position;
@@ -174,6 +187,8 @@ class SimulatedRecommender final : public Recommender {
   std::shared_ptr<const Catalog> catalog_;
   SimulatedOptions options_;
   std::unique_ptr<ItemSimilarity> similarity_;
+  mutable std::mutex curves_mutex_;
+  mutable std::map<int, std::vector<double>> curves_[2];  // by k: [0] the population's curve, [1] the position-driven users'
 };
 
 }  // namespace

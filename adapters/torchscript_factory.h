@@ -27,7 +27,7 @@ std::unique_ptr<Recommender> make_torchscript_recommender(std::shared_ptr<const 
 // saying this program was built without it.
 using TorchScriptMaker = std::unique_ptr<Recommender> (*)(std::shared_ptr<const Catalog>, TorchScriptOptions);
 void set_torchscript_maker(TorchScriptMaker maker);  // recbias_adapters (torchscript_hook.cc)
-TorchScriptMaker installed_torchscript_maker();      // null until installed
+TorchScriptMaker installed_torchscript_maker();      // loads the torch part (torch_part.h) when none is installed; null without it
 void install_torchscript_adapter();                  // recbias_torchscript
 
 // The side-car path of a module path: "m.pt" -> "m.json", anything else -> path + ".json".

@@ -3,6 +3,7 @@
 // build links it without the rest of the registry.
 #include <atomic>
 
+#include "adapters/torch_part.h"
 #include "adapters/torchscript_factory.h"
 
 namespace recbias {
@@ -14,6 +15,9 @@ std::atomic<TorchScriptMaker> maker{nullptr};
 
 void set_torchscript_maker(TorchScriptMaker m) { maker.store(m); }
 
-TorchScriptMaker installed_torchscript_maker() { return maker.load(); }
+TorchScriptMaker installed_torchscript_maker() {
+  if (!maker.load()) load_torch_part();
+  return maker.load();
+}
 
 }  // namespace recbias

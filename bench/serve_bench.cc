@@ -21,6 +21,7 @@
 #include "adapters/adapter_spec.h"
 #include "adapters/torchscript_factory.h"
 #include "core/rng.h"
+#include "mitigations/makers.h"
 #include "mitigations/registry.h"
 #include "serve/http_service.h"
 
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   auto catalog = std::make_shared<Catalog>();
   for (const auto& id : sidecar.at("items")) catalog->add({id.get<std::string>(), "", {}, 0});
 
+  install_mitigations();
   auto plain = make_torchscript_recommender(catalog, {model_path, device, 256});
   auto mitigated = make_mitigation(AdapterSpec::parse("permutation:m=8,agg=mean"),
                                    make_torchscript_recommender(catalog, {model_path, device, 256}), {catalog, {}});

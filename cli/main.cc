@@ -7,10 +7,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "adapters/torchscript_factory.h"
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/toml_config.h"
+#include "cli/torch_part_loader.h"
 #include "core/errors.h"
 
 namespace {
@@ -38,7 +38,7 @@ void hide_empty_defaults(CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  recbias::install_torchscript_adapter();  // the registry's `torchscript` adapter (recbias_torchscript)
+  recbias::cli::install_torch_part_loader();  // the `torchscript` adapter and the mitigations, loaded on first use
   CLI::App app{"recbias: audit LLM-based recommenders for position, popularity and fairness bias, and mitigate it"};
   app.set_version_flag("--version", recbias::cli::kVersion);
   app.require_subcommand(1);

@@ -29,12 +29,17 @@ double ExactSum::value() const { return static_cast<double>(total_) / kScale; }
 
 std::string int128_to_decimal(Int128 v) {
   if (v == 0) return "0";
+  // The magnitude in base 10^18 (one 128-bit division per 18 digits: reports
+  // carry thousands of these sums), then each chunk with 64-bit arithmetic.
+  __extension__ using U128 = unsigned __int128;
   const bool negative = v < 0;
-  std::string digits;
-  while (v != 0) {
-    const int digit = static_cast<int>(v % 10);
-    digits.push_back(static_cast<char>('0' + (negative ? -digit : digit)));
-    v /= 10;
+  U128 magnitude = negative ? U128(0) - static_cast<U128>(v) : static_cast<U128>(v);
+  constexpr std::uint64_t kChunk = 1'000'000'000'000'000'000ULL;
+  std::string digits;  // least significant first
+  while (magnitude != 0) {
+    auto chunk = static_cast<std::uint64_t>(magnitude % kChunk);
+    magnitude /= kChunk;
+    for (int d = 0; d < 18 && (chunk != 0 || magnitude != 0); ++d, chunk /= 10) digits.push_back(static_cast<char>('0' + chunk % 10));
   }
   if (negative) digits.push_back('-');
   return {digits.rbegin(), digits.rend()};

@@ -10,8 +10,6 @@
 namespace recbias {
 namespace {
 
-inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 inline std::uint64_t mix(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -46,33 +44,7 @@ Rng::Rng(std::uint64_t seed) {
 Rng Rng::stream(std::uint64_t seed, std::string_view key) { return Rng(hash_combine(seed, stable_hash(key))); }
 Rng Rng::stream(std::uint64_t seed, std::uint64_t key) { return Rng(hash_combine(seed, key)); }
 
-std::uint64_t Rng::next_u64() {
-  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-std::uint64_t Rng::uniform_int(std::uint64_t n) {
-  RECBIAS_CHECK(n > 0, "uniform_int(0)");
-  // Lemire (2019), "Fast Random Integer Generation in an Interval".
-  __extension__ using u128 = unsigned __int128;
-  u128 m = static_cast<u128>(next_u64()) * n;
-  auto low = static_cast<std::uint64_t>(m);
-  if (low < n) {
-    const std::uint64_t threshold = (0 - n) % n;
-    while (low < threshold) {
-      m = static_cast<u128>(next_u64()) * n;
-      low = static_cast<std::uint64_t>(m);
-    }
-  }
-  return static_cast<std::uint64_t>(m >> 64);
-}
+void Rng::uniform_int_of_zero() { RECBIAS_CHECK(false, "uniform_int(0)"); }
 
 double Rng::uniform01() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 

@@ -78,7 +78,39 @@ class Rng {
   std::vector<int> permutation(int n);
 
  private:
+  [[noreturn]] static void uniform_int_of_zero();
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4];
 };
+
+// next_u64 and uniform_int are inline: permutation nulls and simulations
+// call them hundreds of millions of times.
+inline std::uint64_t Rng::next_u64() {
+  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const std::uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+inline std::uint64_t Rng::uniform_int(std::uint64_t n) {
+  if (n == 0) uniform_int_of_zero();
+  // Lemire (2019), "Fast Random Integer Generation in an Interval".
+  __extension__ using u128 = unsigned __int128;
+  u128 m = static_cast<u128>(next_u64()) * n;
+  auto low = static_cast<std::uint64_t>(m);
+  if (low < n) {
+    const std::uint64_t threshold = (0 - n) % n;
+    while (low < threshold) {
+      m = static_cast<u128>(next_u64()) * n;
+      low = static_cast<std::uint64_t>(m);
+    }
+  }
+  return static_cast<std::uint64_t>(m >> 64);
+}
 
 }  // namespace recbias

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <unordered_set>
@@ -174,19 +175,23 @@ double kendall_tau_b(std::span<const double> x, std::span<const double> y) {
   check_same_size(x.size(), y.size(), "kendall_tau_b");
   const std::size_t n = x.size();
   // n_c - n_d over all pairs, and the pairs tied in x (n_1) or in y (n_2).
-  double concordant_minus_discordant = 0, tied_x = 0, tied_y = 0;
+  // Branch-free, so the inner loop vectorises: a pair's sign product is 0
+  // when either difference is 0, and a NaN difference counts as negative.
+  auto sign = [](double d) { return static_cast<std::int64_t>(d > 0) - static_cast<std::int64_t>(!(d >= 0)); };
+  std::int64_t concordant_minus_discordant = 0, tied_x = 0, tied_y = 0;
   for (std::size_t i = 0; i < n; ++i) {
+    const double xi = x[i], yi = y[i];
     for (std::size_t j = i + 1; j < n; ++j) {
-      const double dx = x[i] - x[j], dy = y[i] - y[j];
-      if (dx == 0) tied_x += 1;
-      if (dy == 0) tied_y += 1;
-      if (dx != 0 && dy != 0) concordant_minus_discordant += ((dx > 0) == (dy > 0)) ? 1 : -1;
+      const double dx = xi - x[j], dy = yi - y[j];
+      tied_x += dx == 0;
+      tied_y += dy == 0;
+      concordant_minus_discordant += sign(dx) * sign(dy);
     }
   }
   const double n0 = static_cast<double>(n) * static_cast<double>(n - 1) / 2;
-  const double denominator = std::sqrt((n0 - tied_x) * (n0 - tied_y));
+  const double denominator = std::sqrt((n0 - static_cast<double>(tied_x)) * (n0 - static_cast<double>(tied_y)));
   if (n < 2 || denominator == 0) return kNaN;
-  return concordant_minus_discordant / denominator;
+  return static_cast<double>(concordant_minus_discordant) / denominator;
 }
 
 std::vector<double> average_ranks(std::span<const double> values) {

@@ -1,17 +1,12 @@
 #include "mitigations/registry.h"
 
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/errors.h"
 #include "core/registry.h"
 #include "core/text.h"
-#include "mitigations/calibrated_recommender.h"
-#include "mitigations/counterfactual_recommender.h"
-#include "mitigations/fair_topk_recommender.h"
-#include "mitigations/permutation_recommender.h"
-#include "mitigations/position_calibration_recommender.h"
+#include "mitigations/makers.h"
 
 namespace recbias {
 namespace {
@@ -51,7 +46,7 @@ std::vector<MitigationInfo> build_registry() {
                nullptr});
   r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext&) {
     const SpecWithDefaults s(spec, keys);
-    return make_permutation_recommender(std::move(inner), static_cast<int>(s.get_int("m", 0, 1000)), s.get_string("agg"),
+    return mitigation_makers().permutation(std::move(inner), static_cast<int>(s.get_int("m", 0, 1000)), s.get_string("agg"),
                                         s.get_string("design"), static_cast<std::uint64_t>(s.get_int("seed", 0, INT64_MAX)));
   };
   r.push_back({"calibrate-position", "contextual calibration: scores minus the log of a per-position prior",
@@ -59,7 +54,7 @@ std::vector<MitigationInfo> build_registry() {
                [](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
                  const auto source = spec.get_string("prior", "");
                  if (source.empty()) throw BadInput("mitigation calibrate-position: prior=... is required (b0;b1;... or a report.json)");
-                 return make_position_calibration_recommender(std::move(inner), parse_prior(source, context), source);
+                 return mitigation_makers().position_calibration(std::move(inner), parse_prior(source, context), source);
                }});
   r.push_back({"calibrate", "calibrated re-ranking (Steck 2018) toward the user's genre or popularity mix",
                {{"target", "genre", "genre, or popularity (head / mid / tail bins: calibrated popularity)"},
@@ -68,7 +63,7 @@ std::vector<MitigationInfo> build_registry() {
                nullptr});
   r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
     const SpecWithDefaults s(spec, keys);
-    return make_calibrated_recommender(std::move(inner), context.catalog, s.get_string("target"), s.get_double("lambda", 0, 1),
+    return mitigation_makers().calibrated(std::move(inner), context.catalog, s.get_string("target"), s.get_double("lambda", 0, 1),
                                        s.get_double("alpha", 0, 1));
   };
   r.push_back({"fair", "FA*IR fair top-k with the long tail (outside the short head, --short-head) protected",
@@ -76,7 +71,7 @@ std::vector<MitigationInfo> build_registry() {
                nullptr});
   r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
     const SpecWithDefaults s(spec, keys);
-    return make_fair_topk_recommender(std::move(inner), context.catalog, s.get_double("p", 0, 1), s.get_double("alpha", 0, 1),
+    return mitigation_makers().fair_topk(std::move(inner), context.catalog, s.get_double("p", 0, 1), s.get_double("alpha", 0, 1),
                                       context.short_head_share);
   };
   for (const bool neutralize : {false, true}) {
@@ -88,7 +83,7 @@ std::vector<MitigationInfo> build_registry() {
                  [name, neutralize](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
                    const auto attribute = spec.get_string("attribute", "");
                    if (attribute.empty()) throw BadInput(fmt::format("mitigation {}: attribute=... is required", name));
-                   return make_counterfactual_recommender(std::move(inner), find_attribute(context, attribute, name), neutralize);
+                   return mitigation_makers().counterfactual(std::move(inner), find_attribute(context, attribute, name), neutralize);
                  }});
   }
   return r;

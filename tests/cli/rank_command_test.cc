@@ -1,3 +1,7 @@
+#include <cstdlib>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -99,4 +103,60 @@ TEST_CASE("the --mitigate wraps the adapter, unknown mitigations are bad input",
                                 "--requests", dir / "requests.jsonl"});
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Contains("unknown mitigation \"shuffle\"; known mitigations: permutation, calibrate-position"));
+}
+
+// The executable links no libtorch (tests/check_torch_confined.py checks its
+// DT_NEEDED); the TorchScript adapter and the mitigations come from
+// librecbias_torch.so, loaded on first use.
+TEST_CASE("the TorchScript adapter and mitigations load recbias's libtorch part on first use, and a missing one is refused clearly",
+          "[cli][rank][torch-part]") {
+  TempDir dir;
+  write_tiny_jsonl(dir);
+  write_file(dir / "requests.jsonl", "{\"id\": \"r1\", \"k\": 3, \"user\": {\"id\": \"u1\"}, \"candidates\": [\"b\", \"a\", \"c\"]}\n");
+  const std::vector<std::string> rank = {"rank", "--dataset", dir.path().string(), "--requests", dir / "requests.jsonl"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = rank;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_recbias(args);
+  };
+
+  // A model scoring each candidate by its catalog index (c > b > a), through
+  // the adapter the loaded library installs; and a mitigation of it.
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+    skip_missing("python3-torch is not installed (apt-get install python3-torch)");
+    return;
+  }
+  write_file(dir / "make.py",
+             "import sys, torch\n"
+             "class M(torch.nn.Module):\n"
+             "    def forward(self, history: torch.Tensor, attributes: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:\n"
+             "        return candidates.float()\n"
+             "torch.jit.script(M()).save(sys.argv[1])\n");
+  REQUIRE(std::system(("/usr/bin/python3 " + (dir / "make.py") + " " + (dir / "m.pt")).c_str()) == 0);
+  write_file(dir / "m.json", R"({"format": "recbias.torchscript/1", "items": ["a", "b", "c"], "attributes": [], "max_history": 3})");
+  const auto scored = with({"--adapter", "torchscript:path=" + (dir / "m.pt")});
+  INFO(scored.err);
+  REQUIRE(scored.exit_code == 0);
+  CHECK(nlohmann::json::parse(scored.out)["ranking"] == nlohmann::json({"c", "b", "a"}));
+  const auto mitigated = with({"--adapter", "torchscript:path=" + (dir / "m.pt"), "--mitigate", "permutation:m=3"});
+  INFO(mitigated.err);
+  REQUIRE(mitigated.exit_code == 0);
+  CHECK(nlohmann::json::parse(mitigated.out)["ranking"] == nlohmann::json({"c", "b", "a"}));
+
+  // Without the library: what does not need it runs; what does is refused
+  // with exit code 2, naming where it looked and the variable that sets it.
+  const std::string absent = dir / "absent-librecbias_torch.so";
+  ::setenv("RECBIAS_TORCH_PART", absent.c_str(), 1);
+  CHECK(with({"--adapter", "popularity"}).exit_code == 0);
+  const auto missing = with({"--adapter", "popularity", "--mitigate", "permutation"});
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Contains("need recbias's libtorch part, which was not found (tried " + absent + " (absent)); set RECBIAS_TORCH_PART"));
+  CHECK(with({"--adapter", "torchscript:path=" + (dir / "m.pt")}).exit_code == 2);
+  // A file that is not a shared library at all.
+  write_file(dir / "fake.so", "not a library");
+  ::setenv("RECBIAS_TORCH_PART", (dir / "fake.so").c_str(), 1);
+  const auto broken = with({"--adapter", "popularity", "--mitigate", "permutation"});
+  CHECK(broken.exit_code == 2);
+  CHECK_THAT(broken.err, Contains("cannot load recbias's libtorch part " + (dir / "fake.so")));
+  ::unsetenv("RECBIAS_TORCH_PART");
 }

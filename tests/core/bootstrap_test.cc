@@ -76,3 +76,28 @@ TEST_CASE("an empty bootstrap accumulator reports NaN rather than zero", "[boots
   CHECK(std::isnan(empty.mean()));
   CHECK(std::isnan(empty.interval().lo));
 }
+
+TEST_CASE("128-bit sums are written in decimal exactly and read back", "[bootstrap]") {
+  using I128 = Int128;
+  __extension__ using U128 = unsigned __int128;
+  const I128 max = static_cast<I128>((static_cast<U128>(1) << 127) - 1);
+  const I128 min = -max - 1;
+  const I128 e18 = 1'000'000'000'000'000'000LL;
+  CHECK(int128_to_decimal(0) == "0");
+  CHECK(int128_to_decimal(7) == "7");
+  CHECK(int128_to_decimal(-7) == "-7");
+  CHECK(int128_to_decimal(e18 - 1) == "999999999999999999");
+  CHECK(int128_to_decimal(e18) == "1000000000000000000");  // a chunk boundary: inner zeros are kept
+  CHECK(int128_to_decimal(e18 + 1) == "1000000000000000001");
+  CHECK(int128_to_decimal(-e18 * e18) == "-1000000000000000000000000000000000000");
+  CHECK(int128_to_decimal(max) == "170141183460469231731687303715884105727");
+  CHECK(int128_to_decimal(min) == "-170141183460469231731687303715884105728");
+  // Round trip over magnitudes from one digit to 38, both signs.
+  Rng rng(5);
+  for (int i = 0; i < 2000; ++i) {
+    I128 v = static_cast<I128>((static_cast<U128>(rng.next_u64()) << 64 | rng.next_u64()) >> rng.uniform_int(127));
+    if (i % 2) v = -v;
+    INFO(int128_to_decimal(v));
+    CHECK(int128_from_decimal(int128_to_decimal(v)) == v);
+  }
+}
