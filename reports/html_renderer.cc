@@ -24,7 +24,8 @@ struct Bar {
   Value v;
 };
 
-constexpr double kCharWidth = 6.0;  // px per character of the 10 px axis font, a safe upper estimate for Latin text
+constexpr double kCharWidth = 6.0;       // px per character of the 10 px axis font, a safe upper estimate for Latin text
+constexpr double kTitleCharWidth = 8.5;  // the same for the 14 px bold title font
 
 std::size_t utf8_length(const std::string& s) {
   std::size_t n = 0;
@@ -66,14 +67,104 @@ std::string tick_text(double v, double step) {
   return fmt::format("{:.{}f}", v, decimals);
 }
 
+// Round ticks in a 1-2-5 step covering [lo, hi] (about 4 to 6), for axes
+// that are scaled to the data and may start below 0.
+std::vector<double> nice_range(double lo, double hi) {
+  if (!std::isfinite(lo) || !std::isfinite(hi) || hi <= lo) {
+    const double mid = std::isfinite(lo) ? lo : 0;
+    lo = mid - 0.5 * std::max(1e-3, std::abs(mid));
+    hi = mid + 0.5 * std::max(1e-3, std::abs(mid));
+  }
+  const double raw = (hi - lo) / 4;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = 10 * magnitude;
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * magnitude >= raw) {
+      step = m * magnitude;
+      break;
+    }
+  std::vector<double> ticks;
+  const double first = std::floor(lo / step + 1e-9) * step;
+  for (int i = 0; ticks.empty() || ticks.back() < hi * (1 - 1e-9) - 1e-12 * step; ++i) ticks.push_back(first + step * i);
+  if (ticks.size() < 2) ticks.push_back(ticks.back() + step);
+  return ticks;
+}
+
+// A shaded band of values a null hypothesis produces, with its label.
+struct NullBand {
+  double lo = std::nan(""), hi = std::nan("");
+  std::string label;
+};
+
+// Horizontal dot-and-whisker rows, one per category: labels sit in their own
+// row and never collide however many categories there are (names longer than
+// 40 characters are cut, in full in the tooltip). The x axis is scaled to the
+// data in round 1-2-5 steps, so a small effect and a large one look
+// different; the null band (shaded) and the reference line say what no
+// effect looks like.
+std::string dot_chart(const std::string& id, const std::string& title, const std::string& axis_label, const std::vector<Bar>& rows,
+                      const NullBand& band, double reference, const std::string& reference_label) {
+  double lo = std::isfinite(reference) ? reference : 0, hi = lo;
+  auto widen = [&](double v) {
+    if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  };
+  for (const auto& r : rows) widen(r.v.value), widen(r.v.lo), widen(r.v.hi);
+  widen(band.lo), widen(band.hi);
+  if (lo >= 0 && lo <= 0.5 * hi) lo = 0;  // start at 0 when the data are not far from it
+  const auto ticks = nice_range(lo, hi);
+  const double x_lo = ticks.front(), x_hi = ticks.back();
+  std::size_t longest = 0;
+  for (const auto& r : rows) longest = std::max(longest, std::min<std::size_t>(utf8_length(r.label), 40));
+  const double width = 640, right = 28, row_h = 18, top = 60;  // right: room for half the last tick's text
+  const double left = std::clamp(static_cast<double>(longest) * kCharWidth + 12, 60.0, 260.0);
+  const double plot_w = width - left - right, plot_h = row_h * static_cast<double>(std::max<std::size_t>(1, rows.size()));
+  const double height = top + plot_h + 30;
+  auto x = [&](double v) { return left + plot_w * (std::clamp(v, x_lo, x_hi) - x_lo) / (x_hi - x_lo); };
+  std::string svg = fmt::format(
+      "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {:.0f}\" role=\"img\" aria-label=\"{}\">"
+      "<title>{}</title><text x=\"8\" y=\"18\" class=\"t\">{}</text><text x=\"8\" y=\"34\" class=\"ax\">{}</text>",
+      id, width, height, html_escape(title), html_escape(title), html_escape(title), html_escape(axis_label));
+  // The legend: what the dashed line and the shaded band are.
+  std::string legend;
+  if (std::isfinite(reference)) legend = "dashed line: " + reference_label;
+  if (std::isfinite(band.lo) && std::isfinite(band.hi)) legend += (legend.empty() ? "" : "; ") + std::string("shaded: ") + band.label;
+  if (!legend.empty()) svg += fmt::format("<text x=\"8\" y=\"50\" class=\"ax legend-text\">{}</text>", html_escape(legend));
+  if (std::isfinite(band.lo) && std::isfinite(band.hi))
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{:.1f}\" class=\"band\"><title>{}: [{}, {}]</title></rect>",
+                       x(band.lo), top, std::max(1.5, x(band.hi) - x(band.lo)), plot_h, html_escape(band.label), fmt_num(band.lo, 4),
+                       fmt_num(band.hi, 4));
+  const double step = ticks[1] - ticks[0];
+  for (double t : ticks)
+    svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2:.1f}\" class=\"grid\"/>"
+                       "<text x=\"{0:.1f}\" y=\"{3:.1f}\" class=\"ax tick\" text-anchor=\"middle\">{4}</text>",
+                       x(t), top, top + plot_h, top + plot_h + 14, tick_text(t, step));
+  if (std::isfinite(reference))
+    svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2:.1f}\" class=\"ref\"><title>{3}: {4}</title></line>",
+                       x(reference), top - 4, top + plot_h, html_escape(reference_label), fmt_num(reference, 4));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const double cy = top + row_h * (static_cast<double>(i) + 0.5);
+    const auto label = utf8_length(r.label) > 40 ? utf8_prefix(r.label, 39) + "\u2026" : r.label;
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"ax label\" text-anchor=\"end\">{}<title>{}</title></text>", left - 6, cy + 3.5,
+                       html_escape(label), html_escape(r.label));
+    if (std::isfinite(r.v.lo) && std::isfinite(r.v.hi))
+      svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" class=\"whisker\"/>", x(r.v.lo), x(r.v.hi), cy);
+    if (std::isfinite(r.v.value))
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" class=\"dot\"><title>{}: {} {}</title></circle>", x(r.v.value), cy,
+                         html_escape(r.label), fmt_num(r.v.value, 4), fmt_interval(r.v, 4));
+  }
+  return svg + "</svg>";
+}
+
 // Vertical bars with interval whiskers and an optional horizontal reference line.
 // Readable by construction: the axis runs to a round number in 1-2-5 steps,
 // and labels too long for their slot are turned 45 degrees (with room made
 // below) instead of overprinting each other; each bar's full label is in its
 // tooltip.
 std::string bar_chart(const std::string& id, const std::string& title, const std::vector<Bar>& bars, double reference,
-                      const std::string& reference_label) {
+                      const std::string& reference_label, const NullBand& band = {}) {
   double data_max = std::isfinite(reference) ? reference : 0;
+  if (std::isfinite(band.hi)) data_max = std::max(data_max, band.hi);
   for (auto& b : bars) {
     if (std::isfinite(b.v.hi)) data_max = std::max(data_max, b.v.hi);
     if (std::isfinite(b.v.value)) data_max = std::max(data_max, b.v.value);
@@ -94,6 +185,10 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
       "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">"
       "<title>{}</title><text x=\"{}\" y=\"18\" class=\"t\">{}</text>",
       id, width, height, html_escape(title), html_escape(title), left, html_escape(title));
+  if (std::isfinite(band.lo) && std::isfinite(band.hi))
+    svg += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"{}\" height=\"{:.1f}\" class=\"band\"><title>{}: [{}, {}]</title></rect>", left,
+                       y(band.hi), width - right - left, std::max(1.5, y(band.lo) - y(band.hi)), html_escape(band.label), fmt_num(band.lo, 4),
+                       fmt_num(band.hi, 4));
   for (double v : ticks)
     svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1f}\" class=\"ax tick\" text-anchor=\"end\">{}</text>",
                        left, width - right, y(v), y(v), left - 4, y(v) + 4, tick_text(v, ticks[1] - ticks[0]));
@@ -132,8 +227,9 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
 
 // The colour scale of a heatmap: white (0) to blue (max), with round ticks.
 std::string heat_legend(const std::string& id, double max_value) {
-  const auto ticks = nice_ticks(max_value);
-  const double left = 60, width = 300, scale = ticks.back() > 0 ? width / ticks.back() : 0;
+  auto ticks = nice_ticks(max_value);
+  while (ticks.size() > 2 && ticks.back() > max_value * (1 + 1e-9)) ticks.pop_back();  // the gradient ends at the largest count
+  const double left = 60, width = 300, range = std::max(max_value, ticks.back()), scale = range > 0 ? width / range : 0;
   std::string svg = fmt::format(
       "<svg id=\"{}\" class=\"legend\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 400 44\" role=\"img\" aria-label=\"colour scale: answers\">"
       "<title>colour scale: answers</title><defs><linearGradient id=\"{}-g\"><stop offset=\"0\" stop-color=\"rgb(255,255,255)\"/>"
@@ -153,12 +249,15 @@ std::string heatmap(const std::string& id, const std::string& title, nlohmann::j
   double max_value = 0;
   for (auto& row : matrix)
     for (auto& v : row) max_value = std::max(max_value, v.get<double>());
+  // As wide as the cells, or as the title and caption when they are wider (few positions).
+  const auto caption = fmt::format("output rank 1 to {} (columns); input position 1 to {} (rows)", cols, rows);
+  const double width = std::max({left + cell * static_cast<double>(cols) + 10, left + static_cast<double>(utf8_length(title)) * kTitleCharWidth + 10,
+                                 left + static_cast<double>(caption.size()) * kCharWidth + 10});
   std::string svg = fmt::format(
       "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {:.0f} {:.0f}\" role=\"img\" aria-label=\"{}\">"
       "<title>{}</title><text x=\"{}\" y=\"18\" class=\"t\">{}</text>"
-      "<text x=\"{}\" y=\"34\" class=\"ax\">output rank 1 to {} (columns); input position 1 to {} (rows)</text>",
-      id, left + cell * static_cast<double>(cols) + 10, top + cell * static_cast<double>(rows) + 10, html_escape(title), html_escape(title),
-      left, html_escape(title), left, cols, rows);
+      "<text x=\"{}\" y=\"34\" class=\"ax\">{}</text>",
+      id, width, top + cell * static_cast<double>(rows) + 10, html_escape(title), html_escape(title), left, html_escape(title), left, caption);
   for (std::size_t r = 0; r < rows; ++r) {
     svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" class=\"ax\" text-anchor=\"end\">{}</text>", left - 4, top + cell * (static_cast<double>(r) + 0.7), r + 1);
     for (std::size_t c = 0; c < cols; ++c) {
@@ -266,8 +365,17 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
     for (std::size_t j = 0; j < m["position"]["selection_rate"].size(); ++j)
       bars.push_back({std::to_string(j + 1), value_of(m["position"]["selection_rate"][j])});
     body += "<h2>Position bias</h2><p>" + html_escape(m["position"].value("verdict", "")) + "</p>";
-    body += bar_chart("position-selection", "Top-1 selection rate by input position (95% intervals)", bars,
-                      m["position"].value("uniform_rate", std::nan("")), "uniform");
+    // The null band: where a position's rate lies when its interval holds
+    // the uniform rate (uniform +- the intervals' mean half-width).
+    const double uniform = m["position"].value("uniform_rate", std::nan(""));
+    double half = 0;
+    int halves = 0;
+    for (const auto& b : bars)
+      if (std::isfinite(b.v.lo) && std::isfinite(b.v.hi)) half += (b.v.hi - b.v.lo) / 2, ++halves;
+    const NullBand no_bias = halves && std::isfinite(uniform)
+                                 ? NullBand{std::max(0.0, uniform - half / halves), uniform + half / halves, "no position bias (uniform +- 95% sampling error)"}
+                                 : NullBand{};
+    body += bar_chart("position-selection", "Top-1 selection rate by input position (95% intervals)", bars, uniform, "uniform", no_bias);
     body += heatmap("position-transition", "Input position x output rank", m["position"]["transition_counts"]);
     std::vector<Bar> positive;
     for (auto& q : m["position"]["positive_by_input_position"])
@@ -289,7 +397,9 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
     auto& f = m["fairness"];
     const std::string metric = f.value("test_metric", "serp");
     const auto noise = value_of(f["noise_floor"][metric]);
-    body += fmt::format("<h2>Consumer fairness</h2><p>{} similarity of each stated value's list to the neutral list; the line is the noise floor (neutral asked again).</p>",
+    body += fmt::format("<h2>Consumer fairness</h2><p>How far each stated value moves the list away from the neutral prompt's "
+                        "(1 - {} similarity); the dashed line and the shaded band are what asking the neutral prompt again gives. A dot "
+                        "right of the band is an attribute effect; its distance is its size.</p>",
                         html_escape(metric));
     body += "<table><thead><tr><th>attribute</th><th>SNSR</th><th>SNSV</th><th>utility gap (NDCG@k)</th></tr></thead><tbody>";
     for (auto& [name, a] : f["attributes"].items()) {
@@ -298,13 +408,27 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
                           fmt_interval(r), fmt_num(v.value), fmt_interval(v), fmt_num(g.value), fmt_interval(g));
     }
     body += "</tbody></table>";
+    // Effects as divergence from the neutral list (1 - similarity), so that
+    // the axis is scaled to them; the noise floor (the neutral prompt asked
+    // again) is what no attribute effect gives.
+    const NullBand noise_band{1 - noise.hi, 1 - noise.lo, "the noise floor's 95% interval (the neutral prompt asked again)"};
+    const double overall_ndcg = m.contains("accuracy") && m["accuracy"].contains("ndcg") ? value_of(m["accuracy"]["ndcg"]).value : std::nan("");
     int index = 0;
     for (auto& [name, a] : f["attributes"].items()) {
       std::vector<Bar> values, groups;
-      for (auto& [value, entry] : a["values"].items()) values.push_back({value, value_of(entry[metric])});
-      for (auto& [value, entry] : a["utility"]["ndcg_by_group"].items()) groups.push_back({value, value_of(entry)});
-      body += bar_chart(fmt::format("fairness-{}", index), "Similarity to neutral by stated " + name, values, noise.value, "noise floor");
-      body += bar_chart(fmt::format("utility-{}", index), "NDCG@k by real " + name + " group", groups, std::nan(""), "");
+      for (auto& [value, entry] : a["values"].items()) {
+        const auto v = value_of(entry[metric]);
+        values.push_back({value, {1 - v.value, 1 - v.hi, 1 - v.lo, v.n, v.present}});
+      }
+      for (auto& [value, entry] : a["utility"]["ndcg_by_group"].items()) {
+        const auto v = value_of(entry);
+        groups.push_back({std::isfinite(v.n) ? fmt::format("{} (n={:.0f})", value, v.n) : value, v});
+      }
+      body += dot_chart(fmt::format("fairness-{}", index), "Divergence from the neutral list by stated " + name,
+                        fmt::format("1 - {} similarity to the neutral prompt's list (0: the same list), with 95% intervals", metric), values,
+                        noise_band, 1 - noise.value, "the noise floor");
+      body += dot_chart(fmt::format("utility-{}", index), "NDCG@k by real " + name + " group (n = users)",
+                        "NDCG@k of the held-out item, with 95% intervals", groups, {}, overall_ndcg, "all users");
       ++index;
     }
   }
@@ -344,8 +468,8 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}"
       "tr.fail td{background:#fde2e2}.incomplete{background:#fde2e2;padding:.5em}table.card tr.detected td{background:#fde2e2}table.card tr.clear td{background:#e3f4e1}table.card tr.unsure td{background:#fff4d6}.meta{color:#555}.chart{width:100%;max-width:680px;display:block;margin:1em 0}"
       ".t{font-size:14px;font-weight:600}.ax{font-size:10px;fill:#555}.grid{stroke:#eee}.bar{fill:#4a78c2}"
-      ".whisker{stroke:#111;stroke-width:1.2}.ref{stroke:#d33;stroke-dasharray:4 3;stroke-width:1.5}.ref-label{fill:#d33}"
-      ".square{max-width:360px}.frame{fill:none;stroke:#aaa}.curve{fill:none;stroke:#4a78c2;stroke-width:2}code{font-size:12px;word-break:break-all}";
+      ".whisker{stroke:#111;stroke-width:1.2}.dot{fill:#4a78c2;stroke:#123}.band{fill:#d33;fill-opacity:.12}.ref{stroke:#d33;stroke-dasharray:4 3;stroke-width:1.5}.ref-label{fill:#d33}"
+      ".square{max-width:360px}.legend{width:100%;max-width:400px;display:block}.frame{fill:none;stroke:#aaa}.curve{fill:none;stroke:#4a78c2;stroke-width:2}code{font-size:12px;word-break:break-all}";
   return fmt::format("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>recbias audit report</title>"
                      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
                      "<style>{}</style></head><body>{}</body></html>\n",

@@ -7,6 +7,7 @@
 // output format; the HTML loads nothing and runs no script.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -15,8 +16,14 @@
 
 namespace recbias {
 
+// GitHub's limit on a comment's characters; render_markdown's pages stay within it.
+constexpr std::size_t kMarkdownLimit = 65536;
+
 // `gate` (optional) adds the rule table and decides the verdict line;
-// `baseline` (optional) adds before/after columns.
+// `baseline` (optional) adds before/after columns. The verdict card opens
+// the page; tables and lists longer than 8 rows are folded in <details>; a
+// page that would exceed kMarkdownLimit (a PR comment) drops rows from its
+// longest folded tables, saying how many.
 std::string render_markdown(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate);
 std::string render_html(const nlohmann::json& report, const nlohmann::json* baseline, const GateResult* gate);
 std::string render_junit(const GateResult& gate, const nlohmann::json& report);
