@@ -49,6 +49,16 @@ double ItemSimilarity::score(ItemIndex item, const std::vector<char>& in_history
   return sum;
 }
 
+double ItemSimilarity::score(ItemIndex item, const std::vector<double>& history_weight) const {
+  const double n_item = users_of_[static_cast<std::size_t>(item)];
+  if (n_item == 0) return 0.0;
+  double sum = 0;
+  for (const auto& [other, count] : rows_[static_cast<std::size_t>(item)])
+    if (const double w = history_weight[static_cast<std::size_t>(other)]; w != 0)
+      sum += w * count / std::sqrt(n_item * users_of_[static_cast<std::size_t>(other)]);
+  return sum;
+}
+
 namespace {
 
 class ItemKnnRecommender final : public Recommender {

@@ -26,6 +26,8 @@ class ItemSimilarity {
 
   // Sum of similarities of `item` to the items flagged in `in_history` (one flag per catalog item).
   double score(ItemIndex item, const std::vector<char>& in_history) const;
+  // The same with a weight per catalog item (0: not in the history).
+  double score(ItemIndex item, const std::vector<double>& history_weight) const;
 
  private:
   std::vector<double> users_of_;                                // |U_i|

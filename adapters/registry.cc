@@ -141,6 +141,7 @@ std::unique_ptr<Recommender> simulated_factory(const AdapterSpec& spec, const Ad
   SimulatedOptions o;
   o.relevance = spec.get_string("relevance", context.training && !context.training->empty() ? "itemknn" : "popularity");
   o.relevance_weight = spec.get_double("relevance_weight", o.relevance_weight, -100, 100);
+  o.recency = spec.get_double("recency", o.recency, 0, 100);
   o.popularity_tilt = spec.get_double("popularity_tilt", o.popularity_tilt, -100, 100);
   o.position = spec.get_string("position", o.position);
   o.position_strength = spec.get_double("position_strength", o.position_strength, -100, 100);
@@ -229,6 +230,7 @@ std::vector<AdapterInfo> build_registry() {
        {
            {"relevance", "itemknn", "relevance signal: itemknn, popularity or none"},
            {"relevance_weight", "1", "weight of the standardised relevance"},
+           {"recency", "0", "itemknn: weight recent history items more (exp(-recency * age)); 0: order-blind"},
            {"popularity_tilt", "0", "weight of standardised log(1 + popularity)"},
            {"position", "none", "position bias: none, primacy, recency, llmrank, or logits b0;b1;..."},
            {"position_strength", "1", "multiplies the position curve"},

@@ -82,7 +82,8 @@ class SimulatedRecommender final : public Recommender {
                           "hallucination_share={},hallucination_burst={}",
                           options_.position_share, options_.position_users, options_.position_users_strength,
                           options_.favourite_position, options_.hallucination_share, options_.hallucination_burst)
-            : std::string());
+            : std::string()) +
+           (options_.recency > 0 ? fmt::format(",recency={}", options_.recency) : std::string());
   }
 
   Capabilities capabilities() const override {
@@ -120,10 +121,19 @@ class SimulatedRecommender final : public Recommender {
     const int k = static_cast<int>(c.size());
     std::vector<double> relevance(c.size(), 0.0), popularity(c.size(), 0.0);
     if (similarity_) for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 1;
+    // recency > 0: history item i of H (oldest first) weighs exp(-recency (H-1-i) / (H-1)); a repeated item its latest weight.
+    std::vector<double> recency_weight;
+    if (similarity_ && options_.recency > 0) {
+      recency_weight.assign(catalog_->size(), 0.0);
+      const auto& h = request.user.history;
+      for (std::size_t i = 0; i < h.size(); ++i)
+        recency_weight[static_cast<std::size_t>(h[i])] =
+            std::exp(-options_.recency * static_cast<double>(h.size() - 1 - i) / static_cast<double>(std::max<std::size_t>(1, h.size() - 1)));
+    }
     for (std::size_t i = 0; i < c.size(); ++i) {
       const auto& item = catalog_->at(c[i]);
       popularity[i] = std::log1p(item.popularity);
-      if (similarity_) relevance[i] = similarity_->score(c[i], in_history);
+      if (similarity_) relevance[i] = options_.recency > 0 ? similarity_->score(c[i], recency_weight) : similarity_->score(c[i], in_history);
       else if (options_.relevance == "popularity") relevance[i] = popularity[i];
     }
     if (similarity_) for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 0;

@@ -49,6 +49,10 @@ namespace recbias {
 struct SimulatedOptions {
   std::string relevance = "itemknn";  // itemknn | popularity | none; default itemknn
   double relevance_weight = 1.0;      // weight of z(relevance); default 1
+  // itemknn: history item i of H (oldest first) weighs exp(-recency (H-1-i) / (H-1)),
+  // so the most recent items count most and the answer depends on the history's
+  // order; 0 (default): a set, order-blind.
+  double recency = 0.0;
   double popularity_tilt = 0.0;       // weight of z(log1p popularity); default 0
   std::string position = "none";      // none | primacy | recency | llmrank | "b0;b1;..." (explicit logits)
   double position_strength = 1.0;     // multiplies the preset curve; default 1

@@ -69,6 +69,7 @@ class Audit {
 enum class Probe {
   kPermutations,            // the candidates in P presented orders
   kCounterfactualProfiles,  // stated attribute values, and the neutral profile asked again (noise floor)
+  kHistoryPerturbations,    // the last W history items as they are, asked again, shuffled, reversed, truncated
 };
 
 struct AuditInfo {
@@ -80,12 +81,15 @@ struct AuditInfo {
   bool always = false;
   std::vector<Probe> probes;  // besides the identity call every audit reads
   std::function<std::unique_ptr<Audit>(const AuditContext&)> factory;
+  // Runs only when --audits names it (the default runs every other audit):
+  // its probe adds calls most audits do not need.
+  bool opt_in = false;
 };
 
 // The registered audits in report order, built once on first use.
 const std::vector<AuditInfo>& audit_registry();
 
-// "position, popularity, fairness, grounding, accuracy" (all_audit_names() is in audit_options.h)
+// "position, popularity, fairness, grounding, accuracy, history" (all_audit_names() is in audit_options.h)
 std::string audit_names();
 
 // Whether any audit `options` asks for needs `probe`.

@@ -13,9 +13,11 @@ namespace recbias {
 
 // Every registered audit's name, in report order (audit.h: audit_registry()).
 std::vector<std::string> all_audit_names();
+// The audits that run when none are named: every one but the opt-in ones (history).
+std::vector<std::string> default_audit_names();
 
 struct AuditOptions {
-  std::vector<std::string> audits = all_audit_names();  // default: every audit
+  std::vector<std::string> audits = default_audit_names();  // default: every audit but the opt-in ones
   int permutations = 0;                  // P per request; 0 = K (default); cyclic spreads P shifts evenly
   PermutationDesign design = PermutationDesign::kCyclic;  // default cyclic
   std::uint64_t seed = 0;                // permutations and bootstrap weights; default 0
@@ -28,6 +30,10 @@ struct AuditOptions {
   bool fairllm_compat = false;           // fairness: FaiRLLM's published SERP* instead of the normalised one
   std::string fairness_test_metric = "serp";  // jaccard | serp | prag | rbo: tested against the noise floor
   double short_head_share = 0.8;         // popularity: the short head makes up this share of training interactions
+  // history: the last W history items the probe reorders; set it to at most
+  // the history an adapter shows (openai: max_history), so every variant
+  // shows the model the same items. Default 10.
+  int history_window = 10;
   // Findings: an effect is raised only when it is significant AND at least
   // this large; significant but smaller ones are listed as "detected but
   // negligible". Defaults (README, "Findings"): position TVD 0.02; fairness

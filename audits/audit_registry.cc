@@ -11,6 +11,7 @@
 #include "audits/position_accumulator.h"
 #include "audits/accuracy_cost_accumulator.h"
 #include "audits/grounding_accumulator.h"
+#include "audits/history_accumulator.h"
 #include "core/errors.h"
 #include "core/registry.h"
 
@@ -108,6 +109,18 @@ class AccuracyAudit final : public AccumulatorAudit<AccuracyCostAccumulator, Acc
   bool asked_;
 };
 
+class HistoryAudit final : public AccumulatorAudit<HistoryAccumulator, HistoryAudit> {
+ public:
+  explicit HistoryAudit(const AuditContext& c) : AccumulatorAudit(c.options.bootstrap_replicates) {}
+  std::vector<NamedTest> tests() const override { return acc_.tests(); }
+  void result(const ResultContext& c, nlohmann::ordered_json& metrics) const override {
+    metrics["history"] = acc_.result(c.options.confidence, c.adjusted, c.options.alpha);
+  }
+  void replicated(std::map<std::string, ReplicatedValue>& out) const override { acc_.replicated(out); }
+  nlohmann::json state() const override { return acc_.state(); }
+  void load_state(const nlohmann::json& j) override { acc_.load_state(j); }
+};
+
 template <class T>
 std::function<std::unique_ptr<Audit>(const AuditContext&)> factory() {
   return [](const AuditContext& c) -> std::unique_ptr<Audit> { return std::make_unique<T>(c); };
@@ -125,6 +138,8 @@ std::vector<AuditInfo> build_registry() {
        false, {}, factory<GroundingAudit>()},
       {"accuracy", "HR, NDCG and MRR at k of the held-out item (and the cost of every call, always)", "accuracy_cost", true, {},
        factory<AccuracyAudit>()},
+      {"history", "the last W history items shuffled, reversed, truncated vs asked again: tau, Jaccard@k, NDCG change (opt-in)",
+       "history", false, {Probe::kHistoryPerturbations}, factory<HistoryAudit>(), true},
   };
 }
 
@@ -138,6 +153,13 @@ const std::vector<AuditInfo>& audit_registry() {
 std::vector<std::string> all_audit_names() {
   std::vector<std::string> names;
   for (const auto& a : audit_registry()) names.push_back(a.name);
+  return names;
+}
+
+std::vector<std::string> default_audit_names() {
+  std::vector<std::string> names;
+  for (const auto& a : audit_registry())
+    if (!a.opt_in) names.push_back(a.name);
   return names;
 }
 

@@ -29,6 +29,8 @@ namespace {
 // Content key of a call: what the model sees (not the request id).
 std::string content_key(const RankRequest& r) {
   std::string key = fmt::format("{}|{}|{}|", r.user.id, r.k, r.sample);
+  for (auto h : r.user.history) key += std::to_string(h) + ",";
+  key += "|";
   for (const auto& [a, v] : r.user.attributes) key += a + "=" + v + ";";
   key += "|";
   for (auto c : r.candidates) key += std::to_string(c) + ",";
@@ -36,6 +38,33 @@ std::string content_key(const RankRequest& r) {
 }
 
 }  // namespace
+
+std::vector<ItemIndex> history_variant(const std::vector<ItemIndex>& history, HistoryVariant variant, int window, std::uint64_t seed,
+                                       const std::string& rng_key) {
+  const auto keep = std::min(history.size(), static_cast<std::size_t>(std::max(window, 0)));
+  std::vector<ItemIndex> out(history.end() - static_cast<std::ptrdiff_t>(keep), history.end());
+  switch (variant) {
+    case kHistoryOriginal:
+    case kHistoryResample:
+      break;
+    case kHistoryShuffled: {
+      Rng rng = Rng::stream(seed, "history/" + rng_key);
+      // A shuffle that leaves the order as it was compares nothing: draw again (at most a few times for 2 items).
+      const auto original = out;
+      for (int attempt = 0; attempt < 64 && (attempt == 0 || out == original); ++attempt) rng.shuffle(out);
+      break;
+    }
+    case kHistoryReversed:
+      std::reverse(out.begin(), out.end());
+      break;
+    case kHistoryTruncated:
+      out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(out.size() / 2));
+      break;
+    case kHistoryVariants:
+      break;
+  }
+  return out;
+}
 
 std::vector<Profile> fairness_profiles(const AuditOptions& options) {
   std::vector<Profile> profiles;
@@ -58,6 +87,9 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
   // The probes the asked-for audits need (audit_registry.cc).
   const bool position = probe_requested(options, Probe::kPermutations);
   const bool fairness = probe_requested(options, Probe::kCounterfactualProfiles);
+  const bool history = probe_requested(options, Probe::kHistoryPerturbations);
+  if (history && options.history_window < 2)
+    throw BadInput(fmt::format("--history-window {}: expected at least 2 (the history probe reorders the last W items)", options.history_window));
   if (fairness && options.attributes.empty())
     throw BadInput("the fairness audit needs attributes: pass --attributes dataset or --attributes fairllm");
   const auto profiles = fairness ? fairness_profiles(options) : std::vector<Profile>{};
@@ -105,6 +137,17 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
       RankRequest noise = base.request;
       noise.sample = base.request.sample + kFairnessDraws;
       bp.noise = add(std::move(noise), "/noise");
+    }
+    if (history) {
+      bp.history.assign(kHistoryVariants, SIZE_MAX);
+      if (base.request.user.history.size() >= 2)
+        for (std::size_t v = 0; v < kHistoryVariants; ++v) {
+          RankRequest r = base.request;
+          r.user.history = history_variant(base.request.user.history, static_cast<HistoryVariant>(v), options.history_window, options.seed,
+                                           base.request.id);
+          r.sample = base.request.sample + (v == kHistoryOriginal ? 0 : kHistoryDraws + v);
+          bp.history[v] = add(std::move(r), std::string("/history-") + kHistoryVariantNames[v]);
+        }
     }
     plan.bases.push_back(std::move(bp));
   }

@@ -7,6 +7,9 @@
 //   permutation s    the base candidates in order `order` (position)
 //   counterfactual   the base request stating some attributes (fairness)
 //   noise floor      the base request asked again as another draw (fairness)
+//   history v        the user's last W history items (W = history_window)
+//                    as they are, asked again, shuffled, reversed, or only
+//                    the most recent half (history)
 // Identical variants are one call: the identity is also cyclic shift 0 and
 // the fairness audit's neutral profile, so it is sent once.
 //
@@ -15,7 +18,9 @@
 // draw, and adapters fold `sample` into their seed (openai sends
 // seed + sample). Draws: identity 0; position order s: s (order 0 is the
 // identity); fairness noise floor: kFairnessDraws; counterfactual profile i:
-// kFairnessDraws + 1 + i. So both sides of every comparison (variant vs
+// kFairnessDraws + 1 + i; history variant v: 0 for the original window (so
+// it is the identity call when the whole history fits), kHistoryDraws + v
+// for the others. So both sides of every comparison (variant vs
 // neutral, neutral vs noise floor, value a vs value b, order s vs order t)
 // are independent samples, never common random numbers, and a probe's
 // draws do not depend on which other probes run.
@@ -37,6 +42,19 @@ using Profile = std::vector<std::pair<std::string, std::string>>;  // stated att
 
 // First draw of the fairness probe (above); position orders use 0..P-1 < this.
 inline constexpr std::uint64_t kFairnessDraws = std::uint64_t{1} << 20;
+// First draw of the history probe's re-asked and perturbed variants.
+inline constexpr std::uint64_t kHistoryDraws = std::uint64_t{1} << 21;
+
+// The history probe's variants, in BasePlan::history order. The original is
+// the user's last W items in order; the others are compared with it.
+enum HistoryVariant : std::size_t { kHistoryOriginal, kHistoryResample, kHistoryShuffled, kHistoryReversed, kHistoryTruncated, kHistoryVariants };
+inline constexpr const char* kHistoryVariantNames[kHistoryVariants] = {"original", "resample", "shuffled", "reversed", "truncated"};
+
+// The history a variant shows: `history` (oldest first) cut to its last
+// `window` items, then perturbed. Shuffled uses `rng_key`'s stream under
+// `seed`; truncated keeps the most recent half (rounded up).
+std::vector<ItemIndex> history_variant(const std::vector<ItemIndex>& history, HistoryVariant variant, int window, std::uint64_t seed,
+                                       const std::string& rng_key);
 
 struct BasePlan {
   std::size_t identity = 0;                      // call index of the identity variant
@@ -45,6 +63,7 @@ struct BasePlan {
   std::vector<Profile> profiles;                 // counterfactual profiles
   std::vector<std::size_t> counterfactual;       // call index of profile i
   std::size_t noise = SIZE_MAX;                  // call index of the noise-floor variant (fairness only)
+  std::vector<std::size_t> history;              // call index per HistoryVariant (history only); SIZE_MAX: not asked (< 2 items)
   std::vector<std::size_t> calls;                // every distinct call of this base
 };
 

@@ -268,6 +268,12 @@ void print_summary(const nlohmann::ordered_json& report) {
     row("fairness: noise floor " + metric, fmt_metric(f["noise_floor"][metric]));
     for (const auto& [name, a] : f["attributes"].items()) row("fairness: SNSR " + metric + " " + name, fmt_metric(a["snsr"][metric]));
   }
+  if (m.contains("history")) {
+    const auto& h = m["history"];
+    for (const char* variant : {"resample", "shuffled", "reversed", "truncated"})
+      row(fmt::format("history: tau, {}", std::string_view(variant) == "resample" ? "asked again" : variant), fmt_metric(h[variant]["kendall_tau"]));
+    row("history: verdict", h["verdict"].get<std::string>());
+  }
   if (m.contains("grounding")) {
     row("grounding: hallucination rate", fmt_metric(m["grounding"]["hallucination_rate"]));
     row("grounding: parse failure rate", fmt_metric(m["grounding"]["parse_failure_rate"]));
@@ -342,7 +348,7 @@ void run(const AuditCliOptions& o) {
   const auto data = load_data(o.data);
   auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.audit.short_head_share, control);
   AuditOptions options = o.audit;
-  if (!o.audits.empty()) {  // else AuditOptions' default: every registered audit
+  if (!o.audits.empty()) {  // else AuditOptions' default: every registered audit but the opt-in ones
     options.audits.clear();
     for (auto a : split(o.audits, ","))
       if (!trim(a).empty()) options.audits.emplace_back(trim(a));
@@ -577,7 +583,8 @@ void setup_audit(CLI::App& app) {
   auto* audit = app.add_subcommand("audit", "Audit a recommender for position, popularity and fairness bias, grounding, accuracy and cost");
   add_adapter_options(*audit, o->adapter);
   add_data_options(*audit, o->data, true);
-  audit->add_option("--audits", o->audits, fmt::format("Comma-separated audits: {} (default: all)", audit_names()));
+  audit->add_option("--audits", o->audits,
+                    fmt::format("Comma-separated audits: {} (default: all but history, which runs when named)", audit_names()));
   audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item")->check(kNonNegative);
   audit->add_option("--candidates", o->candidate_count, "Candidates per request: 1 held-out positive + negatives")->check(CLI::Range(2, 1000));
   audit->add_option("--k", o->candidates.k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities")->check(CLI::Range(1, 1000));
@@ -591,6 +598,9 @@ void setup_audit(CLI::App& app) {
   audit->add_flag("--intersections", o->audit.intersections, "Fairness: also state pairs of attributes (default: off)");
   audit->add_flag("--fairllm-compat", o->audit.fairllm_compat, "Fairness: FaiRLLM's published SERP* (max 0.274 at K = 20) instead of the normalised one");
   audit->add_option("--fairness-metric", o->audit.fairness_test_metric, "Similarity tested against the noise floor: jaccard, serp, prag, rbo");
+  audit->add_option("--history-window", o->audit.history_window,
+                    "History: the last W history items the probe shuffles, reverses and truncates (at most what the adapter shows)")
+      ->check(CLI::Range(2, 100000));
   audit->add_option("--short-head", o->audit.short_head_share, "Popularity: share of training interactions the short head makes up")
       ->check(CLI::Range(0.01, 0.99));
   audit->add_option("--bootstrap", o->audit.bootstrap_replicates, "Poisson bootstrap replicates")->check(CLI::Range(10, 100000));

@@ -82,6 +82,10 @@ inline const std::vector<Headline>& headlines() {
       {"accuracy: HR@k", {"accuracy", "hit_rate"}, 3},
       {"accuracy: NDCG@k", {"accuracy", "ndcg"}, 3},
       {"accuracy: MRR", {"accuracy", "mrr"}, 3},
+      {"history: Kendall tau, asked again", {"history", "resample", "kendall_tau"}, 3},
+      {"history: Kendall tau, shuffled", {"history", "shuffled", "kendall_tau"}, 3},
+      {"history: Kendall tau, reversed", {"history", "reversed", "kendall_tau"}, 3},
+      {"history: Kendall tau, truncated", {"history", "truncated", "kendall_tau"}, 3},
       {"cost: calls per recommendation", {"cost", "calls_per_delivered"}, 2},
       {"cost: tokens per recommendation", {"cost", "tokens_per_delivered"}, 0},
   };

@@ -1,6 +1,7 @@
 #include "reports/verdict_card.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "reports/render_common.h"
 
@@ -140,6 +141,22 @@ std::vector<CardLine> verdict_card(const json& report) {
     card.push_back(line);
   }
   // Accuracy: measured, no verdict of its own.
+  // History: shuffled against asked again (the null), the test that compares them.
+  if (const auto shuffled = value_at(*metrics, {"history", "shuffled", "kendall_tau"}); shuffled.present) {
+    const auto resample = value_at(*metrics, {"history", "resample", "kendall_tau"});
+    CardLine line{"history", with_interval("Kendall tau, shuffled vs original history", shuffled),
+                  resample.present ? fmt::format("{} when asked again", fmt_num(resample.value)) : "1 for an order-blind model", "",
+                  CardStatus::kMeasured};
+    std::vector<std::string> moved;
+    for (const char* variant : {"shuffled", "reversed", "truncated"}) {
+      const double p = number_at(*metrics, {"history", variant, "test", "p_adjusted"});
+      if (std::isfinite(p) && p < alpha) moved.push_back(variant);
+    }
+    line.verdict = moved.empty() ? "not detected: perturbing the history moves the answer no more than asking again"
+                                 : fmt::format("detected: the answer moves when the history is {}", fmt::join(moved, ", "));
+    line.status = moved.empty() ? CardStatus::kNotDetected : CardStatus::kDetected;
+    card.push_back(line);
+  }
   if (const auto ndcg = value_at(*metrics, {"accuracy", "ndcg"}); ndcg.present)
     card.push_back({"accuracy", with_interval("NDCG@k", ndcg), "compare with the baselines (--compare-adapter)", "measured",
                     CardStatus::kMeasured});

@@ -89,8 +89,10 @@ TEST_CASE("every variant of a base is its own draw, so no comparison shares rand
 
 TEST_CASE("the audit registry is the one list of audits: options, schema and errors follow it", "[audit][registry]") {
   const auto names = all_audit_names();
-  CHECK(names == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy"});
-  CHECK(AuditOptions().audits == names);  // the default runs every audit
+  CHECK(names == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy", "history"});
+  // The default runs every audit but the opt-in ones.
+  CHECK(default_audit_names() == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy"});
+  CHECK(AuditOptions().audits == default_audit_names());
   // The report schema's enum of config.audits lists the same names.
   const auto schema = nlohmann::json::parse(testing::read_file(testing::source_dir() + "/reports/report.schema.json"));
   CHECK(schema["properties"]["config"]["properties"]["audits"]["items"]["enum"].get<std::vector<std::string>>() == names);
