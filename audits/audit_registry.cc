@@ -11,6 +11,7 @@
 #include "audits/position_accumulator.h"
 #include "audits/accuracy_cost_accumulator.h"
 #include "audits/grounding_accumulator.h"
+#include "audits/exposure_accumulator.h"
 #include "audits/history_accumulator.h"
 #include "core/errors.h"
 #include "core/registry.h"
@@ -121,6 +122,14 @@ class HistoryAudit final : public AccumulatorAudit<HistoryAccumulator, HistoryAu
   void load_state(const nlohmann::json& j) override { acc_.load_state(j); }
 };
 
+class ExposureAudit final : public AccumulatorAudit<ExposureAccumulator, ExposureAudit> {
+ public:
+  explicit ExposureAudit(const AuditContext& c) : AccumulatorAudit(c.popularity, c.options.bootstrap_replicates) {}
+  void result(const ResultContext& c, nlohmann::ordered_json& metrics) const override { metrics["exposure"] = acc_.result(c.options.confidence); }
+  nlohmann::json state() const override { return acc_.state(); }
+  void load_state(const nlohmann::json& j) override { acc_.load_state(j); }
+};
+
 template <class T>
 std::function<std::unique_ptr<Audit>(const AuditContext&)> factory() {
   return [](const AuditContext& c) -> std::unique_ptr<Audit> { return std::make_unique<T>(c); };
@@ -140,6 +149,8 @@ std::vector<AuditInfo> build_registry() {
        factory<AccuracyAudit>()},
       {"history", "the last W history items shuffled, reversed, truncated vs asked again: tau, Jaccard@k, NDCG change (opt-in)",
        "history", false, {Probe::kHistoryPerturbations}, factory<HistoryAudit>(), true},
+      {"exposure", "item groups (genre, release era): exposure vs candidate and relevance shares, recency of what is recommended",
+       "exposure", false, {}, factory<ExposureAudit>()},
   };
 }
 

@@ -268,6 +268,13 @@ void print_summary(const nlohmann::ordered_json& report) {
     row("fairness: noise floor " + metric, fmt_metric(f["noise_floor"][metric]));
     for (const auto& [name, a] : f["attributes"].items()) row("fairness: SNSR " + metric + " " + name, fmt_metric(a["snsr"][metric]));
   }
+  if (m.contains("exposure")) {
+    const auto& e = m["exposure"];
+    for (const char* attribute : {"genre", "era"})
+      if (e["attributes"].contains(attribute) && e["attributes"][attribute]["disparity"].is_number())
+        row(fmt::format("exposure: {} disparity (descr.)", attribute), fmt::format("{:.3f}", e["attributes"][attribute]["disparity"].get<double>()));
+    row("exposure: years newer than shown", fmt_metric(e["recency"]["difference_vs_candidates"], 2));
+  }
   if (m.contains("history")) {
     const auto& h = m["history"];
     for (const char* variant : {"resample", "shuffled", "reversed", "truncated"})

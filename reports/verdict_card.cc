@@ -157,6 +157,27 @@ std::vector<CardLine> verdict_card(const json& report) {
     line.status = moved.empty() ? CardStatus::kNotDetected : CardStatus::kDetected;
     card.push_back(line);
   }
+  // Exposure: the item group whose exposure share is furthest from its share of what users chose.
+  if (const auto* attributes = find_path(*metrics, {"exposure", "attributes"}); attributes && attributes->is_object()) {
+    std::string worst_name;
+    Value worst;
+    for (const auto& [attribute, entry] : attributes->items()) {
+      const auto* groups = find_path(entry, {"groups"});
+      if (!groups || !groups->is_object()) continue;
+      for (const auto& [group, g] : groups->items()) {
+        const auto* node = find_path(g, {"exposure_minus_relevance"});
+        const auto v = node ? value_of(*node) : Value{};
+        if (v.present && std::isfinite(v.value) && (!worst.present || std::abs(v.value) > std::abs(worst.value))) worst = v, worst_name = attribute + " " + group;
+      }
+    }
+    if (worst.present) {
+      const bool clear = std::isfinite(worst.lo) && std::isfinite(worst.hi) && (worst.lo > 0 || worst.hi < 0);
+      card.push_back({"exposure", with_interval("largest exposure - relevance share: " + worst_name, worst), "0: exposed as often as chosen",
+                      clear ? (worst.value > 0 ? "over-exposed against what users chose" : "under-exposed against what users chose")
+                            : "within its interval of what users chose",
+                      CardStatus::kMeasured});
+    }
+  }
   if (const auto ndcg = value_at(*metrics, {"accuracy", "ndcg"}); ndcg.present)
     card.push_back({"accuracy", with_interval("NDCG@k", ndcg), "compare with the baselines (--compare-adapter)", "measured",
                     CardStatus::kMeasured});

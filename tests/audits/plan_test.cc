@@ -89,9 +89,9 @@ TEST_CASE("every variant of a base is its own draw, so no comparison shares rand
 
 TEST_CASE("the audit registry is the one list of audits: options, schema and errors follow it", "[audit][registry]") {
   const auto names = all_audit_names();
-  CHECK(names == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy", "history"});
+  CHECK(names == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy", "history", "exposure"});
   // The default runs every audit but the opt-in ones.
-  CHECK(default_audit_names() == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy"});
+  CHECK(default_audit_names() == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy", "exposure"});
   CHECK(AuditOptions().audits == default_audit_names());
   // The report schema's enum of config.audits lists the same names.
   const auto schema = nlohmann::json::parse(testing::read_file(testing::source_dir() + "/reports/report.schema.json"));
@@ -107,6 +107,7 @@ TEST_CASE("the audit registry is the one list of audits: options, schema and err
   CHECK_FALSE(probe_requested(only_popularity, Probe::kCounterfactualProfiles));
   CHECK(probe_requested(AuditOptions(), Probe::kPermutations));
   CHECK(probe_requested(AuditOptions(), Probe::kCounterfactualProfiles));
-  CHECK_THROWS_WITH(check_audit_names({"position", "exposure"}),
-                    Catch::Matchers::Contains("unknown audit \"exposure\"; known audits: position, popularity, fairness, grounding, accuracy"));
+  CHECK_FALSE(probe_requested(AuditOptions(), Probe::kHistoryPerturbations));  // opt-in
+  CHECK_THROWS_WITH(check_audit_names({"position", "provider"}),
+                    Catch::Matchers::Contains("unknown audit \"provider\"; known audits: position, popularity, fairness, grounding, accuracy, history, exposure"));
 }
