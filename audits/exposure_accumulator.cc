@@ -31,20 +31,7 @@ enum TotalSlot : std::size_t {
   kTotalWidth
 };
 
-std::string era_of(int year) { return fmt::format("{}s", year / 10 * 10); }
-
 }  // namespace
-
-int release_year(const std::string& title) {
-  auto end = title.find_last_not_of(" \t");
-  if (end == std::string::npos || end < 5 || title[end] != ')' || title[end - 5] != '(') return 0;
-  int year = 0;
-  for (std::size_t i = end - 4; i < end; ++i) {
-    if (title[i] < '0' || title[i] > '9') return 0;
-    year = year * 10 + (title[i] - '0');
-  }
-  return year >= 1800 && year <= 2100 ? year : 0;
-}
 
 ExposureAccumulator::ExposureAccumulator(std::shared_ptr<const PopularityContext> context, int replicates) : context_(std::move(context)) {
   if (context_ && context_->catalog) {
@@ -55,7 +42,7 @@ ExposureAccumulator::ExposureAccumulator(std::shared_ptr<const PopularityContext
       const auto& item = catalog.at(static_cast<ItemIndex>(i));
       genres.insert(item.categories.begin(), item.categories.end());
       item_year_[i] = release_year(item.title);
-      if (item_year_[i]) eras.insert(era_of(item_year_[i]));
+      if (item_year_[i]) eras.insert(release_era(item_year_[i]));
     }
     std::map<std::pair<std::string, std::string>, std::size_t> index;
     for (const auto& g : genres) index[{"genre", g}] = groups_.size(), groups_.push_back({"genre", g});
@@ -64,7 +51,7 @@ ExposureAccumulator::ExposureAccumulator(std::shared_ptr<const PopularityContext
     for (std::size_t i = 0; i < catalog.size(); ++i) {
       std::set<std::size_t> mine;
       for (const auto& g : catalog.at(static_cast<ItemIndex>(i)).categories) mine.insert(index.at({"genre", g}));
-      if (item_year_[i]) mine.insert(index.at({"era", era_of(item_year_[i])}));
+      if (item_year_[i]) mine.insert(index.at({"era", release_era(item_year_[i])}));
       item_groups_[i].assign(mine.begin(), mine.end());
     }
   }

@@ -32,9 +32,6 @@
 
 namespace recbias {
 
-// The release year at the end of a title ("Kolya (1996)" -> 1996), or 0.
-int release_year(const std::string& title);
-
 class ExposureAccumulator {
  public:
   ExposureAccumulator(std::shared_ptr<const PopularityContext> context, int replicates);

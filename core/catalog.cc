@@ -69,4 +69,26 @@ std::vector<char> short_head_items(const Catalog& catalog, double share) {
   return in_head;
 }
 
+int release_year(const std::string& title) {
+  const auto end = title.find_last_not_of(" \t");
+  if (end == std::string::npos || end < 5 || title[end] != ')' || title[end - 5] != '(') return 0;
+  int year = 0;
+  for (std::size_t i = end - 4; i < end; ++i) {
+    if (title[i] < '0' || title[i] > '9') return 0;
+    year = year * 10 + (title[i] - '0');
+  }
+  return year >= 1800 && year <= 2100 ? year : 0;
+}
+
+std::string release_era(int year) { return fmt::format("{}s", year / 10 * 10); }
+
+bool in_item_group(const Item& item, std::string_view attribute, std::string_view value) {
+  if (attribute == "genre") return std::find(item.categories.begin(), item.categories.end(), value) != item.categories.end();
+  if (attribute == "era") {
+    const int year = release_year(item.title);
+    return year != 0 && release_era(year) == value;
+  }
+  return false;
+}
+
 }  // namespace recbias

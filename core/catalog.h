@@ -60,4 +60,13 @@ std::size_t short_head_size(std::vector<double> popularity, double share = 0.8);
 // short_head_size most popular items, ties broken by catalog order.
 std::vector<char> short_head_items(const Catalog& catalog, double share);
 
+// Item groups for item-side fairness, the one definition the exposure audit
+// and FA*IR's group=ATTR:VALUE use: "genre" (an item's categories; an item
+// in several genres is in each) and "era" (the decade of the year that ends
+// its title, "Kolya (1996)" -> "1990s").
+int release_year(const std::string& title);  // 1996, or 0 when the title ends in no "(YYYY)" in 1800-2100
+std::string release_era(int year);           // 1996 -> "1990s"
+bool in_item_group(const Item& item, std::string_view attribute, std::string_view value);
+inline constexpr const char* kItemGroupAttributes[] = {"genre", "era"};
+
 }  // namespace recbias

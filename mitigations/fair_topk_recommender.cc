@@ -3,6 +3,9 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/errors.h"
 
 #include "mitigations/fair_topk.h"
 #include "mitigations/operators.h"
@@ -14,16 +17,29 @@ namespace {
 class FairTopKRecommender final : public Recommender {
  public:
   FairTopKRecommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const Catalog> catalog, double p, double alpha,
-                      double short_head_share)
-      : inner_(std::move(inner)), p_(p), alpha_(alpha) {
-    // Protected group: long-tail items (outside the short head making up `short_head_share` of training interactions).
-    const auto head = short_head_items(*catalog, short_head_share);
-    protected_.assign(head.size(), 0);
-    for (std::size_t i = 0; i < head.size(); ++i) protected_[i] = !head[i];
+                      double short_head_share, const std::string& group)
+      : inner_(std::move(inner)), p_(p), alpha_(alpha), group_(group.empty() ? "long-tail" : group) {
+    if (group.empty()) {
+      // Protected group: long-tail items (outside the short head making up `short_head_share` of training interactions).
+      const auto head = short_head_items(*catalog, short_head_share);
+      protected_.assign(head.size(), 0);
+      for (std::size_t i = 0; i < head.size(); ++i) protected_[i] = !head[i];
+    } else {
+      const auto colon = group.find(':');
+      const auto attribute = group.substr(0, colon), value = colon == std::string::npos ? std::string() : group.substr(colon + 1);
+      if (colon == std::string::npos || value.empty() || (attribute != "genre" && attribute != "era"))
+        throw BadInput(fmt::format("mitigation fair: group={}: expected genre:VALUE or era:VALUE (e.g. genre:Drama, era:1990s)", group));
+      protected_.assign(catalog->size(), 0);
+      std::size_t members = 0;
+      for (std::size_t i = 0; i < catalog->size(); ++i) members += protected_[i] = in_item_group(catalog->at(static_cast<ItemIndex>(i)), attribute, value);
+      if (members == 0)
+        throw BadInput(fmt::format("mitigation fair: group={}: no item of the dataset is in it{}", group,
+                                   attribute == "genre" ? fmt::format(" (genres: {})", fmt::join(catalog->category_names(), ", ")) : std::string()));
+    }
     fair_minimum_counts(1, p_, alpha_);  // validates p and alpha
   }
 
-  std::string id() const override { return fmt::format("fair(p={},alpha={},protected=long-tail)<-{}", p_, alpha_, inner_->id()); }
+  std::string id() const override { return fmt::format("fair(p={},alpha={},protected={})<-{}", p_, alpha_, group_, inner_->id()); }
   Capabilities capabilities() const override { return inner_->capabilities(); }
 
  protected:
@@ -56,14 +72,15 @@ class FairTopKRecommender final : public Recommender {
  private:
   std::unique_ptr<Recommender> inner_;
   double p_, alpha_;
+  std::string group_;
   std::vector<char> protected_;
 };
 
 }  // namespace
 
 std::unique_ptr<Recommender> make_fair_topk_recommender(std::unique_ptr<Recommender> inner, std::shared_ptr<const Catalog> catalog,
-                                                        double p, double alpha, double short_head_share) {
-  return std::make_unique<FairTopKRecommender>(std::move(inner), std::move(catalog), p, alpha, short_head_share);
+                                                        double p, double alpha, double short_head_share, const std::string& group) {
+  return std::make_unique<FairTopKRecommender>(std::move(inner), std::move(catalog), p, alpha, short_head_share, group);
 }
 
 }  // namespace recbias

@@ -66,13 +66,15 @@ std::vector<MitigationInfo> build_registry() {
     return mitigation_makers().calibrated(std::move(inner), context.catalog, s.get_string("target"), s.get_double("lambda", 0, 1),
                                        s.get_double("alpha", 0, 1));
   };
-  r.push_back({"fair", "FA*IR fair top-k with the long tail (outside the short head, --short-head) protected",
-               {{"p", "0.5", "target share of protected items"}, {"alpha", "0.1", "significance of the ranked group fairness test"}},
+  r.push_back({"fair", "FA*IR fair top-k with the long tail (outside the short head, --short-head) or an item group protected",
+               {{"p", "0.5", "target share of protected items"},
+                {"alpha", "0.1", "significance of the ranked group fairness test"},
+                {"group", "", "protect an item group instead of the long tail: genre:VALUE or era:VALUE (e.g. genre:Drama, era:1990s)"}},
                nullptr});
   r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
     const SpecWithDefaults s(spec, keys);
     return mitigation_makers().fair_topk(std::move(inner), context.catalog, s.get_double("p", 0, 1), s.get_double("alpha", 0, 1),
-                                      context.short_head_share);
+                                      context.short_head_share, s.get_string("group"));
   };
   for (const bool neutralize : {false, true}) {
     const char* name = neutralize ? "neutralize" : "counterfactual";
