@@ -45,10 +45,8 @@ std::string utf8_prefix(const std::string& s, std::size_t n) {
   return s.substr(0, i);
 }
 
-// Axis ticks from 0 past `max` in a 1-2-5 step, about 4 to 6 of them.
-std::vector<double> nice_ticks(double max) {
-  if (!(max > 0) || !std::isfinite(max)) max = 1;
-  const double raw = max / 4;
+// The smallest 1-2-5 step (1, 2, 5 times a power of ten) of at least `raw`.
+double nice_step(double raw) {
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
   double step = 10 * magnitude;
   for (double m : {1.0, 2.0, 5.0})
@@ -56,6 +54,13 @@ std::vector<double> nice_ticks(double max) {
       step = m * magnitude;
       break;
     }
+  return step;
+}
+
+// Axis ticks from 0 past `max` in a 1-2-5 step, about 4 to 6 of them.
+std::vector<double> nice_ticks(double max) {
+  if (!(max > 0) || !std::isfinite(max)) max = 1;
+  const double step = nice_step(max / 4);
   std::vector<double> ticks;
   for (int i = 0; ticks.empty() || ticks.back() < max * (1 - 1e-9); ++i) ticks.push_back(step * i);
   return ticks;
@@ -75,14 +80,7 @@ std::vector<double> nice_range(double lo, double hi) {
     lo = mid - 0.5 * std::max(1e-3, std::abs(mid));
     hi = mid + 0.5 * std::max(1e-3, std::abs(mid));
   }
-  const double raw = (hi - lo) / 4;
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = 10 * magnitude;
-  for (double m : {1.0, 2.0, 5.0})
-    if (m * magnitude >= raw) {
-      step = m * magnitude;
-      break;
-    }
+  const double step = nice_step((hi - lo) / 4);
   std::vector<double> ticks;
   const double first = std::floor(lo / step + 1e-9) * step;
   for (int i = 0; ticks.empty() || ticks.back() < hi * (1 - 1e-9) - 1e-12 * step; ++i) ticks.push_back(first + step * i);

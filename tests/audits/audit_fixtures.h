@@ -85,6 +85,27 @@ inline std::unique_ptr<Recommender> simulated(const std::string& keys, const Ada
   return make_recommender(AdapterSpec::parse("simulated:" + keys), context);
 }
 
+// Fixtures fed hand-made identity answers: a plan of the identity call alone,
+// and user `u`'s base request ("u<u>", user id "<u>") with its candidates,
+// k and the held-out item's position.
+inline BasePlan identity_only_plan() {
+  BasePlan plan;
+  plan.identity = 0;
+  plan.calls = {0};
+  return plan;
+}
+
+inline EvalRequest fixture_request(std::size_t u, std::vector<ItemIndex> candidates, int k, int positive_position) {
+  EvalRequest base;
+  base.request.id = "u" + std::to_string(u);
+  base.request.user.id = std::to_string(u);
+  base.request.candidates = std::move(candidates);
+  base.request.k = k;
+  base.positive_position = positive_position;
+  base.positive = base.request.candidates[static_cast<std::size_t>(positive_position)];
+  return base;
+}
+
 // The outcome of one base request as accumulators read it, for fixtures
 // that feed hand-made responses (top-k views = whole answers).
 inline BaseOutcome outcome_of(const EvalRequest& base, const BasePlan& plan, const std::vector<RankResponse>& responses,

@@ -46,16 +46,9 @@ TEST_CASE("exposure, candidate and relevance shares match hand computation on a 
   // User 1 recommends items 3 (w = 1) then 1 (w = 1/log2 3), held out item 0.
   const Fixture users[] = {{{0, 1, 2, 3}, {2, 0}, 1}, {{3, 2, 1, 0}, {0, 2}, 3}};
   const std::vector<int> weights = {1, 1};
-  BasePlan plan;
-  plan.identity = 0;
-  plan.calls = {0};
+  const BasePlan plan = identity_only_plan();
   for (std::size_t u = 0; u < 2; ++u) {
-    EvalRequest base;
-    base.request.id = "u" + std::to_string(u);
-    base.request.user.id = std::to_string(u);
-    base.request.candidates = users[u].candidates;
-    base.request.k = 2;
-    base.positive_position = users[u].positive;
+    const auto base = fixture_request(u, users[u].candidates, 2, users[u].positive);
     std::vector<RankResponse> responses(1);
     responses[0].ranking = users[u].ranking;
     acc.add(outcome_of(base, plan, responses, weights));

@@ -31,18 +31,10 @@ TEST_CASE("popularity metrics match hand computation on a three-user fixture", "
   };
   PopularityAccumulator accumulator(context, 2);
   const std::vector<int> weights = {1, 1};
-  BasePlan plan;
-  plan.identity = 0;
-  plan.calls = {0};
+  const BasePlan plan = testing::identity_only_plan();
   for (std::size_t u = 0; u < 3; ++u) {
-    EvalRequest base;
-    base.request.id = "u" + std::to_string(u);
-    base.request.user.id = std::to_string(u);
+    auto base = testing::fixture_request(u, users[u].candidates, 2, users[u].positive);
     base.request.user.history = histories[u];
-    base.request.candidates = users[u].candidates;
-    base.request.k = 2;
-    base.positive_position = users[u].positive;
-    base.positive = users[u].candidates[static_cast<std::size_t>(users[u].positive)];
     std::vector<RankResponse> responses(1);
     responses[0].request_id = base.request.id;
     responses[0].ranking = users[u].ranking;
