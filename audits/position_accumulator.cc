@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -117,7 +118,27 @@ void PositionAccumulator::init(int k) {
   transition_.assign(static_cast<std::size_t>(k * k), 0);
   cross_.assign(static_cast<std::size_t>(k * k), 0);
   positive_transition_.assign(static_cast<std::size_t>(k * (k + 1)), 0);
+  probability_ = ReplicatedSums(static_cast<std::size_t>(k + 1), replicates_);
 }
+
+namespace {
+
+// softmax(scores) added to probability[0..K), and 1 to probability[K]; false
+// (nothing added) when no score is finite. Masked (-inf) scores get 0.
+bool add_softmax(const std::vector<float>& scores, std::vector<double>& probability) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (float s : scores)
+    if (std::isfinite(s)) top = std::max(top, static_cast<double>(s));
+  if (!std::isfinite(top)) return false;
+  double z = 0;
+  for (float s : scores) z += std::isfinite(s) ? std::exp(static_cast<double>(s) - top) : 0.0;
+  for (std::size_t j = 0; j < scores.size(); ++j)
+    if (std::isfinite(scores[j])) probability[j] += std::exp(static_cast<double>(scores[j]) - top) / z;
+  probability.back() += 1;
+  return true;
+}
+
+}  // namespace
 
 void PositionAccumulator::add(const BaseOutcome& o) {
   const int k = static_cast<int>(o.base->request.candidates.size());
@@ -131,6 +152,8 @@ void PositionAccumulator::add(const BaseOutcome& o) {
   std::vector<std::vector<int>> lists;
   bool complete = true;
   std::vector<int> first_items;
+  std::vector<double> probability(static_cast<std::size_t>(k + 1), 0.0);
+  bool scored = false;
   const int positive_base = o.base->positive_position;  // base-candidate index of the positive
   for (std::size_t s = 0; s < o.plan->permuted.size(); ++s) {
     ++responses_;
@@ -144,6 +167,7 @@ void PositionAccumulator::add(const BaseOutcome& o) {
       continue;
     }
     ++usable_;
+    if (r.scores && r.scores->size() == static_cast<std::size_t>(k)) scored |= add_softmax(*r.scores, probability);
     if (r.first_entry_unusable) {
       ++top1_unusable_;
       complete = false;
@@ -162,6 +186,7 @@ void PositionAccumulator::add(const BaseOutcome& o) {
     lists.push_back(std::move(list));
   }
   top1_.add(weights, top1);
+  if (scored) probability_.add(weights, probability);
   // This user's picks by position, for the cluster-robust covariance.
   bool picked = false;
   for (int j = 0; j < k; ++j) {
@@ -218,6 +243,7 @@ void PositionAccumulator::merge(const PositionAccumulator& other) {
   consistent_requests_ += other.consistent_requests_;
   top1_.merge(other.top1_);
   agreement_.merge(other.agreement_);
+  probability_.merge(other.probability_);
   for (std::size_t q = 0; q < positive_hits_.size(); ++q) {
     positive_hits_[q] += other.positive_hits_[q];
     positive_ndcg_[q].merge(other.positive_ndcg_[q]);
@@ -359,6 +385,17 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
                                  : "one-sided bound [0, u]: the test did not reject (moment-matched estimate)";
   out["tvd_plugin"] = plugin;
   out["tvd_e0"] = e0;
+  if (probability_.total(static_cast<std::size_t>(k_)) > 0) {
+    nlohmann::ordered_json mean_probability = nlohmann::ordered_json::array();
+    const double scored = probability_.total(static_cast<std::size_t>(k_));
+    for (std::size_t j = 0; j < k; ++j) {
+      const auto e = probability_.estimate([j, k](std::span<const double> s) { return s[k] > 0 ? s[j] / s[k] : std::nan(""); }, confidence);
+      mean_probability.push_back(metric_json(e.value, e.ci, scored));
+    }
+    out["mean_probability"] = mean_probability;
+    out["mean_probability_note"] = "the model's own probability of picking each presented position: softmax of its scores, "
+                                   "averaged over scored responses (percentile bootstrap over users); calibrate-position's prior";
+  }
 
   const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
   out["max_min_ratio"] = metric_json(*lo > 0 ? *hi / *lo : std::numeric_limits<double>::infinity(), {std::nan(""), std::nan("")}, n);
@@ -428,7 +465,8 @@ nlohmann::json PositionAccumulator::state() const {
             nlohmann::json a = nlohmann::json::array();
             for (const auto& m : positive_ndcg_) a.push_back(m.to_json());
             return a;
-          }()}, {"transition", transition_}, {"cross", cross_}, {"positive_transition", positive_transition_}};
+          }()}, {"transition", transition_}, {"cross", cross_}, {"positive_transition", positive_transition_},
+          {"probability", k_ && probability_.total(static_cast<std::size_t>(k_)) > 0 ? probability_.to_json() : nlohmann::json()}};
 }
 
 PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
@@ -454,6 +492,12 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
     a.picking_users_ = j.at("picking_users").get<std::int64_t>();
     a.cross_ = j.at("cross").get<std::vector<std::int64_t>>();
     a.positive_transition_ = j.at("positive_transition").get<std::vector<std::int64_t>>();
+    // Absent or null (no scored response, or a state written before the key existed): zeros.
+    if (j.contains("probability") && !j.at("probability").is_null()) {
+      a.probability_ = ReplicatedSums::from_json(j.at("probability"));
+      if (a.probability_.size() != static_cast<std::size_t>(k + 1) || a.probability_.replicates() != a.replicates_)
+        throw BadInput("position audit state: probability does not have K + 1 sums with the audit's replicates");
+    }
     const auto kk = static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
     if (a.transition_.size() != kk || a.cross_.size() != kk || a.positive_transition_.size() != kk + static_cast<std::size_t>(k))
       throw BadInput("position audit state: matrices do not have K x K (and K x (K + 1)) entries");

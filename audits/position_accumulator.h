@@ -49,6 +49,14 @@
 //   unusable" (counted and reported), never its second entry promoted.
 // - the held-out positive's HR@k (Wilson) and NDCG@k (normal approximation)
 //   by the input position it was placed at (LLMRank, Fig. 2).
+// - mean_probability (models that give scores: TorchScript, openai
+//   first-token/pointwise/loglik, exec with scores): per presented position
+//   the softmax of the response's scores, averaged over scored responses,
+//   with a percentile interval over users. It is the model's own
+//   probability of picking each position -- the prior contextual
+//   calibration (Zhao et al. 2021) divides out, and what calibrate-position
+//   reads from a report when present: top-1 selection rates of a model with
+//   a peaked position preference are near 0 or 1 and over-correct.
 // - transition matrices: every ranked item's input position x output rank
 //   (`transition_counts`), and STELLA's: the held-out positive's input
 //   position x its output rank, with a last column for "not ranked"
@@ -117,6 +125,7 @@ class PositionAccumulator {
   std::vector<MomentSums> positive_ndcg_;    // and NDCG (normal approximation)
   std::vector<std::int64_t> transition_; // K x K: input position x output rank
   std::vector<std::int64_t> cross_;      // K x K: sum over users of Y_uj Y_uk (picks at j times picks at k)
+  ReplicatedSums probability_;           // K + 1: softmax of the scores by presented position, summed; scored responses
   std::vector<std::int64_t> positive_transition_;  // K x (K + 1): positive's input position x its output rank (K: not ranked)
 };
 

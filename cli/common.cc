@@ -74,8 +74,9 @@ std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const 
     cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
   if (cache || control.meter || control.export_to || control.import_from)
     recommender = std::make_unique<CachedRecommender>(std::move(recommender), std::move(cache), context.catalog, control);
-  MitigationContext mitigation{context.catalog, attributes, short_head_share, [](const std::string& path) {
-                                  return position_prior_from_report(read_report_file(path), path);
+  MitigationContext mitigation{context.catalog, attributes, short_head_share, [](const std::string& path, const std::string& from) {
+                                  auto prior = position_prior_from_report(read_report_file(path), path, from);
+                                  return MitigationContext::Prior{std::move(prior.values), std::move(prior.from)};
                                 }};
   for (const auto& spec : options.mitigate) recommender = make_mitigation(AdapterSpec::parse(spec), std::move(recommender), mitigation);
   return recommender;

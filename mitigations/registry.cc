@@ -12,17 +12,18 @@ namespace recbias {
 namespace {
 
 // prior=b0;b1;... (positive numbers), or a file the context's reader resolves.
-std::vector<double> parse_prior(const std::string& text, const MitigationContext& context) {
+MitigationContext::Prior parse_prior(const std::string& text, const std::string& from, const MitigationContext& context) {
   if (text.ends_with(".json")) {
     if (!context.read_prior)
       throw BadInput(fmt::format("calibrate-position: prior={}: this program cannot read prior files; give the rates as b0;b1;...", text));
-    return context.read_prior(text);
+    return context.read_prior(text, from);
   }
-  std::vector<double> prior;
+  if (from != "auto") throw BadInput(fmt::format("calibrate-position: from={} applies to prior=report.json, not to given values", from));
+  MitigationContext::Prior prior{{}, "values"};
   for (auto part : split(text, ";")) {
     auto v = parse_double(trim(part));
     if (!v || *v <= 0) throw BadInput(fmt::format("calibrate-position: prior={}: expected positive numbers separated by ';' or a report.json", text));
-    prior.push_back(*v);
+    prior.values.push_back(*v);
   }
   return prior;
 }
@@ -50,12 +51,19 @@ std::vector<MitigationInfo> build_registry() {
                                         s.get_string("design"), static_cast<std::uint64_t>(s.get_int("seed", 0, INT64_MAX)));
   };
   r.push_back({"calibrate-position", "contextual calibration: scores minus the log of a per-position prior",
-               {{"prior", "", "b0;b1;... per presented position, or a report.json whose position selection rates are the prior (required)"}},
-               [](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
-                 const auto source = spec.get_string("prior", "");
-                 if (source.empty()) throw BadInput("mitigation calibrate-position: prior=... is required (b0;b1;... or a report.json)");
-                 return mitigation_makers().position_calibration(std::move(inner), parse_prior(source, context), source);
-               }});
+               {{"prior", "", "b0;b1;... per presented position, or a report.json of a position audit (required)"},
+                {"from", "auto", "what of the report is the prior: mean_probability (the model's mean softmax probability per position; "
+                                 "reports of scoring models), selection_rate (top-1 selection rates), auto (the first when present)"}},
+               nullptr});
+  r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
+    const SpecWithDefaults s(spec, keys);
+    const auto source = s.get_string("prior");
+    if (source.empty()) throw BadInput("mitigation calibrate-position: prior=... is required (b0;b1;... or a report.json)");
+    auto prior = parse_prior(source, s.get_string("from"), context);
+    // The id names what was read, so runs on different priors never share an id.
+    const auto label = prior.from == "values" ? source : fmt::format("{}:{}", source, prior.from);
+    return mitigation_makers().position_calibration(std::move(inner), std::move(prior.values), label);
+  };
   r.push_back({"calibrate", "calibrated re-ranking (Steck 2018) toward the user's genre or popularity mix",
                {{"target", "genre", "genre, or popularity (head / mid / tail bins: calibrated popularity)"},
                 {"lambda", "0.5", "weight of calibration against relevance, in [0, 1]"},

@@ -29,10 +29,15 @@ struct MitigationContext {
   std::shared_ptr<const Catalog> catalog;
   std::vector<AttributeSet> attributes;  // the dataset's attributes (counterfactual, neutralize)
   double short_head_share = 0.8;         // the short head (--short-head): FA*IR's protected long tail lies outside it
-  // Resolves calibrate-position's prior=FILE (e.g. a report's position
-  // selection rates) to values; the decorators read no files. Null: only
-  // prior=b0;b1;... is accepted.
-  std::function<std::vector<double>(const std::string& source)> read_prior = nullptr;
+  // Resolves calibrate-position's prior=FILE with from=WHAT (auto,
+  // mean_probability, selection_rate: reports/report_io.h) to values and
+  // what was read; the decorators read no files. Null: only prior=b0;b1;...
+  // is accepted.
+  struct Prior {
+    std::vector<double> values;
+    std::string from;
+  };
+  std::function<Prior(const std::string& source, const std::string& from)> read_prior = nullptr;
 };
 
 struct MitigationInfo {

@@ -20,7 +20,9 @@ nlohmann::json read_report_file(const std::string& path) {
   return report;
 }
 
-std::vector<double> position_prior_from_report(const nlohmann::json& report, const std::string& where) {
+namespace {
+
+std::vector<double> prior_from_selection_rates(const nlohmann::json& report, const std::string& where) {
   const auto* rates = json_at_path(report, "metrics.position.selection_rate");
   if (!rates || !rates->is_array() || rates->empty())
     throw BadInput(fmt::format("calibrate-position: {} has no metrics.position.selection_rate (run the position audit)", where));
@@ -40,6 +42,42 @@ std::vector<double> position_prior_from_report(const nlohmann::json& report, con
     prior.push_back(zero_with_picks ? 0.5 / (m->n + k / 2) : m->value);
   }
   return prior;
+}
+
+std::vector<double> prior_from_mean_probability(const nlohmann::json& probabilities, const std::string& where) {
+  std::vector<double> prior;
+  double smallest = 1;
+  for (std::size_t j = 0; j < probabilities.size(); ++j) {
+    const auto m = metric_from_json(probabilities[j]);
+    if (!m || !std::isfinite(m->value) || m->value < 0 || m->value > 1)
+      throw BadInput(fmt::format("calibrate-position: {}: metrics.position.mean_probability.{}.value: expected a probability in [0, 1], "
+                                 "found {}",
+                                 where, j, probabilities[j].is_object() && probabilities[j].contains("value") ? probabilities[j]["value"].dump()
+                                                                                                             : probabilities[j].dump()));
+    if (m->value > 0) smallest = std::min(smallest, m->value);
+    prior.push_back(m->value);
+  }
+  // A position whose mean probability is exactly 0 was masked in every
+  // scored response; its scores stay -inf whatever the prior, which only has
+  // to be positive there.
+  for (auto& p : prior)
+    if (p == 0) p = smallest;
+  return prior;
+}
+
+}  // namespace
+
+PositionPrior position_prior_from_report(const nlohmann::json& report, const std::string& where, const std::string& from) {
+  if (from != "auto" && from != "mean_probability" && from != "selection_rate")
+    throw BadInput(fmt::format("calibrate-position: from={}: expected auto, mean_probability or selection_rate", from));
+  const auto* probabilities = json_at_path(report, "metrics.position.mean_probability");
+  const bool have = probabilities && probabilities->is_array() && !probabilities->empty();
+  if (from == "mean_probability" && !have)
+    throw BadInput(fmt::format("calibrate-position: {} has no metrics.position.mean_probability (the model gave no scores in that "
+                               "audit; use from=selection_rate)",
+                               where));
+  if (from != "selection_rate" && have) return {prior_from_mean_probability(*probabilities, where), "mean_probability"};
+  return {prior_from_selection_rates(report, where), "selection_rate"};
 }
 
 }  // namespace recbias

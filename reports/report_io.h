@@ -14,9 +14,16 @@ namespace recbias {
 // The report at `path`, parsed and checked against the schema (schema.h).
 nlohmann::json read_report_file(const std::string& path);
 
-// The position audit's selection rates (metrics.position.selection_rate[j].value),
-// the prior calibrate-position divides out. BadInput naming `where` when the
-// report has no position audit or a rate is not a positive number.
-std::vector<double> position_prior_from_report(const nlohmann::json& report, const std::string& where);
+// The per-position prior calibrate-position divides out, from a report's
+// position audit: `from` = "mean_probability" (the model's mean softmax
+// probability per presented position; reports of models that give scores),
+// "selection_rate" (top-1 selection rates; any model), or "auto" (the first
+// when the report has it). BadInput naming `where` and the field when the
+// report lacks what `from` asks for or a value is not a usable number.
+struct PositionPrior {
+  std::vector<double> values;
+  std::string from;  // what was read: mean_probability or selection_rate
+};
+PositionPrior position_prior_from_report(const nlohmann::json& report, const std::string& where, const std::string& from = "auto");
 
 }  // namespace recbias

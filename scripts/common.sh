@@ -15,8 +15,10 @@ RECBIAS_PACKAGES=(
 # Only the test suite needs these: Python for the exec adapter's test
 # programs, python3-torch to script TorchScript fixtures, Chromium to load
 # the HTML report in a real browser, python3-jsonschema to validate reports
-# with an implementation independent of recbias's own.
-RECBIAS_TEST_PACKAGES=(python3 python3-torch python3-jsonschema chromium libopenblas0-pthread)
+# with an implementation independent of recbias's own; Slurm and munge to run
+# the Slurm example on a live one-node cluster the test starts itself;
+# python3-yaml to parse the Kubernetes manifests.
+RECBIAS_TEST_PACKAGES=(python3 python3-torch python3-jsonschema chromium libopenblas0-pthread slurm-wlm munge python3-yaml)
 # The main job trains the reference model with python3-torch. OpenBLAS is the
 # BLAS that Debian's libtorch then runs on (through the libblas.so.3
 # alternative): the default reference BLAS is ~7x slower at matrix products.

@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
+#include <optional>
 
 #include "audits/position_accumulator.h"
 #include "tests/audits/audit_fixtures.h"
@@ -103,4 +105,57 @@ TEST_CASE("position metrics match hand computation on a two-user fixture", "[aud
   CHECK(m["consistency"]["value"].get<double>() == Approx(0.5).epsilon(1e-12));
   // Hits of the positive (k = 3) by the position it was shown at: at position 1, two of the three times.
   CHECK(m["positive_by_input_position"][1]["hit_rate"]["value"].get<double>() == Approx(2.0 / 3).epsilon(1e-12));
+}
+
+TEST_CASE("mean_probability is the softmax of the scores by presented position, averaged over scored responses", "[audit][position]") {
+  // K = 3. User A's two responses score the presented positions
+  // log(0.5, 0.3, 0.2) + c (softmax: 0.5, 0.3, 0.2 whatever c), user B's one
+  // response masks position 0 (-inf) and ties 1 and 2 (0, 0.5, 0.5); a
+  // response without scores adds nothing. Mean over the three scored
+  // responses: ((0.5 + 0.5 + 0) / 3, (0.3 + 0.3 + 0.5) / 3, (0.2 + 0.2 + 0.5) / 3).
+  PositionAccumulator acc(4);
+  const float inf = std::numeric_limits<float>::infinity();
+  auto add = [&](const std::string& id, const std::vector<std::optional<std::vector<float>>>& scores) {
+    EvalRequest base;
+    base.request.id = id;
+    base.request.user.id = id;
+    base.request.candidates = {0, 1, 2};
+    base.request.k = 3;
+    base.positive_position = 0;
+    BasePlan plan;
+    std::vector<RankResponse> responses;
+    for (std::size_t s = 0; s < scores.size(); ++s) {
+      plan.orders.push_back({0, 1, 2});
+      plan.permuted.push_back(s);
+      plan.calls.push_back(s);
+      RankResponse r;
+      r.ranking = {0, 1, 2};
+      r.scores = scores[s];
+      responses.push_back(r);
+    }
+    const std::vector<int> weights = {1, 2, 0, 1};
+    acc.add(testing::outcome_of(base, plan, responses, weights));
+  };
+  const std::vector<float> a = {std::log(0.5f) + 3, std::log(0.3f) + 3, std::log(0.2f) + 3};
+  add("A", {a, a});
+  add("B", {std::vector<float>{-inf, 1.5f, 1.5f}, std::nullopt});
+  const auto m = acc.result(0.95, 0.05, 1.0, 1);
+  REQUIRE(m.contains("mean_probability"));
+  const std::vector<double> expected = {1.0 / 3, 1.1 / 3, 0.9 / 3};
+  for (std::size_t j = 0; j < 3; ++j) {
+    CHECK(m["mean_probability"][j]["value"].get<double>() == Approx(expected[j]).epsilon(1e-6));
+    CHECK(m["mean_probability"][j]["n"].get<double>() == 3);
+  }
+  // The state round-trips it; a merge adds it.
+  CHECK(PositionAccumulator::from_state(acc.state()) == acc);
+  auto twice = acc;
+  twice.merge(acc);
+  CHECK(twice.result(0.95, 0.05, 1.0, 1)["mean_probability"][1]["value"].get<double>() == Approx(expected[1]).epsilon(1e-6));
+  CHECK(twice.result(0.95, 0.05, 1.0, 1)["mean_probability"][1]["n"].get<double>() == 6);
+  // A model without scores has no mean_probability, and its state none.
+  PositionAccumulator unscored(2);
+  add_user(unscored, "C", 0, {{{0, 1, 2}, {0, 1, 2}}});
+  CHECK_FALSE(unscored.result(0.95, 0.05, 1.0, 1).contains("mean_probability"));
+  CHECK(unscored.state()["probability"].is_null());
+  CHECK(PositionAccumulator::from_state(unscored.state()) == unscored);
 }

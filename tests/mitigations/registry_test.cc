@@ -46,14 +46,24 @@ TEST_CASE("calibrate-position reads no file itself: a prior file goes through th
   MitigationContext context{s.context.catalog, s.workload.attributes};
   CHECK_THROWS_WITH(make_mitigation(AdapterSpec::parse("calibrate-position:prior=probe.json"), model(s), context),
                     Contains("cannot read prior files"));
-  std::string asked;
-  context.read_prior = [&](const std::string& source) {
+  std::string asked, asked_from;
+  context.read_prior = [&](const std::string& source, const std::string& from) {
     asked = source;
-    return std::vector<double>{0.4, 0.2, 0.2, 0.1, 0.1};
+    asked_from = from;
+    return MitigationContext::Prior{{0.4, 0.2, 0.2, 0.1, 0.1}, from == "auto" ? "mean_probability" : from};
   };
   auto calibrated = make_mitigation(AdapterSpec::parse("calibrate-position:prior=probe.json"), model(s), context);
   CHECK(asked == "probe.json");
-  CHECK(calibrated->id() == "calibrate-position(prior=probe.json)<-popularity");
+  CHECK(asked_from == "auto");
+  // The id names what the reader took from the report.
+  CHECK(calibrated->id() == "calibrate-position(prior=probe.json:mean_probability)<-popularity");
+  CHECK(make_mitigation(AdapterSpec::parse("calibrate-position:prior=probe.json,from=selection_rate"), model(s), context)->id() ==
+        "calibrate-position(prior=probe.json:selection_rate)<-popularity");
+  CHECK(asked_from == "selection_rate");
+  CHECK_THROWS_WITH(make_mitigation(AdapterSpec::parse("calibrate-position:prior=0.5;0.5,from=selection_rate"), model(s), context),
+                    Contains("from=selection_rate applies to prior=report.json, not to given values"));
+  CHECK(make_mitigation(AdapterSpec::parse("calibrate-position:prior=0.5;0.5"), model(s), context)->id() ==
+        "calibrate-position(prior=0.5;0.5)<-popularity");
   CHECK(calibrated->rank(std::vector<RankRequest>{s.requests.requests[0].request})[0].ranking.size() > 0);
   CHECK_THROWS_WITH(make_mitigation(AdapterSpec::parse("calibrate-position:prior=0.5;-1"), model(s), context),
                     Contains("expected positive numbers"));

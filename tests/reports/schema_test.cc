@@ -56,7 +56,7 @@ TEST_CASE("reading a report back: missing files, and a position prior that is ab
   write_file(dir / "bad.json", "{\"schema\": \"recbias.report/1\"}");
   CHECK_THROWS_AS(read_report_file(dir / "bad.json"), BadInput);  // fails the schema
   auto report = make_test_report();
-  const auto prior = position_prior_from_report(report, "probe.json");
+  const auto prior = position_prior_from_report(report, "probe.json", "selection_rate").values;
   REQUIRE(prior.size() == report["metrics"]["position"]["selection_rate"].size());
   CHECK(prior[0] == report["metrics"]["position"]["selection_rate"][0]["value"].get<double>());
   // A position never picked: Jeffreys' add-half rate from the picks n, so its log-prior is finite.
@@ -64,15 +64,47 @@ TEST_CASE("reading a report back: missing files, and a position prior that is ab
   zero["metrics"]["position"]["selection_rate"][3]["value"] = 0.0;
   const double n = zero["metrics"]["position"]["selection_rate"][3]["n"].get<double>();
   const double k = static_cast<double>(prior.size());
-  CHECK(position_prior_from_report(zero, "probe.json")[3] == Approx(0.5 / (n + k / 2)));
+  CHECK(position_prior_from_report(zero, "probe.json", "selection_rate").values[3] == Approx(0.5 / (n + k / 2)));
   // Without its picks, or negative, it is bad input naming the field.
   zero["metrics"]["position"]["selection_rate"][3].erase("n");
-  CHECK_THROWS_WITH(position_prior_from_report(zero, "probe.json"),
+  CHECK_THROWS_WITH(position_prior_from_report(zero, "probe.json", "selection_rate"),
                     Contains("probe.json: metrics.position.selection_rate.3.value: expected a positive number (or 0 with its picks n), found 0.0"));
   zero["metrics"]["position"]["selection_rate"][3]["value"] = -0.1;
-  CHECK_THROWS_WITH(position_prior_from_report(zero, "probe.json"), Contains("selection_rate.3.value: expected a positive number"));
+  CHECK_THROWS_WITH(position_prior_from_report(zero, "probe.json", "selection_rate"), Contains("selection_rate.3.value: expected a positive number"));
   auto none = report;
   none["metrics"].erase("position");
   CHECK_THROWS_WITH(position_prior_from_report(none, "probe.json"),
                     Contains("probe.json has no metrics.position.selection_rate (run the position audit)"));
+}
+
+TEST_CASE("a position prior from a scoring model's report is its mean probability unless selection rates are asked for", "[schema][bad-input]") {
+  auto report = make_test_report("position=llmrank,scores=true");
+  const auto& position = report["metrics"]["position"];
+  REQUIRE(position.contains("mean_probability"));
+  // auto: the mean probability; its values sum to 1 (one softmax per response).
+  const auto prior = position_prior_from_report(report, "probe.json");
+  CHECK(prior.from == "mean_probability");
+  double sum = 0;
+  for (std::size_t j = 0; j < prior.values.size(); ++j) {
+    CHECK(prior.values[j] == position["mean_probability"][j]["value"].get<double>());
+    sum += prior.values[j];
+  }
+  CHECK(sum == Approx(1.0).epsilon(1e-9));
+  CHECK(position_prior_from_report(report, "probe.json", "selection_rate").from == "selection_rate");
+  // A position masked in every response (mean 0) takes the smallest positive mean: its scores stay -inf anyway.
+  auto masked = report;
+  masked["metrics"]["position"]["mean_probability"][2]["value"] = 0.0;
+  const auto m = position_prior_from_report(masked, "probe.json").values;
+  CHECK(m[2] == *std::min_element(prior.values.begin(), prior.values.end()));
+  // Bad values and absent fields name the file and field.
+  masked["metrics"]["position"]["mean_probability"][2]["value"] = 1.5;
+  CHECK_THROWS_WITH(position_prior_from_report(masked, "probe.json"),
+                    Contains("probe.json: metrics.position.mean_probability.2.value: expected a probability in [0, 1], found 1.5"));
+  auto unscored = make_test_report("position=llmrank,scores=false");
+  REQUIRE_FALSE(unscored["metrics"]["position"].contains("mean_probability"));
+  CHECK(position_prior_from_report(unscored, "probe.json").from == "selection_rate");
+  CHECK_THROWS_WITH(position_prior_from_report(unscored, "probe.json", "mean_probability"),
+                    Contains("probe.json has no metrics.position.mean_probability") && Contains("use from=selection_rate"));
+  CHECK_THROWS_WITH(position_prior_from_report(report, "probe.json", "rates"),
+                    Contains("from=rates: expected auto, mean_probability or selection_rate"));
 }
