@@ -1,5 +1,7 @@
 // `recbias report REPORT.json --format html|md|junit -o FILE [--policy P] [--baseline B]`
-// `recbias gate --policy P REPORT.json [--baseline B] [--junit FILE] [--md FILE]`
+// `recbias report --trend R1.json R2.json ... --format md|html [--order provenance|given] [--labels a,b,...]`
+// `recbias gate --policy P REPORT.json [--baseline B] [--trend EARLIER.json ...] [--junit FILE] [--md FILE]`
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -14,6 +16,7 @@
 #include "reports/render.h"
 #include "reports/report_io.h"
 #include "reports/schema.h"
+#include "reports/trend.h"
 
 namespace recbias::cli {
 
@@ -23,6 +26,9 @@ namespace {
 
 struct ReportOptions {
   std::string report;
+  std::vector<std::string> trend;
+  std::vector<std::string> labels;
+  std::string order = "provenance";
   std::string format = "html";
   std::string out;
   std::string policy;
@@ -32,6 +38,7 @@ struct ReportOptions {
 
 struct GateOptions {
   std::string report;
+  std::vector<std::string> trend;
   std::string policy;
   std::string baseline;
   std::string junit;
@@ -47,18 +54,46 @@ void print_gate(const GateResult& result) {
   }
 }
 
+// The reports of a trend, labelled by `labels` or their file names, in
+// release order (provenance.finished) or as given.
+std::vector<TrendReport> load_trend(const std::vector<std::string>& paths, const std::vector<std::string>& labels, const std::string& order) {
+  if (!labels.empty() && labels.size() != paths.size())
+    throw BadInput(fmt::format("--labels: {} labels for {} reports; give one per report", labels.size(), paths.size()));
+  std::vector<TrendReport> reports;
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    reports.push_back({labels.empty() ? std::filesystem::path(paths[i]).filename().string() : labels[i], load_report(paths[i])});
+  if (order == "provenance") order_by_provenance(reports);
+  return reports;
+}
+
 }  // namespace
 
 void setup_report(CLI::App& app) {
   auto r = std::make_shared<ReportOptions>();
   auto* report = app.add_subcommand("report", "Render a report as HTML, Markdown or JUnit XML");
-  report->add_option("report", r->report, "report.json written by recbias audit")->required()->check(CLI::ExistingFile);
+  report->add_option("report", r->report, "report.json written by recbias audit (not with --trend)")->check(CLI::ExistingFile);
   report->add_option("--format", r->format, "html, md or junit")->check(CLI::IsMember({"html", "md", "junit"}));
+  report->add_option("--trend", r->trend, "Render the headline metrics over these reports (releases) instead: md or html")
+      ->check(CLI::ExistingFile);
+  report->add_option("--order", r->order, "--trend order: provenance (by provenance.finished, oldest first) or given")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"provenance", "given"}));
+  report->add_option("--labels", r->labels, "--trend column labels, one per report in the order given (default: file names)")->delimiter(',');
   report->add_option("-o,--out", r->out, "Output file (default: stdout)");
   report->add_option("--policy", r->policy, "Gate policy (JSON): adds the rule table; required for junit")->check(CLI::ExistingFile);
   report->add_option("--baseline", r->baseline, "Baseline report: adds before/after columns")->check(CLI::ExistingFile);
   report->add_flag("--force", r->force, "Replace an existing output file (default: refuse)");
   report->callback([r] {
+    if (!r->trend.empty()) {
+      if (!r->report.empty()) throw BadInput("recbias report: give either REPORT.json or --trend R1.json R2.json ..., not both");
+      if (r->format == "junit") throw BadInput("--trend renders md or html, not junit");
+      const auto trend = build_trend(load_trend(r->trend, r->labels, r->order));
+      const auto text = r->format == "md" ? render_trend_markdown(trend) : render_trend_html(trend);
+      if (r->out.empty() || r->out == "-") std::cout << text;
+      else write_output_file(r->out, text, r->force);
+      return;
+    }
+    if (r->report.empty()) throw BadInput("recbias report: give REPORT.json (or --trend R1.json R2.json ...)");
     const auto current = load_report(r->report);
     const auto baseline = r->baseline.empty() ? nlohmann::json() : load_report(r->baseline);
     std::optional<GateResult> gate;
@@ -85,6 +120,8 @@ void setup_report(CLI::App& app) {
   gate->add_option("report", g->report, "report.json written by recbias audit")->required()->check(CLI::ExistingFile);
   gate->add_option("--policy", g->policy, "Policy file (JSON, see README)")->required()->check(CLI::ExistingFile);
   gate->add_option("--baseline", g->baseline, "Baseline report for regression rules")->check(CLI::ExistingFile);
+  gate->add_option("--trend", g->trend, "Earlier reports for drift rules (ordered by provenance.finished, oldest first)")
+      ->check(CLI::ExistingFile);
   gate->add_option("--junit", g->junit, "Also write JUnit XML (one test case per rule)");
   gate->add_option("--md", g->md, "Also write a Markdown summary with the rule table");
   gate->add_flag("--force", g->force, "Replace existing output files (default: refuse)");
@@ -92,7 +129,9 @@ void setup_report(CLI::App& app) {
     const auto current = load_report(g->report);
     const auto baseline = g->baseline.empty() ? nlohmann::json() : load_report(g->baseline);
     const auto policy = load_policy(g->policy);
-    const auto result = evaluate_gate(policy, current, g->baseline.empty() ? nullptr : &baseline);
+    std::vector<nlohmann::json> earlier;
+    for (auto& t : load_trend(g->trend, {}, "provenance")) earlier.push_back(std::move(t.report));
+    const auto result = evaluate_gate(policy, current, g->baseline.empty() ? nullptr : &baseline, &earlier);
     print_gate(result);
     if (!g->junit.empty()) write_output_file(g->junit, render_junit(result, current), g->force);
     if (!g->md.empty()) write_output_file(g->md, render_markdown(current, g->baseline.empty() ? nullptr : &baseline, &result), g->force);

@@ -89,7 +89,7 @@ static GatePolicy parse_policy_impl(const json& j, const std::string& where) {
     const auto& r = j["rules"][i];
     const auto at = fmt::format("{}: rules[{}]", where, i);
     if (!r.is_object()) throw BadInput(fmt::format("{}: expected an object", at));
-    static const std::vector<std::string> known = {"name", "metric", "max", "min", "ratio", "regression", "strictness", "min_n"};
+    static const std::vector<std::string> known = {"name", "metric", "max", "min", "ratio", "regression", "drift", "strictness", "min_n"};
     for (const auto& [key, value] : r.items())
       if (std::find(known.begin(), known.end(), key) == known.end())
         throw BadInput(fmt::format("{}: unknown field \"{}\"; known fields: {}", at, key, fmt::join(known, ", ")));
@@ -139,9 +139,27 @@ static GatePolicy parse_policy_impl(const json& j, const std::string& where) {
         if (key != "delta" && key != "higher_is_better" && key != "rule")
           throw BadInput(fmt::format("{}: field regression: unknown key \"{}\"; known keys: delta, higher_is_better, rule", at, key));
     }
+    if (r.contains("drift")) {
+      const auto& d = r["drift"];
+      if (!d.is_object() || !d.contains("last") || !d.contains("delta"))
+        throw BadInput(fmt::format("{}: field drift: expected {{\"last\": 3, \"delta\": 0.01, \"higher_is_better\": true}}", at));
+      const double last = number_field(d, "last");
+      if (!(last >= 2 && last <= 1000 && last == std::floor(last)))
+        throw BadInput(fmt::format("{}: field drift.last: found {}, expected a whole number of reports from 2 to 1000", at, number(last)));
+      rule.drift_last = static_cast<int>(last);
+      rule.drift_delta = number_field(d, "delta");
+      if (!(rule.drift_delta >= 0)) throw BadInput(fmt::format("{}: field drift.delta: found {}, expected a number >= 0", at, number(rule.drift_delta)));
+      if (d.contains("higher_is_better")) {
+        if (!d["higher_is_better"].is_boolean()) throw BadInput(fmt::format("{}: field drift.higher_is_better: expected true or false", at));
+        rule.higher_is_better = d["higher_is_better"];
+      }
+      for (const auto& [key, value] : d.items())
+        if (key != "last" && key != "delta" && key != "higher_is_better")
+          throw BadInput(fmt::format("{}: field drift: unknown key \"{}\"; known keys: last, delta, higher_is_better", at, key));
+    }
     if (rule.metric.empty()) throw BadInput(fmt::format("{}: missing field \"metric\" (or \"ratio\")", at));
-    if (!rule.max && !rule.min && rule.tau == 0 && !rule.regression_delta)
-      throw BadInput(fmt::format("{}: the rule checks nothing; give max, min, ratio or regression", at));
+    if (!rule.max && !rule.min && rule.tau == 0 && !rule.regression_delta && rule.drift_last == 0)
+      throw BadInput(fmt::format("{}: the rule checks nothing; give max, min, ratio, regression or drift", at));
     rule.name = r.contains("name") && r["name"].is_string() ? r["name"].get<std::string>() : rule.metric;
     policy.rules.push_back(std::move(rule));
   }
@@ -194,9 +212,70 @@ static std::optional<Estimate> paired_metric_difference(const json& report, cons
   }
 }
 
-static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& report, const json* baseline) {
-  GateResult result;
+static MetricChange metric_change_impl(const json& later, const json& earlier, const std::string& metric) {
+  const auto a = resolve(later, metric, "report");
+  const auto b = resolve(earlier, metric, "baseline");
+  if (const auto paired = paired_metric_difference(later, earlier, metric)) return {paired->value, paired->ci, true};
   const double z = normal_quantile(0.975);
+  const double diff = a.value - b.value;
+  const double se = std::sqrt(std::pow((a.ci.hi - a.ci.lo) / (2 * z), 2) + std::pow((b.ci.hi - b.ci.lo) / (2 * z), 2));
+  return {diff, {diff - z * se, diff + z * se}, false};
+}
+
+MetricChange metric_change(const json& later, const json& earlier, const std::string& metric) {
+  return with_json_errors("report", [&] { return metric_change_impl(later, earlier, metric); });
+}
+
+namespace {
+
+// How much worse `change` (later - earlier) is, with its interval, for a
+// metric where higher (or lower) is better.
+struct Worsening {
+  double value, lo, hi;
+};
+Worsening worsening(const MetricChange& c, bool higher_is_better) {
+  if (higher_is_better) return {-c.value, -c.ci.hi, -c.ci.lo};
+  return {c.value, c.ci.lo, c.ci.hi};
+}
+
+}  // namespace
+
+// A sustained drift over the last N reports of the trend (the earlier
+// reports, oldest first, then `report`): fails when every consecutive step
+// worsened (point estimates) and the whole window's worsening exceeds delta
+// with its interval excluding 0 -- a slow slide that no single release's
+// regression rule would catch. Fewer than N reports: inconclusive.
+static void evaluate_drift(const GateRule& rule, const json& report, const std::vector<json>* trend, std::vector<std::string>& bounds,
+                           std::vector<std::string>& failures, RuleOutcome& o) {
+  bounds.push_back(fmt::format("no sustained drift over the last {} reports beyond {}", rule.drift_last, number(rule.drift_delta)));
+  std::vector<const json*> window;
+  if (trend)
+    for (const auto& r : *trend) window.push_back(&r);
+  window.push_back(&report);
+  const auto n = static_cast<std::size_t>(rule.drift_last);
+  if (window.size() < n) {
+    o.verdict = Verdict::kInconclusive;
+    o.message = fmt::format("the trend has {} reports, the drift rule needs the last {} (pass earlier reports with --trend)", window.size(), n);
+    return;
+  }
+  window.erase(window.begin(), window.end() - static_cast<std::ptrdiff_t>(n));
+  std::vector<std::string> steps;
+  bool every_step_worse = true;
+  for (std::size_t i = 1; i < window.size(); ++i) {
+    const auto w = worsening(metric_change_impl(*window[i], *window[i - 1], rule.metric), rule.higher_is_better);
+    steps.push_back(number(w.value));
+    every_step_worse = every_step_worse && w.value > 0;
+  }
+  const auto total = metric_change_impl(report, *window.front(), rule.metric);
+  const auto w = worsening(total, rule.higher_is_better);
+  if (every_step_worse && w.value > rule.drift_delta && w.lo > 0)
+    failures.push_back(fmt::format("worse in each of the last {} steps ({}) and by {} over them ({} interval [{}, {}] excludes 0)",
+                                   steps.size(), fmt::join(steps, ", "), number(w.value), total.paired ? "paired" : "unpaired",
+                                   number(w.lo), number(w.hi)));
+}
+
+static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& report, const json* baseline, const std::vector<json>* trend) {
+  GateResult result;
   for (const auto& rule : policy.rules) {
     RuleOutcome o;
     o.rule = &rule;
@@ -237,21 +316,9 @@ static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& repor
       if (rule.regression_delta) {
         if (!baseline) throw BadInput(fmt::format("rule \"{}\" compares with a baseline: pass --baseline BASE.json", rule.name));
         const auto b = resolve(*baseline, rule.metric, "baseline");
-        double worse = 0, worse_lo = 0, worse_hi = 0;
-        std::string how;
-        if (const auto paired = paired_metric_difference(report, *baseline, rule.metric)) {
-          worse = rule.higher_is_better ? -paired->value : paired->value;
-          worse_lo = rule.higher_is_better ? -paired->ci.hi : paired->ci.lo;
-          worse_hi = rule.higher_is_better ? -paired->ci.lo : paired->ci.hi;
-          how = "paired";
-        } else {
-          const double diff = m.value - b.value;
-          worse = rule.higher_is_better ? -diff : diff;
-          const double se = std::sqrt(std::pow((m.ci.hi - m.ci.lo) / (2 * z), 2) + std::pow((b.ci.hi - b.ci.lo) / (2 * z), 2));
-          worse_lo = worse - z * se;
-          worse_hi = worse + z * se;
-          how = "unpaired";
-        }
+        const auto change = metric_change_impl(report, *baseline, rule.metric);
+        const auto [worse, worse_lo, worse_hi] = worsening(change, rule.higher_is_better);
+        const std::string how = change.paired ? "paired" : "unpaired";
         const double delta = *rule.regression_delta;
         bounds.push_back(fmt::format("no worse than baseline {} by more than {} ({}, {})", number(b.value), number(delta), rule.regression_rule, how));
         if (rule.regression_rule == "non_inferiority") {
@@ -267,6 +334,7 @@ static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& repor
           o.message = "baseline has no value";
         }
       }
+      if (rule.drift_last > 0) evaluate_drift(rule, report, trend, bounds, failures, o);
       if (o.verdict != Verdict::kInconclusive) {
         o.verdict = failures.empty() ? Verdict::kPass : Verdict::kFail;
         o.message = failures.empty() ? "within bounds" : fmt::format("{}", fmt::join(failures, "; "));
@@ -279,8 +347,8 @@ static GateResult evaluate_gate_impl(const GatePolicy& policy, const json& repor
   return result;
 }
 
-GateResult evaluate_gate(const GatePolicy& policy, const json& report, const json* baseline) {
-  return with_json_errors("report", [&] { return evaluate_gate_impl(policy, report, baseline); });
+GateResult evaluate_gate(const GatePolicy& policy, const json& report, const json* baseline, const std::vector<json>* trend) {
+  return with_json_errors("report", [&] { return evaluate_gate_impl(policy, report, baseline, trend); });
 }
 
 }  // namespace recbias

@@ -35,6 +35,13 @@
 //   (a worsening of 0.021 with interval [0.001, 0.041] fails at d = 0.02
 //   although it is compatible with less than d); "non_inferiority" fails
 //   only when the whole interval lies above d (w's lower end > d).
+// - drift (needs the earlier reports: `recbias gate --trend r1.json ...`),
+//   {"last": N, "delta": d, "higher_is_better": b}: over the last N reports
+//   (the earlier ones oldest first, then the report gated) fails when every
+//   consecutive step worsened (point estimates) and the window's total
+//   worsening exceeds d with its interval (paired or unpaired, as for
+//   regression) excluding 0: a sustained slide that no single step shows.
+//   Fewer than N reports: inconclusive.
 // A rule whose metric has n < min_n (or no value) is inconclusive.
 //
 // Verdict: any rule failed -> exit 1; else any inconclusive -> exit 3; else 0.
@@ -62,6 +69,8 @@ struct GateRule {
   std::string regression_rule = "hybrid";  // hybrid | non_inferiority
   std::string strictness = "point";  // point | interval
   double min_n = 0;
+  int drift_last = 0;       // drift rule: the last N reports of the trend (0: no drift rule)
+  double drift_delta = 0;
 };
 
 struct GatePolicy {
@@ -93,12 +102,26 @@ struct GateResult {
 GatePolicy load_policy(const std::string& path);
 GatePolicy parse_policy(const nlohmann::json& j, const std::string& where);
 
+// The change later - earlier of a metric between two reports, with its 95%
+// interval: paired (the percentile interval of replicate-wise differences)
+// when the reports come from the same plan and seed and publish the metric
+// per replicate in state.replicates, else unpaired (a normal approximation
+// from both intervals, as if independent). BadInput for an unknown path.
+struct MetricChange {
+  double value = 0;
+  Interval ci{};
+  bool paired = false;
+};
+MetricChange metric_change(const nlohmann::json& later, const nlohmann::json& earlier, const std::string& metric);
+
 // Every metric path in a report (for error messages and `recbias report --paths`).
 std::vector<std::string> metric_paths(const nlohmann::json& report);
 
 // Evaluates every rule. BadInput for an unknown metric path (listing the
 // available ones) or a regression rule without a baseline.
-GateResult evaluate_gate(const GatePolicy& policy, const nlohmann::json& report, const nlohmann::json* baseline);
+// `trend`: the earlier reports, oldest first, for drift rules (optional).
+GateResult evaluate_gate(const GatePolicy& policy, const nlohmann::json& report, const nlohmann::json* baseline,
+                         const std::vector<nlohmann::json>* trend = nullptr);
 
 std::string verdict_name(Verdict v);
 

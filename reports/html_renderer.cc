@@ -45,49 +45,6 @@ std::string utf8_prefix(const std::string& s, std::size_t n) {
   return s.substr(0, i);
 }
 
-// The smallest 1-2-5 step (1, 2, 5 times a power of ten) of at least `raw`.
-double nice_step(double raw) {
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = 10 * magnitude;
-  for (double m : {1.0, 2.0, 5.0})
-    if (m * magnitude >= raw) {
-      step = m * magnitude;
-      break;
-    }
-  return step;
-}
-
-// Axis ticks from 0 past `max` in a 1-2-5 step, about 4 to 6 of them.
-std::vector<double> nice_ticks(double max) {
-  if (!(max > 0) || !std::isfinite(max)) max = 1;
-  const double step = nice_step(max / 4);
-  std::vector<double> ticks;
-  for (int i = 0; ticks.empty() || ticks.back() < max * (1 - 1e-9); ++i) ticks.push_back(step * i);
-  return ticks;
-}
-
-// A tick's text with as many decimals as its step needs (0.05 -> "0.05", 20 -> "20").
-std::string tick_text(double v, double step) {
-  const int decimals = std::max(0, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)));
-  return fmt::format("{:.{}f}", v, decimals);
-}
-
-// Round ticks in a 1-2-5 step covering [lo, hi] (about 4 to 6), for axes
-// that are scaled to the data and may start below 0.
-std::vector<double> nice_range(double lo, double hi) {
-  if (!std::isfinite(lo) || !std::isfinite(hi) || hi <= lo) {
-    const double mid = std::isfinite(lo) ? lo : 0;
-    lo = mid - 0.5 * std::max(1e-3, std::abs(mid));
-    hi = mid + 0.5 * std::max(1e-3, std::abs(mid));
-  }
-  const double step = nice_step((hi - lo) / 4);
-  std::vector<double> ticks;
-  const double first = std::floor(lo / step + 1e-9) * step;
-  for (int i = 0; ticks.empty() || ticks.back() < hi * (1 - 1e-9) - 1e-12 * step; ++i) ticks.push_back(first + step * i);
-  if (ticks.size() < 2) ticks.push_back(ticks.back() + step);
-  return ticks;
-}
-
 // A shaded band of values a null hypothesis produces, with its label.
 struct NullBand {
   double lo = std::nan(""), hi = std::nan("");

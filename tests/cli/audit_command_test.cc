@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/cli_fixtures.h"
 #include "tests/datasets/fixtures.h"
 
 using namespace recbias::testing;
@@ -117,6 +118,49 @@ TEST_CASE("recbias report renders and recbias gate exits with the policy's verdi
   CHECK_THAT(broken.err, Contains("not a valid recbias report"));
   CHECK_THAT(broken.err, Contains("missing required field \"provenance\""));
   CHECK(run_recbias({"report", dir / "r.json", "--format", "junit"}).exit_code == 2);  // junit needs a policy
+}
+
+TEST_CASE("recbias report --trend renders releases in provenance order and gate --trend fails a sustained drift", "[cli][report][gate][trend]") {
+  TempDir dir;
+  make_synth_dataset(dir);
+  // Three releases whose primacy bias grows; written out of order.
+  const std::vector<std::string> strengths = {"0", "1", "2"};
+  for (std::size_t i = 0; i < strengths.size(); ++i) {
+    const auto r = run_recbias({"audit", "--adapter", "simulated:position=primacy,position_strength=" + strengths[i], "--dataset",
+                                dir / "data", "--users", "40", "--bootstrap", "50", "--audits", "position,accuracy", "--out",
+                                dir / ("v" + std::to_string(i + 1) + ".json")});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    // Releases a day apart (the audits finish within the same second here).
+    const auto path = dir / ("v" + std::to_string(i + 1) + ".json");
+    auto report = nlohmann::json::parse(read_file(path));
+    report["provenance"]["finished"] = "2026-11-0" + std::to_string(i + 1) + "T00:00:00Z";
+    write_file(path, report.dump());
+  }
+  const auto md = run_recbias({"report", "--trend", dir / "v3.json", dir / "v1.json", dir / "v2.json", "--format", "md"});
+  INFO(md.err);
+  REQUIRE(md.exit_code == 0);
+  // Release order from provenance.finished: v1, v2, v3 whatever order they were given in.
+  const auto v1 = md.out.find("| v1.json |"), v2 = md.out.find("| v2.json |"), v3 = md.out.find("| v3.json |");
+  REQUIRE(v1 != std::string::npos);
+  CHECK((v1 < v2 && v2 < v3));
+  CHECK_THAT(md.out, Contains("paired"));
+  const auto given = run_recbias({"report", "--trend", dir / "v3.json", dir / "v1.json", "--order", "given", "--labels", "c,a", "--format", "md"});
+  CHECK(given.out.find("| c |") < given.out.find("| a |"));
+  CHECK(run_recbias({"report", "--trend", dir / "v1.json", dir / "v2.json", "--format", "html", "-o", dir / "t.html"}).exit_code == 0);
+  CHECK_THAT(read_file(dir / "t.html"), Contains("recbias trend over 2 reports"));
+  // Bad input: one report, both forms, labels that do not match, junit.
+  CHECK_THAT(run_recbias({"report", "--trend", dir / "v1.json", "--format", "md"}).err, Contains("give at least two reports"));
+  CHECK_THAT(run_recbias({"report", dir / "v1.json", "--trend", dir / "v1.json", dir / "v2.json"}).err, Contains("not both"));
+  CHECK_THAT(run_recbias({"report", "--trend", dir / "v1.json", dir / "v2.json", "--labels", "a"}).err, Contains("1 labels for 2 reports"));
+  CHECK(run_recbias({"report", "--trend", dir / "v1.json", dir / "v2.json", "--format", "junit"}).exit_code == 2);
+  write_file(dir / "drift.json", R"({"rules": [{"name": "position drift", "metric": "position.tvd",
+                                     "drift": {"last": 3, "delta": 0.01, "higher_is_better": false}}]})");
+  const auto drift = run_recbias({"gate", "--policy", dir / "drift.json", dir / "v3.json", "--trend", dir / "v2.json", dir / "v1.json"});
+  INFO(drift.out << drift.err);
+  CHECK(drift.exit_code == 1);
+  CHECK_THAT(drift.out, Contains("worse in each of the last 2 steps"));
+  CHECK(run_recbias({"gate", "--policy", dir / "drift.json", dir / "v3.json"}).exit_code == 3);  // no trend: inconclusive
 }
 
 TEST_CASE("audit --compare audits each mitigation and other adapters on the same plan and reports the trade-off", "[cli][audit][mitigation]") {
