@@ -222,6 +222,7 @@ std::string strip_think_blocks(std::string_view text) {
 }
 
 std::string normalize_title(std::string_view title) { return normalize_words(drop_parentheses(title, true)); }
+std::string normalize_title_base(std::string_view title) { return normalize_words(drop_parentheses(title, false)); }
 
 double lcs_ratio(std::string_view a, std::string_view b) {
   if (a.empty() && b.empty()) return 1.0;

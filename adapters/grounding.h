@@ -87,6 +87,8 @@ void reset_grounding(RankResponse& response);
 
 // The normalised form used for matching ("Usual Suspects, The (1995)" -> "usual suspects").
 std::string normalize_title(std::string_view title);
+// The same without any parenthesised part ("Seven (Se7en) (1995)" -> "seven").
+std::string normalize_title_base(std::string_view title);
 
 // 2·LCS(a, b) / (|a| + |b|) over bytes; 1 for two empty strings.
 double lcs_ratio(std::string_view a, std::string_view b);

@@ -52,8 +52,9 @@ std::vector<MitigationInfo> build_registry() {
   };
   r.push_back({"calibrate-position", "contextual calibration: scores minus the log of a per-position prior",
                {{"prior", "", "b0;b1;... per presented position, or a report.json of a position audit (required)"},
-                {"from", "auto", "what of the report is the prior: mean_probability (the model's mean softmax probability per position; "
-                                 "reports of scoring models), selection_rate (top-1 selection rates), auto (the first when present)"}},
+                {"from", "auto", "what of the report is the prior: selection_rate (top-1 selection rates), mean_probability (the model's "
+                                 "mean softmax probability per position; scoring models), auto (selection rates unless a position was "
+                                 "never picked and mean probabilities exist)"}},
                nullptr});
   r.back().factory = [keys = r.back().keys](const AdapterSpec& spec, std::unique_ptr<Recommender> inner, const MitigationContext& context) {
     const SpecWithDefaults s(spec, keys);

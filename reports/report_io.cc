@@ -76,7 +76,18 @@ PositionPrior position_prior_from_report(const nlohmann::json& report, const std
     throw BadInput(fmt::format("calibrate-position: {} has no metrics.position.mean_probability (the model gave no scores in that "
                                "audit; use from=selection_rate)",
                                where));
-  if (from != "selection_rate" && have) return {prior_from_mean_probability(*probabilities, where), "mean_probability"};
+  if (from == "mean_probability") return {prior_from_mean_probability(*probabilities, where), "mean_probability"};
+  if (from == "auto" && have) {
+    // Selection rates, unless the probe never saw some position picked: then
+    // its add-half rate over-corrects a peaked preference, and the model's
+    // own mean probability is the prior.
+    const auto* rates = json_at_path(report, "metrics.position.selection_rate");
+    bool never_picked = false;
+    if (rates && rates->is_array())
+      for (const auto& r : *rates)
+        if (const auto m = metric_from_json(r); m && m->value == 0) never_picked = true;
+    if (never_picked) return {prior_from_mean_probability(*probabilities, where), "mean_probability"};
+  }
   return {prior_from_selection_rates(report, where), "selection_rate"};
 }
 

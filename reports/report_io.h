@@ -15,11 +15,14 @@ namespace recbias {
 nlohmann::json read_report_file(const std::string& path);
 
 // The per-position prior calibrate-position divides out, from a report's
-// position audit: `from` = "mean_probability" (the model's mean softmax
-// probability per presented position; reports of models that give scores),
-// "selection_rate" (top-1 selection rates; any model), or "auto" (the first
-// when the report has it). BadInput naming `where` and the field when the
-// report lacks what `from` asks for or a value is not a usable number.
+// position audit: `from` = "selection_rate" (top-1 selection rates; any
+// model), "mean_probability" (the model's mean softmax probability per
+// presented position; reports of models that give scores), or "auto": the
+// selection rates, unless some position was never picked and the report has
+// mean probabilities (a peaked preference, e.g. an LLM's first-token letter
+// preference: the add-half rate of a never-picked position over-corrects
+// it). BadInput naming `where` and the field when the report lacks what
+// `from` asks for or a value is not a usable number.
 struct PositionPrior {
   std::vector<double> values;
   std::string from;  // what was read: mean_probability or selection_rate

@@ -77,12 +77,14 @@ TEST_CASE("reading a report back: missing files, and a position prior that is ab
                     Contains("probe.json has no metrics.position.selection_rate (run the position audit)"));
 }
 
-TEST_CASE("a position prior from a scoring model's report is its mean probability unless selection rates are asked for", "[schema][bad-input]") {
+TEST_CASE("a position prior from a scoring model's report: selection rates, or its mean probability when a position was never picked", "[schema][bad-input]") {
   auto report = make_test_report("position=llmrank,scores=true");
   const auto& position = report["metrics"]["position"];
   REQUIRE(position.contains("mean_probability"));
-  // auto: the mean probability; its values sum to 1 (one softmax per response).
-  const auto prior = position_prior_from_report(report, "probe.json");
+  // auto with every position picked: the selection rates.
+  CHECK(position_prior_from_report(report, "probe.json").from == "selection_rate");
+  // The mean probability; its values sum to 1 (one softmax per response).
+  const auto prior = position_prior_from_report(report, "probe.json", "mean_probability");
   CHECK(prior.from == "mean_probability");
   double sum = 0;
   for (std::size_t j = 0; j < prior.values.size(); ++j) {
@@ -91,14 +93,19 @@ TEST_CASE("a position prior from a scoring model's report is its mean probabilit
   }
   CHECK(sum == Approx(1.0).epsilon(1e-9));
   CHECK(position_prior_from_report(report, "probe.json", "selection_rate").from == "selection_rate");
+  // auto with a position never picked (its add-half rate would over-correct): the mean probability.
+  auto peaked = report;
+  peaked["metrics"]["position"]["selection_rate"][5]["value"] = 0.0;
+  CHECK(position_prior_from_report(peaked, "probe.json").from == "mean_probability");
+  CHECK(position_prior_from_report(peaked, "probe.json", "selection_rate").from == "selection_rate");
   // A position masked in every response (mean 0) takes the smallest positive mean: its scores stay -inf anyway.
   auto masked = report;
   masked["metrics"]["position"]["mean_probability"][2]["value"] = 0.0;
-  const auto m = position_prior_from_report(masked, "probe.json").values;
+  const auto m = position_prior_from_report(masked, "probe.json", "mean_probability").values;
   CHECK(m[2] == *std::min_element(prior.values.begin(), prior.values.end()));
   // Bad values and absent fields name the file and field.
   masked["metrics"]["position"]["mean_probability"][2]["value"] = 1.5;
-  CHECK_THROWS_WITH(position_prior_from_report(masked, "probe.json"),
+  CHECK_THROWS_WITH(position_prior_from_report(masked, "probe.json", "mean_probability"),
                     Contains("probe.json: metrics.position.mean_probability.2.value: expected a probability in [0, 1], found 1.5"));
   auto unscored = make_test_report("position=llmrank,scores=false");
   REQUIRE_FALSE(unscored["metrics"]["position"].contains("mean_probability"));
