@@ -113,7 +113,7 @@ CatalogGrounder::CatalogGrounder(const Catalog& catalog, CatalogGroundingOptions
   }
 }
 
-CatalogGrounder::Match CatalogGrounder::match(std::string_view entry) const {
+CatalogGrounder::Match CatalogGrounder::match(std::string_view entry, bool fuzzy_step) const {
   const auto trimmed = trim(entry);
   if (trimmed.empty()) return {};
   if (const auto it = exact_.find(std::string(trimmed)); it != exact_.end()) return {it->second, Kind::kExact, 1.0};
@@ -122,7 +122,7 @@ CatalogGrounder::Match CatalogGrounder::match(std::string_view entry) const {
   if (const auto it = normalised_.find(n); it != normalised_.end()) return {it->second, Kind::kNormalised, 1.0};
   if (const auto b = normalize_title_base(trimmed); !b.empty())
     if (const auto it = normalised_.find(b); it != normalised_.end()) return {it->second, Kind::kNormalised, 1.0};
-  if (options_.fuzzy_threshold > 1) return {};
+  if (!fuzzy_step || options_.fuzzy_threshold > 1) return {};
   return fuzzy(n);
 }
 

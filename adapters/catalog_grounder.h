@@ -57,7 +57,8 @@ class CatalogGrounder {
 
   explicit CatalogGrounder(const Catalog& catalog, CatalogGroundingOptions options = {});
 
-  Match match(std::string_view entry) const;
+  // `fuzzy` false: exact and normalised matches only.
+  Match match(std::string_view entry, bool fuzzy = true) const;
   std::size_t size() const { return item_grams_offset_.size() - 1; }
 
  private:

@@ -1,5 +1,7 @@
 #include "adapters/grounding.h"
 
+#include "adapters/catalog_grounder.h"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -113,12 +115,16 @@ bool looks_like_prose(std::string_view line) {
   return words > 12 || ((t.back() == '.' || t.back() == '!' || t.back() == '?') && words > 6);
 }
 
+// Matches an entry to a presented candidate (its position), or -- for a
+// candidate-free answer -- to a catalog item (its index) through a
+// CatalogGrounder.
 class Grounder {
  public:
   Grounder(std::span<const std::string> titles, double threshold) : threshold_(threshold) {
     for (const auto& t : titles)
       keys_.push_back({t, normalize_words(drop_parentheses(t, true)), normalize_words(drop_parentheses(t, false))});
   }
+  explicit Grounder(const CatalogGrounder& catalog) : threshold_(0), catalog_(&catalog) {}
 
   // Exact or normalised match of the whole entry (no description dropped).
   std::optional<int> match_whole(std::string_view raw) const {
@@ -146,10 +152,14 @@ class Grounder {
     return match_fuzzily(entry);
   }
 
-  std::size_t size() const { return keys_.size(); }
+  std::size_t size() const { return catalog_ ? catalog_->size() : keys_.size(); }
 
  private:
   std::optional<int> match_exactly(const std::string& entry) const {
+    if (catalog_) {
+      const auto m = catalog_->match(entry, false);
+      return m.item >= 0 ? std::optional<int>(m.item) : std::nullopt;
+    }
     for (std::size_t i = 0; i < keys_.size(); ++i)
       if (keys_[i].exact == entry) return static_cast<int>(i);
     const auto n = normalize_words(drop_parentheses(entry, true));
@@ -161,6 +171,10 @@ class Grounder {
   }
 
   std::optional<int> match_fuzzily(const std::string& entry) const {
+    if (catalog_) {
+      const auto m = catalog_->match(entry);
+      return m.item >= 0 ? std::optional<int>(m.item) : std::nullopt;
+    }
     const auto n = normalize_words(drop_parentheses(entry, true));
     if (n.empty()) return std::nullopt;
     double best = 0;
@@ -178,6 +192,7 @@ class Grounder {
 
   double threshold_;
   std::vector<CandidateKeys> keys_;
+  const CatalogGrounder* catalog_ = nullptr;
 };
 
 // All "[digits]" references in order; nullopt when there are none.
@@ -342,6 +357,8 @@ class AnswerReader {
  public:
   AnswerReader(std::span<const std::string> titles, double threshold, RankResponse& response)
       : grounder_(titles, threshold), sink_(static_cast<int>(titles.size()), response) {}
+  // A candidate-free answer: entries are catalog items; "[i]" references name nothing.
+  AnswerReader(const CatalogGrounder& catalog, RankResponse& response) : grounder_(catalog), sink_(0, response, catalog.size()) {}
 
   EntrySink& sink() { return sink_; }
 
@@ -522,10 +539,11 @@ class AnswerReader {
 
 }  // namespace
 
-void ground_answer(std::string_view raw, std::span<const std::string> titles, const GroundingOptions& options,
-                   RankResponse& response) {
+namespace {
+
+// The reading rules of ground_answer over any reader.
+void read_answer(std::string_view raw, AnswerReader& reader, RankResponse& response) {
   const std::string text = strip_think_blocks(raw);
-  AnswerReader reader(titles, options.fuzzy_threshold, response);
   const auto fenced = fenced_block(text);
   const std::string_view body = fenced ? std::string_view(*fenced) : std::string_view(text);
   bool done = false;
@@ -541,6 +559,14 @@ void ground_answer(std::string_view raw, std::span<const std::string> titles, co
   // Prose around a fenced block that held no entries: read the whole answer.
   if (!reader.sink().any() && fenced) reader.text(text);
   if (!reader.sink().any()) response.parse_failures += 1;
+}
+
+}  // namespace
+
+void ground_answer(std::string_view raw, std::span<const std::string> titles, const GroundingOptions& options,
+                   RankResponse& response) {
+  AnswerReader reader(titles, options.fuzzy_threshold, response);
+  read_answer(raw, reader, response);
   if (options.repair) {
     const auto& taken = reader.sink().taken();
     if (response.ranking.empty() && !taken.empty()) response.first_entry_unusable = true;
@@ -552,7 +578,13 @@ void ground_answer(std::string_view raw, std::span<const std::string> titles, co
   }
 }
 
-EntrySink::EntrySink(int k, RankResponse& response) : k_(k), taken_(static_cast<std::size_t>(std::max(k, 0)), 0), response_(response) {}
+void ground_open_answer(std::string_view raw, const CatalogGrounder& catalog, RankResponse& response) {
+  AnswerReader reader(catalog, response);
+  read_answer(raw, reader, response);
+}
+
+EntrySink::EntrySink(int k, RankResponse& response) : EntrySink(k, response, static_cast<std::size_t>(std::max(k, 0))) {}
+EntrySink::EntrySink(int k, RankResponse& response, std::size_t slots) : k_(k), taken_(slots, 0), response_(response) {}
 
 void EntrySink::candidate(int index) {
   if (taken_[static_cast<std::size_t>(index)]) {

@@ -68,6 +68,9 @@ void ground_answer(std::string_view text, std::span<const std::string> titles, c
 class EntrySink {
  public:
   EntrySink(int k, RankResponse& response);  // k = the number of presented candidates
+  // `slots` entries can be ranked (a candidate-free answer: the catalog's
+  // size), and "[i]" references must lie in 1..k (0 there: none can).
+  EntrySink(int k, RankResponse& response, std::size_t slots);
   void candidate(int index);                 // 0-based; a second mention is a duplicate
   void index(long long i);                   // 1-based; outside 1..k is out of range
   void ungrounded(std::string text);         // a hallucinated or unknown entry, verbatim
@@ -81,6 +84,14 @@ class EntrySink {
   RankResponse& response_;
   bool seen_ = false;
 };
+
+class CatalogGrounder;  // catalog_grounder.h
+
+// A candidate-free answer (RankRequest::open): the same reading rules, but
+// every entry is matched against the whole catalog (CatalogGrounder) and
+// the ranking holds catalog item indices; "[i]" references are out of
+// range; entries that name no item are ungrounded (hallucinated).
+void ground_open_answer(std::string_view text, const CatalogGrounder& catalog, RankResponse& response);
 
 // Clears every field ground_answer fills.
 void reset_grounding(RankResponse& response);

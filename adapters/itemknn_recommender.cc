@@ -77,7 +77,7 @@ class ItemKnnRecommender final : public Recommender {
       for (auto item : request.candidates) scores.push_back(static_cast<float>(similarity_.score(item, in_history)));
       for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 0;
       return scores;
-    });
+    }, catalog_.get());
   }
 
  private:

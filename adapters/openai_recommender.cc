@@ -1,5 +1,9 @@
 #include "adapters/openai_recommender.h"
 
+#include <mutex>
+
+#include "adapters/catalog_grounder.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -66,9 +70,15 @@ enum class Outcome { kDone, kRetry, kFail };
 class OpenAiRecommender final : public Recommender {
  public:
   OpenAiRecommender(std::shared_ptr<const Catalog> catalog, OpenAiOptions options)
-      : catalog_(std::move(catalog)), options_(std::move(options)), template_(PromptTemplate::load(default_template(options_))) {
+      : catalog_(std::move(catalog)),
+        options_(std::move(options)),
+        template_(PromptTemplate::load(default_template(options_))),
+        open_template_(PromptTemplate::load(options_.open_template.empty() ? "open" : options_.open_template)) {
     if (options_.model.empty()) throw BadInput("adapter openai: model=... is required (the model name the server serves)");
-    if (options_.phrases) template_.set_phrases(options_.phrases);
+    if (options_.phrases) {
+      template_.set_phrases(options_.phrases);
+      open_template_.set_phrases(options_.phrases);
+    }
     check_mode();
     if (!options_.api_key_env.empty()) {
       const char* key = std::getenv(options_.api_key_env.c_str());
@@ -110,6 +120,10 @@ class OpenAiRecommender final : public Recommender {
     if (!options_.extra.empty()) id += ",extra=" + options_.extra.dump();
     // Prompts that state attributes in words change with the phrase table.
     if (template_.uses_phrases()) id += ",phrases=@" + template_.phrases().sha256().substr(0, 12);
+    // The built-in "open" template is frozen (a change needs a new name), so
+    // the default leaves ids -- and the cache keys of candidate answers -- as
+    // they were; a template given for open requests is part of the id.
+    if (!options_.open_template.empty()) id += fmt::format(",open_template={}@{}", open_template_.name(), open_template_.sha256().substr(0, 12));
     return id;
   }
 
@@ -247,6 +261,11 @@ class OpenAiRecommender final : public Recommender {
       ground_scores(response.raw->body, options_.scoring, options_.loglik_mean, request, response);
       return;
     }
+    if (request.open) {
+      reset_grounding(response);
+      ground_open_answer(response.raw->body, open_grounder(), response);
+      return;
+    }
     std::vector<std::string> titles;
     titles.reserve(request.candidates.size());
     for (auto item : request.candidates) titles.push_back(catalog_->at(item).title);
@@ -308,7 +327,7 @@ class OpenAiRecommender final : public Recommender {
   // llama.cpp's ({"content"} -> {"tokens"}, the messages joined).
   TokenizerRatio tokenizer_ratio(const RankRequest& request) const override {
     const auto calls = calls_of(request);
-    const auto messages = template_.render(request, *catalog_, options_.max_history, options_.item, calls[0].candidate);
+    const auto messages = template_for(request).render(request, *catalog_, options_.max_history, options_.item, calls[0].candidate);
     std::size_t chars = 0;
     std::string joined;
     json chat = json::array();
@@ -374,7 +393,7 @@ class OpenAiRecommender final : public Recommender {
     for (std::size_t j = 0; j < (per_candidate ? k : 1); ++j) {
       const std::optional<std::size_t> candidate = per_candidate ? std::optional<std::size_t>(j) : std::nullopt;
       std::size_t chars = 0;
-      const auto messages = template_.render(request, *catalog_, options_.max_history, options_.item, candidate);
+      const auto messages = template_for(request).render(request, *catalog_, options_.max_history, options_.item, candidate);
       for (const auto& m : messages) chars += code_points(m.content);
       if (options_.scoring == Scoring::kLoglik) chars += 1 + code_points(catalog_->at(request.candidates[j]).title);
       tokens += static_cast<std::int64_t>((chars + 3) / 4 + 4 * messages.size());
@@ -418,7 +437,18 @@ class OpenAiRecommender final : public Recommender {
     }
   }
 
+  // Open requests: their template, and the catalog-wide grounder (built on first use).
+  const PromptTemplate& template_for(const RankRequest& request) const { return request.open ? open_template_ : template_; }
+  const CatalogGrounder& open_grounder() const {
+    std::call_once(open_grounder_once_, [&] { open_grounder_ = std::make_unique<CatalogGrounder>(*catalog_); });
+    return *open_grounder_;
+  }
+
   void check_labels(const RankRequest& request) const {
+    if (request.open && (options_.scoring != Scoring::kGenerate || options_.structured != Structured::kOff))
+      throw BadInput(fmt::format("adapter openai: request {} is candidate-free (--probe open): it needs scoring=generate without "
+                                 "structured=, since there are no candidates to score or to list in a schema",
+                                 request.id));
     const auto k = request.candidates.size();
     if (options_.scoring == Scoring::kFirstToken && k > kMaxLabels)
       throw BadInput(fmt::format("adapter openai: scoring=first-token labels the candidates A to T, so at most {} candidates; request {} "
@@ -436,7 +466,7 @@ class OpenAiRecommender final : public Recommender {
 
   std::string request_body(const Call& call, const RankRequest& request, Transfer& t) const {
     json body;
-    const auto messages = template_.render(request, *catalog_, options_.max_history, options_.item, call.candidate);
+    const auto messages = template_for(request).render(request, *catalog_, options_.max_history, options_.item, call.candidate);
     if (options_.scoring == Scoring::kLoglik) {
       // A completion prompt: the messages flattened, then the candidate's title.
       std::string prompt;
@@ -638,6 +668,9 @@ class OpenAiRecommender final : public Recommender {
   std::shared_ptr<const Catalog> catalog_;
   OpenAiOptions options_;
   PromptTemplate template_;
+  PromptTemplate open_template_;
+  mutable std::once_flag open_grounder_once_;
+  mutable std::unique_ptr<CatalogGrounder> open_grounder_;
   std::string api_key_;
   std::string url_;
   CURLM* multi_ = nullptr;

@@ -45,6 +45,7 @@ struct OpenAiOptions {
   std::int64_t seed = 0;                              // sent as seed + request.sample; default 0
   int max_tokens = 512;                               // default 512
   std::string prompt_template;                        // built-in name or file; default by mode (listwise, json, first-token, pointwise, loglik)
+  std::string open_template;                          // open (candidate-free) requests: built-in name or file; default "open"
   Scoring scoring = Scoring::kGenerate;               // default generate
   Structured structured = Structured::kOff;           // generate only; default off
   int top_logprobs = 20;                              // pointwise: top_logprobs asked for; default 20

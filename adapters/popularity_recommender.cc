@@ -16,7 +16,7 @@ class PopularityRecommender final : public Recommender {
       scores.reserve(request.candidates.size());
       for (auto item : request.candidates) scores.push_back(static_cast<float>(catalog_->at(item).popularity));
       return scores;
-    });
+    }, catalog_.get());
   }
 
  private:

@@ -81,6 +81,18 @@ Here are {{n}} candidate {{item}}s:
 Rank the {{k}} candidates I am most likely to watch next, best first. Answer with a JSON object {"ranking": [...]} holding exactly {{k}} titles copied from the candidates.
 )";
 
+// Candidate-free generation (--probe open): FaiRLLM's request (Zhang et al.
+// 2023), with the history a recommender has. Frozen: the adapter id leaves
+// the default open template out, so a change needs a new name.
+constexpr const char* kOpen = R"([system]
+You are a {{item}} recommendation system.
+[user]
+{{profile_sentence}}I have watched these {{item}}s, oldest first:
+{{history}}
+
+Please provide me with a list of {{k}} {{item}} titles in order of preference that you think I might like. Please do not provide any additional information about the {{item}}s, such as artist, genre, or release date.
+)";
+
 }  // namespace
 
 const std::vector<std::string>& PromptTemplate::placeholders() {
@@ -89,7 +101,7 @@ const std::vector<std::string>& PromptTemplate::placeholders() {
   return names;
 }
 
-std::vector<std::string> PromptTemplate::builtin_names() { return {"listwise", "titles", "first-token", "pointwise", "loglik", "json"}; }
+std::vector<std::string> PromptTemplate::builtin_names() { return {"listwise", "titles", "first-token", "pointwise", "loglik", "json", "open"}; }
 
 PromptTemplate PromptTemplate::load(const std::string& name_or_path) {
   if (name_or_path == "listwise") return from_text(kListwise, "listwise");
@@ -98,6 +110,7 @@ PromptTemplate PromptTemplate::load(const std::string& name_or_path) {
   if (name_or_path == "pointwise") return from_text(kPointwise, "pointwise");
   if (name_or_path == "loglik") return from_text(kLoglik, "loglik");
   if (name_or_path == "json") return from_text(kJson, "json");
+  if (name_or_path == "open") return from_text(kOpen, "open");
   const auto text = read_whole_file(name_or_path);
   if (!text)
     throw BadInput(fmt::format("template {}: not a built-in template ({}) and not a readable file", name_or_path,

@@ -22,7 +22,7 @@ class RandomRecommender final : public Recommender {
         scores.push_back(static_cast<float>(Rng::stream(seed_, key).uniform01()));
       }
       return scores;
-    });
+    }, catalog_.get());
   }
 
  private:

@@ -1,5 +1,7 @@
 #include "adapters/recommender.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <numeric>
 
@@ -18,11 +20,35 @@ void report_all(const std::vector<RankResponse>& responses, const ResponseCallba
   for (std::size_t i = 0; i < responses.size(); ++i) on_response(i, responses[i]);
 }
 
+RankRequest open_as_candidates(const RankRequest& request, const Catalog& catalog) {
+  RankRequest r = request;
+  r.open = false;
+  std::vector<char> seen(catalog.size(), 0);
+  for (auto h : request.user.history)
+    if (h >= 0 && static_cast<std::size_t>(h) < seen.size()) seen[static_cast<std::size_t>(h)] = 1;
+  r.candidates.clear();
+  for (std::size_t i = 0; i < catalog.size(); ++i)
+    if (!seen[i]) r.candidates.push_back(static_cast<ItemIndex>(i));
+  return r;
+}
+
 std::vector<RankResponse> rank_by_scores(std::span<const RankRequest> requests, const ResponseCallback& on_response,
-                                         const std::function<std::vector<float>(const RankRequest&)>& score) {
+                                         const std::function<std::vector<float>(const RankRequest&)>& score, const Catalog* catalog) {
   std::vector<RankResponse> out(requests.size());
   for (std::size_t r = 0; r < requests.size(); ++r) {
     out[r].request_id = requests[r].id;
+    if (requests[r].open) {
+      if (!catalog) {
+        out[r].error = fmt::format("request {}: this adapter cannot answer candidate-free (open) requests", requests[r].id);
+      } else {
+        const auto expanded = open_as_candidates(requests[r], *catalog);
+        const auto scores = score(expanded);
+        for (const int p : top_k_by_score(scores, expanded.candidates, requests[r].k)) out[r].ranking.push_back(expanded.candidates[static_cast<std::size_t>(p)]);
+        out[r].usage.calls = 1;
+      }
+      if (on_response) on_response(r, out[r]);
+      continue;
+    }
     auto scores = score(requests[r]);
     out[r].ranking = top_k_by_score(scores, requests[r].candidates, requests[r].k);
     out[r].scores = std::move(scores);

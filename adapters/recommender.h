@@ -155,9 +155,17 @@ void report_all(const std::vector<RankResponse>& responses, const ResponseCallba
 
 // For recommenders that score each request independently: calls `score` on
 // every request, ranks by top_k_by_score, records one call, reports each
-// response as it is made.
+// response as it is made. With `catalog`, an open (candidate-free) request
+// is scored over every catalog item not in the user's history, in catalog
+// order, and answered with the top k as item indices (no per-candidate
+// scores); without it, an open request gets an error response.
 std::vector<RankResponse> rank_by_scores(std::span<const RankRequest> requests, const ResponseCallback& on_response,
-                                         const std::function<std::vector<float>(const RankRequest&)>& score);
+                                         const std::function<std::vector<float>(const RankRequest&)>& score,
+                                         const Catalog* catalog = nullptr);
+
+// An open request as a candidate request over every catalog item not in the
+// user's history (catalog order), for scoring models answering it.
+RankRequest open_as_candidates(const RankRequest& request, const Catalog& catalog);
 
 // The top `k` candidate positions by descending score. Ties are broken by
 // item index (not by presented position, which would itself be a position

@@ -91,6 +91,7 @@ std::unique_ptr<Recommender> openai_factory(const AdapterSpec& spec, const Adapt
   o.seed = spec.get_int("seed", o.seed, 0, std::int64_t{1} << 53);
   o.max_tokens = static_cast<int>(spec.get_int("max_tokens", o.max_tokens, 1, 1 << 20));
   o.prompt_template = spec.get_string("template", o.prompt_template);
+  if (spec.has("open_template")) o.open_template = spec.get_string("open_template", "");
   o.scoring = named(spec, "scoring", scoring_names(), o.scoring);
   o.structured = named(spec, "structured", structured_names(), o.structured);
   o.top_logprobs = static_cast<int>(spec.get_int("top_logprobs", o.top_logprobs, 1, 100));
@@ -190,6 +191,7 @@ std::vector<AdapterInfo> build_registry() {
            {"extra", "", "@FILE.json: a JSON object merged into every request body (pass-through)"},
            {"extra.*", "", "extra.FIELD=VALUE: one request body field (VALUE as JSON, else text); may not set a field the adapter sets"},
            {"template", "", "prompt template: listwise, titles, json, first-token, pointwise, loglik, or a file; default by scoring mode"},
+           {"open_template", "open", "template of candidate-free requests (--probe open): open, or a file"},
            {"max_history", "20", "history items shown in the prompt"},
            {"item", "movie", "what the items are called in prompts"},
            {"in_flight", "8", "concurrent requests"},

@@ -42,11 +42,13 @@ json encode_request(const RankRequest& request, const Catalog& catalog, int max_
   for (std::size_t i = from; i < h.size(); ++i) history.push_back(item_json(catalog.at(h[i]), false));
   json candidates = json::array();
   for (auto item : request.candidates) candidates.push_back(item_json(catalog.at(item), true));
-  return json{{"id", request.id},
-              {"k", request.k},
-              {"sample", request.sample},
-              {"user", {{"id", request.user.id}, {"attributes", request.user.attributes}, {"history", history}}},
-              {"candidates", candidates}};
+  json j{{"id", request.id},
+         {"k", request.k},
+         {"sample", request.sample},
+         {"user", {{"id", request.user.id}, {"attributes", request.user.attributes}, {"history", history}}},
+         {"candidates", candidates}};
+  if (request.open) j["open"] = true;  // only then: the keys of candidate requests stay as they were
+  return j;
 }
 
 static RankRequest decode_request_impl(const json& j, const Catalog& catalog, const std::string& where) {
@@ -79,7 +81,16 @@ static RankRequest decode_request_impl(const json& j, const Catalog& catalog, co
       for (const auto& v : *h) r.user.history.push_back(item_ref(v, catalog, where, "user.history"));
     }
   }
+  if (auto o = j.find("open"); o != j.end() && !o->is_null()) {
+    if (!o->is_boolean()) throw BadInput(fmt::format("{}: field open: found {}, expected true or false", where, o->dump()));
+    r.open = *o;
+  }
   auto c = j.find("candidates");
+  if (r.open) {  // candidate-free: the model names items of the whole catalog
+    if (c != j.end() && !(c->is_array() && c->empty()) && !c->is_null())
+      throw BadInput(fmt::format("{}: field candidates: an open request shows no candidates; found {}", where, c->dump().substr(0, 80)));
+    return r;
+  }
   if (c == j.end() || !c->is_array() || c->empty())
     throw BadInput(fmt::format("{}: field candidates: expected a non-empty array of item ids", where));
   for (const auto& v : *c) r.candidates.push_back(item_ref(v, catalog, where, "candidates"));
@@ -97,6 +108,22 @@ static void decode_answer_impl(const json& answer, const RankRequest& request, c
   if (!answer.is_object()) throw BadInput(fmt::format("answer for {}: expected a JSON object", request.id));
   if (auto e = answer.find("error"); e != answer.end() && !e->is_null()) {
     response.error = e->is_string() ? e->get<std::string>() : e->dump();
+    return;
+  }
+  if (request.open) {
+    // Candidate-free: the answer names catalog items by id.
+    auto ranking = answer.find("ranking");
+    if (ranking == answer.end() || !ranking->is_array())
+      throw BadInput(fmt::format("answer for {}: an open (candidate-free) request is answered with field ranking: an array of catalog "
+                                 "item ids",
+                                 request.id));
+    EntrySink sink(0, response, catalog.size());
+    for (const auto& v : *ranking) {
+      if (!v.is_string()) throw BadInput(fmt::format("answer for {}: field ranking: found {}, expected id strings", request.id, v.dump()));
+      if (const auto item = catalog.find(v.get<std::string>())) sink.candidate(*item);
+      else sink.ungrounded(v.get<std::string>());
+    }
+    if (!sink.any()) response.parse_failures += 1;
     return;
   }
   EntrySink sink(k, response);

@@ -117,6 +117,21 @@ class SimulatedRecommender final : public Recommender {
   }
 
   RankResponse answer(const RankRequest& request, std::vector<char>& in_history) const {
+    if (request.open) {
+      // Candidate-free: every unseen catalog item is a candidate, with no
+      // position bias (the catalog's order is not a presented order); the
+      // ranking becomes item indices, hallucinations stay ungrounded.
+      const auto expanded = open_as_candidates(request, *catalog_);
+      auto response = answer(expanded, in_history, false);
+      for (auto& p : response.ranking) p = expanded.candidates[static_cast<std::size_t>(p)];
+      response.request_id = request.id;
+      response.scores.reset();
+      return response;
+    }
+    return answer(request, in_history, true);
+  }
+
+  RankResponse answer(const RankRequest& request, std::vector<char>& in_history, bool position_bias) const {
     const auto& c = request.candidates;
     const int k = static_cast<int>(c.size());
     std::vector<double> relevance(c.size(), 0.0), popularity(c.size(), 0.0);
@@ -140,8 +155,8 @@ class SimulatedRecommender final : public Recommender {
     standardise(relevance);
     standardise(popularity);
     const double user_draw = static_cast<double>(stable_hash(fmt::format("user/{}/{}", options_.seed, request.user.id)) >> 11) * 0x1.0p-53;
-    auto bias = curve(user_draw < options_.position_share, k);
-    if (options_.favourite_position != 0 && k > 0)
+    auto bias = position_bias ? curve(user_draw < options_.position_share, k) : std::vector<double>(c.size(), 0.0);
+    if (position_bias && options_.favourite_position != 0 && k > 0)
       bias[stable_hash(fmt::format("favourite/{}/{}", options_.seed, request.user.id)) % static_cast<std::uint64_t>(k)] +=
           options_.favourite_position;
     const bool hallucinating_user =

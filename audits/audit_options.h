@@ -41,6 +41,10 @@ struct AuditOptions {
   // E0); utility gap 0.05 of NDCG above its E0. --practical NAME=VALUE.
   std::map<std::string, double> practical = {{"position.tvd", 0.02}, {"fairness.similarity", 0.05}, {"fairness.utility_gap", 0.05}};
   std::size_t chunk_bases = 256;         // base requests per batch sent to the adapter (memory stays flat)
+  // --probe open: candidate-free requests (RankRequest::open); the model
+  // names items of the whole catalog. Only the audits that do not read
+  // presented candidates run: fairness, grounding, accuracy.
+  bool open = false;
 };
 
 }  // namespace recbias

@@ -28,7 +28,7 @@ namespace {
 
 // Content key of a call: what the model sees (not the request id).
 std::string content_key(const RankRequest& r) {
-  std::string key = fmt::format("{}|{}|{}|", r.user.id, r.k, r.sample);
+  std::string key = fmt::format("{}{}|{}|{}|", r.open ? "open|" : "", r.user.id, r.k, r.sample);
   for (auto h : r.user.history) key += std::to_string(h) + ",";
   key += "|";
   for (const auto& [a, v] : r.user.attributes) key += a + "=" + v + ";";
@@ -82,12 +82,22 @@ std::vector<Profile> fairness_profiles(const AuditOptions& options) {
   return profiles;
 }
 
+void make_open(std::vector<EvalRequest>& bases) {
+  for (auto& base : bases) {
+    base.request.open = true;
+    base.request.candidates.clear();
+    base.positive_position = static_cast<int>(base.positive);
+  }
+}
+
 Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& options) {
   Plan plan;
   // The probes the asked-for audits need (audit_registry.cc).
   const bool position = probe_requested(options, Probe::kPermutations);
   const bool fairness = probe_requested(options, Probe::kCounterfactualProfiles);
   const bool history = probe_requested(options, Probe::kHistoryPerturbations);
+  if (!bases.empty() && bases[0].request.open && (position || history))
+    throw BadInput("candidate-free (open) requests have no presented candidates to permute or rank: run fairness, grounding and accuracy");
   if (history && options.history_window < 2)
     throw BadInput(fmt::format("--history-window {}: expected at least 2 (the history probe reorders the last W items)", options.history_window));
   if (fairness && options.attributes.empty())

@@ -73,6 +73,12 @@ struct Plan {
   std::size_t variants = 0;        // variants before de-duplication
 };
 
+// --probe open: every base request becomes candidate-free (RankRequest::open:
+// no candidates shown; the model names items of the whole catalog). Its
+// entries are catalog item indices, so the held-out item's "position" --
+// what accuracy and utility look up in the answer -- is its item index.
+void make_open(std::vector<EvalRequest>& bases);
+
 // The permutations of one request (K candidates) under a design. Each request
 // gets its own (seeded by its id), never one permutation shared by copies.
 std::vector<std::vector<int>> make_permutations(PermutationDesign design, int k, int p, std::uint64_t seed,

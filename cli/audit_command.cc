@@ -17,6 +17,7 @@
 #include "audits/audit.h"
 #include "cli/build_info.h"
 #include "audits/audit_runner.h"
+#include "audits/plan.h"
 #include "audits/comparison.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -41,6 +42,7 @@ struct AuditCliOptions {
   DataOptions data;
   AdapterOptions adapter;
   std::string audits;  // empty: every registered audit
+  std::string probe = "candidates";  // candidates | open
   AuditOptions audit;
   CandidateOptions candidates;
   int candidate_count = 20;  // --candidates: negatives + 1
@@ -360,6 +362,20 @@ void run(const AuditCliOptions& o) {
     for (auto a : split(o.audits, ","))
       if (!trim(a).empty()) options.audits.emplace_back(trim(a));
   }
+  options.open = o.probe == "open";
+  if (options.open) {
+    // Candidate-free requests: the audits that read presented candidates do not apply.
+    static const std::vector<std::string> applicable = {"fairness", "grounding", "accuracy"};
+    if (o.audits.empty()) {
+      options.audits = applicable;
+    } else {
+      for (const auto& a : options.audits)
+        if (std::find(applicable.begin(), applicable.end(), a) == applicable.end())
+          throw BadInput(fmt::format("--probe open: the {} audit needs presented candidates; candidate-free requests are audited by "
+                                     "fairness, grounding and accuracy",
+                                     a));
+    }
+  }
   for (const auto& entry : o.practical) {
     const auto eq = entry.find('=');
     const auto name = entry.substr(0, eq == std::string::npos ? 0 : eq);
@@ -378,8 +394,9 @@ void run(const AuditCliOptions& o) {
   CandidateOptions candidates = o.candidates;
   candidates.negatives = o.candidate_count - 1;
   candidates.seed = options.seed;  // one --seed for users, candidates, permutations and bootstrap
-  const auto requests = build_requests(data.workload, candidates);
+  auto requests = build_requests(data.workload, candidates);
   if (requests.requests.empty()) throw BadInput("no user has a held-out item and enough unseen items to build a request");
+  if (options.open) make_open(requests.requests);
   const auto shard = parse_shard(o.shard);
   for (const auto* path : {&o.out, &o.html, &o.md, &o.junit})
     if (!path->empty() && !o.force && std::filesystem::exists(*path) && (!dry_run || o.out_given))
@@ -395,7 +412,7 @@ void run(const AuditCliOptions& o) {
                    {"sha256", (o.adapter.phrases.empty() ? PhraseTable::builtin() : PhraseTable::load(o.adapter.phrases))->sha256()}}},
       {"adapter_capabilities", {{"scores", recommender->capabilities().scores}, {"deterministic", recommender->capabilities().deterministic}}},
       {"dataset", {{"name", data.dataset.name}, {"format", data.dataset.format}, {"path", data.dataset.path}, {"sha256", fingerprint}}},
-      {"workload", {{"users_requested", candidates.max_users}, {"candidates", o.candidate_count}, {"k", candidates.k},
+      {"workload", {{"users_requested", candidates.max_users}, {"probe", o.probe}, {"candidates", options.open ? 0 : o.candidate_count}, {"k", candidates.k},
                     {"sampling", name_of(kSamplings, candidates.sampling)}, {"seed", options.seed}, {"requests", requests.requests.size()}, {"skipped_users", requests.skipped_users}}},
       {"shard", {{"index", shard.index}, {"count", shard.count}}},
       {"started", utc_now()}};
@@ -594,6 +611,11 @@ void setup_audit(CLI::App& app) {
                     fmt::format("Comma-separated audits: {} (default: all but history, which runs when named)", audit_names()));
   audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item")->check(kNonNegative);
   audit->add_option("--candidates", o->candidate_count, "Candidates per request: 1 held-out positive + negatives")->check(CLI::Range(2, 1000));
+  audit->add_option("--probe", o->probe,
+                    "candidates: rank presented candidates; open: candidate-free requests, the model names --k items of the whole "
+                    "catalog (fairness, grounding against the catalog, accuracy)")
+      ->check(CLI::IsMember({"candidates", "open"}))
+      ->capture_default_str();
   audit->add_option("--k", o->candidates.k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities")->check(CLI::Range(1, 1000));
   add_enum_option(*audit, "--sampling", o->candidates.sampling, kSamplings, "uniform or popularity", "Negative sampling: uniform or popularity");
   audit->add_option("--permutations", o->audit.permutations, "Permutations per request for the position audit; 0 = K")->check(kNonNegative);

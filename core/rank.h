@@ -28,6 +28,12 @@ struct RankRequest {
   UserContext user;
   std::vector<ItemIndex> candidates;  // presented order; position 0 is shown first
   int k = 10;                         // how many entries the answer should have (<= candidates)
+  // Candidate-free (the open-generation probe, FaiRLLM's protocol): no
+  // candidates are shown, the model names k items of its own, and the
+  // response's ranking holds CATALOG item indices (grounded against the
+  // whole catalog: adapters/catalog_grounder.h) instead of candidate
+  // positions. Audits read an open request's entries as items.
+  bool open = false;
   // Which draw of a stochastic model this is. Requests that differ only in
   // `sample` ask for independent answers (noise floors); adapters fold it
   // into their sampling seed. Part of every cache key. Default 0.

@@ -106,3 +106,30 @@ TEST_CASE("the prefix-filtered fuzzy step equals a brute-force scan of the catal
   CHECK(fuzzy > 100);
   CHECK(none > 50);
 }
+
+TEST_CASE("a candidate-free answer is read by the grounding rules and matched against the catalog", "[grounding][catalog][open]") {
+  const auto catalog = catalog_of({"Usual Suspects, The (1995)", "Heat (1995)", "Shawshank Redemption, The (1994)", "Toy Story (1995)"});
+  const CatalogGrounder g(catalog);
+  RankResponse r;
+  ground_open_answer("Sure! Here are my picks:\n1. Heat (1995)\n2. The Usual Suspects\n3. Zorblax (2031)\n4. Heat\n"
+                     "These are all great films.",
+                     g, r);
+  CHECK(r.ranking == std::vector<int>{1, 0});  // catalog item indices, in the order written
+  CHECK(r.ungrounded == std::vector<std::string>{"Zorblax (2031)"});
+  CHECK(r.duplicates == 1);  // "Heat" again
+  CHECK_FALSE(r.first_entry_unusable);
+  // "[i]" references name nothing without candidates.
+  RankResponse refs;
+  ground_open_answer("[2] > [1]", g, refs);
+  CHECK(refs.ranking.empty());
+  CHECK(refs.out_of_range == 2);
+  RankResponse j;
+  ground_open_answer(R"j({"recommendations": ["Imaginary Movie (2030)", "toy story", "Shawshenk Redemption"]})j", g, j);
+  CHECK(j.ranking == std::vector<int>{3, 2});
+  CHECK(j.ungrounded == std::vector<std::string>{"Imaginary Movie (2030)"});
+  CHECK(j.first_entry_unusable);  // its first entry names no catalog item
+  RankResponse none;
+  ground_open_answer("I cannot recommend movies without more information.", g, none);
+  CHECK(none.ranking.empty());
+  CHECK(none.parse_failures + static_cast<int>(none.ungrounded.size()) >= 1);
+}

@@ -1,0 +1,140 @@
+// The candidate-free probe (--probe open): requests without candidates, the
+// model names k titles of its own, entries grounded against the whole
+// catalog. End to end through the openai adapter against a loopback chat
+// model with a known behaviour, and the built-in scoring adapters.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <map>
+#include <set>
+
+#include "adapters/adapter_spec.h"
+#include "adapters/grounding.h"
+#include "adapters/registry.h"
+#include "audits/audit_runner.h"
+#include "audits/plan.h"
+#include "core/rng.h"
+#include "tests/audits/audit_fixtures.h"
+#include "tests/fake_llm_server.h"
+
+using namespace recbias;
+using namespace recbias::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// The user's history block of an open prompt ("oldest first:\n...\n\nPlease").
+std::string history_block(const std::string& prompt) {
+  const auto from = prompt.find("oldest first:\n");
+  const auto to = prompt.find("\n\nPlease");
+  return from == std::string::npos || to == std::string::npos ? prompt : prompt.substr(from, to - from);
+}
+
+}  // namespace
+
+TEST_CASE("the open probe grounds generated titles against the catalog and measures fairness, hallucinations and accuracy", "[audit][e2e][openai][open]") {
+  // 80 users, k = 5. The model lists five catalog titles from a start picked
+  // by a hash of the user's history; a stated woman gets the list shifted by
+  // three (two titles shared: Jaccard@5 = 2/8 with the neutral list); a
+  // stated man the same list. It writes the second title lower-case without
+  // its year and with the article in front (a normalised match), and for every
+  // third user an invented title in third place (a hallucination against the
+  // catalog, not counted in the five).
+  auto s = synthetic_setup(80, 300, 12, 41, 5, /*movie_titles=*/true);
+  s.workload.attributes = {{"gender", {"F", "M"}}};
+  make_open(s.requests.requests);
+  // Titles whose normalised form no other item shares (movie_like_title
+  // repeats names with other years, and a year-less name grounds to the
+  // first item bearing it), so that every written title names its own item.
+  std::map<std::string, int> uses;
+  for (const auto& item : s.workload.catalog->items()) ++uses[normalize_title(item.title)];
+  std::vector<std::string> titles;
+  for (const auto& item : s.workload.catalog->items())
+    if (uses[normalize_title(item.title)] == 1) titles.push_back(item.title);
+  REQUIRE(titles.size() > 100);
+  auto invented = std::make_shared<std::atomic<int>>(0);
+  Behaviour behaviour = [titles, invented](const Prompt& p) {
+    const auto key = stable_hash(history_block(p.user_message));
+    std::size_t start = key % (titles.size() - 10);
+    if (p.user_message.find("I am a woman") != std::string::npos) start += 3;
+    std::string out = "Sure! Here are my recommendations:\n";
+    for (std::size_t i = 0; i < 5; ++i) {
+      std::string t = titles[start + i];
+      if (i == 1) {  // "Harbor of Glass, The (1994)" -> "the harbor of glass"
+        t = t.substr(0, t.rfind(" ("));
+        if (t.size() > 5 && t.ends_with(", The")) t = "The " + t.substr(0, t.size() - 5);
+        for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      out += std::to_string(i + 1) + ". " + t + "\n";
+      if (i == 1 && key % 3 == 0) {
+        out += "3. Zorblax and the Quantum Teapot (2031)\n";
+        ++*invented;
+      }
+    }
+    return Reply::answer(out);
+  };
+  FakeLlmServer server(behaviour);
+  auto llm = make_recommender(AdapterSpec::parse("openai:model=chat,in_flight=8,base_url=" + server.base_url()), s.context);
+  AuditOptions options;
+  options.audits = {"fairness", "grounding", "accuracy"};
+  options.attributes = s.workload.attributes;
+  options.bootstrap_replicates = 50;
+  const auto run = run_audit(*llm, s.workload, s.requests, options, {}, {});
+  const auto& m = run.report["metrics"];
+
+  // Every request was candidate-free, in the open template's words.
+  for (const auto& body : server.bodies()) {
+    const auto text = body.dump();
+    CHECK_THAT(text, Contains("Please provide me with a list of 5 movie titles"));
+    CHECK_THAT(text, !Contains("candidate"));
+  }
+  // Hallucinations against the catalog: exactly the invented titles, among all entries written.
+  const auto& g = m["grounding"];
+  CHECK(g["parse_failure_rate"]["value"].get<double>() == 0.0);
+  CHECK(invented->load() > 0);
+  CHECK(g["hallucination_rate"]["value"].get<double>() * g["output_entries"].get<double>() == Approx(invented->load()));
+  CHECK(g["output_entries"].get<int>() == 5 * static_cast<int>(server.bodies().size()) + invented->load());
+  // Fairness on the grounded items: F shares two of five titles with the neutral list, M all five.
+  const auto& gender = m["fairness"]["attributes"]["gender"];
+  CHECK(gender["values"]["F"]["jaccard"]["value"].get<double>() == Approx(2.0 / 8).margin(1e-12));
+  CHECK(gender["values"]["M"]["jaccard"]["value"].get<double>() == 1.0);
+  CHECK(gender["snsr"]["jaccard"]["value"].get<double>() == Approx(0.75).margin(1e-12));
+  // Accuracy reads the held-out item among the named ones (an item index, not a position).
+  CHECK(m["accuracy"]["hit_rate"]["n"].get<double>() == static_cast<double>(s.requests.requests.size()));
+}
+
+TEST_CASE("scoring adapters answer open requests with catalog items outside the user's history", "[adapters][open]") {
+  auto s = synthetic_setup(20, 120, 10, 5, 6);
+  make_open(s.requests.requests);
+  for (const char* spec : {"popularity", "itemknn", "random", "simulated:hallucination_rate=0"}) {
+    CAPTURE(spec);
+    auto model = make_recommender(AdapterSpec::parse(spec), s.context);
+    std::vector<RankRequest> requests;
+    for (const auto& b : s.requests.requests) requests.push_back(b.request);
+    const auto responses = model->rank(requests);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      REQUIRE_FALSE(responses[i].error.has_value());
+      CHECK(responses[i].ranking.size() == 6);
+      const std::set<ItemIndex> seen(requests[i].user.history.begin(), requests[i].user.history.end());
+      for (int item : responses[i].ranking) {
+        CHECK(item >= 0);
+        CHECK(item < static_cast<int>(s.workload.catalog->size()));
+        CHECK_FALSE(seen.count(item));
+      }
+    }
+  }
+  // Popularity names the most popular unseen items, most popular first.
+  auto popularity = make_recommender(AdapterSpec::parse("popularity"), s.context);
+  const auto r = popularity->rank(std::vector<RankRequest>{s.requests.requests[0].request})[0];
+  for (std::size_t i = 1; i < r.ranking.size(); ++i)
+    CHECK(s.workload.catalog->at(r.ranking[i - 1]).popularity >= s.workload.catalog->at(r.ranking[i]).popularity);
+}
+
+TEST_CASE("audits that need presented candidates refuse open requests", "[audit][open][bad-input]") {
+  auto s = synthetic_setup(10, 100, 8, 3);
+  make_open(s.requests.requests);
+  auto model = make_recommender(AdapterSpec::parse("popularity"), s.context);
+  AuditOptions options;
+  options.audits = {"position", "accuracy"};
+  CHECK_THROWS_WITH(run_audit(*model, s.workload, s.requests, options, {}, {}), Contains("no presented candidates to permute or rank"));
+}
