@@ -96,7 +96,8 @@ CatalogGrounder::CatalogGrounder(const Catalog& catalog, CatalogGroundingOptions
     item_grams_offset_.push_back(item_grams_.size());
   }
   // Each posting list by (trigram count, item index): the length filter is a range.
-  for (auto& [gram, p] : postings_) {
+  for (auto& entry : postings_) {
+    auto& p = entry.second;  // a plain reference: clang 14 cannot capture structured bindings
     std::vector<std::size_t> order(p.items.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {

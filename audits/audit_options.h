@@ -43,7 +43,7 @@ struct AuditOptions {
   std::size_t chunk_bases = 256;         // base requests per batch sent to the adapter (memory stays flat)
   // --probe open: candidate-free requests (RankRequest::open); the model
   // names items of the whole catalog. Only the audits that do not read
-  // presented candidates run: fairness, grounding, accuracy.
+  // presented candidates run: fairness, grounding, accuracy, open.
   bool open = false;
 };
 

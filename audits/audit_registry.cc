@@ -12,6 +12,7 @@
 #include "audits/accuracy_cost_accumulator.h"
 #include "audits/grounding_accumulator.h"
 #include "audits/exposure_accumulator.h"
+#include "audits/open_accumulator.h"
 #include "audits/history_accumulator.h"
 #include "core/errors.h"
 #include "core/registry.h"
@@ -130,6 +131,14 @@ class ExposureAudit final : public AccumulatorAudit<ExposureAccumulator, Exposur
   void load_state(const nlohmann::json& j) override { acc_.load_state(j); }
 };
 
+class OpenAudit final : public AccumulatorAudit<OpenAccumulator, OpenAudit> {
+ public:
+  explicit OpenAudit(const AuditContext& c) : AccumulatorAudit(c.popularity ? c.popularity->catalog : nullptr, c.options.bootstrap_replicates) {}
+  void result(const ResultContext& c, nlohmann::ordered_json& metrics) const override { metrics["open"] = acc_.result(c.options.confidence); }
+  nlohmann::json state() const override { return acc_.state(); }
+  void load_state(const nlohmann::json& j) override { acc_.load_state(j); }
+};
+
 template <class T>
 std::function<std::unique_ptr<Audit>(const AuditContext&)> factory() {
   return [](const AuditContext& c) -> std::unique_ptr<Audit> { return std::make_unique<T>(c); };
@@ -151,6 +160,8 @@ std::vector<AuditInfo> build_registry() {
        "history", false, {Probe::kHistoryPerturbations}, factory<HistoryAudit>(), true},
       {"exposure", "item groups (genre, release era): exposure vs candidate and relevance shares, recency of what is recommended",
        "exposure", false, {}, factory<ExposureAudit>()},
+      {"open", "candidate-free generation (--probe open): popularity of the named items vs the held-out item (paired), ARP, catalog coverage",
+       "open", false, {}, factory<OpenAudit>(), true},
   };
 }
 

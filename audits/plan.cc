@@ -97,7 +97,7 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
   const bool fairness = probe_requested(options, Probe::kCounterfactualProfiles);
   const bool history = probe_requested(options, Probe::kHistoryPerturbations);
   if (!bases.empty() && bases[0].request.open && (position || history))
-    throw BadInput("candidate-free (open) requests have no presented candidates to permute or rank: run fairness, grounding and accuracy");
+    throw BadInput("candidate-free (open) requests have no presented candidates to permute or rank: run fairness, grounding, accuracy and open");
   if (history && options.history_window < 2)
     throw BadInput(fmt::format("--history-window {}: expected at least 2 (the history probe reorders the last W items)", options.history_window));
   if (fairness && options.attributes.empty())

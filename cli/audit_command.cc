@@ -365,16 +365,18 @@ void run(const AuditCliOptions& o) {
   options.open = o.probe == "open";
   if (options.open) {
     // Candidate-free requests: the audits that read presented candidates do not apply.
-    static const std::vector<std::string> applicable = {"fairness", "grounding", "accuracy"};
+    static const std::vector<std::string> applicable = {"fairness", "grounding", "accuracy", "open"};
     if (o.audits.empty()) {
       options.audits = applicable;
     } else {
       for (const auto& a : options.audits)
         if (std::find(applicable.begin(), applicable.end(), a) == applicable.end())
           throw BadInput(fmt::format("--probe open: the {} audit needs presented candidates; candidate-free requests are audited by "
-                                     "fairness, grounding and accuracy",
+                                     "fairness, grounding, accuracy and open",
                                      a));
     }
+  } else if (std::find(options.audits.begin(), options.audits.end(), "open") != options.audits.end()) {
+    throw BadInput("--audits open reads candidate-free requests: add --probe open");
   }
   for (const auto& entry : o.practical) {
     const auto eq = entry.find('=');

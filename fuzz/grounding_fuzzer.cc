@@ -6,14 +6,18 @@
 // the openai adapter's answer readers (openai_protocol.h): as a server body
 // (first-token top_logprobs, echoed completion logprobs), as a raw
 // "logprobs" answer in every scoring mode (ranking: valid, distinct, top-k,
-// finite scores only), and as a structured answer checked against the
-// ranking schema.
+// finite scores only), as a structured answer checked against the
+// ranking schema, and as a candidate-free answer grounded against the titles
+// as a catalog (catalog_grounder.h: every entry a valid, distinct item; the
+// catalog matcher's fuzzy step on every line, checked against its own
+// exact and normalised steps).
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <set>
 #include <sstream>
 
+#include "adapters/catalog_grounder.h"
 #include "adapters/grounding.h"
 #include "adapters/openai_protocol.h"
 #include "core/errors.h"
@@ -46,6 +50,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (again.ranking != response.ranking || again.ungrounded != response.ungrounded || again.duplicates != response.duplicates ||
         again.out_of_range != response.out_of_range || again.first_entry_unusable != response.first_entry_unusable)
       std::abort();
+  }
+  // Candidate-free: the titles as a catalog.
+  {
+    Catalog catalog;
+    for (std::size_t i = 0; i < titles.size(); ++i) {
+      try {
+        catalog.add({std::to_string(i), titles[i], {}, 0});
+      } catch (const Error&) {
+      }
+    }
+    const CatalogGrounder grounder(catalog);
+    RankResponse open;
+    ground_open_answer(parts[1], grounder, open);
+    std::set<int> named;
+    for (int item : open.ranking)
+      if (item < 0 || item >= static_cast<int>(catalog.size()) || !named.insert(item).second) std::abort();
+    std::istringstream lines(parts[1]);
+    for (std::string line; std::getline(lines, line);) {
+      const auto m = grounder.match(line);
+      if (m.item >= static_cast<int>(catalog.size()) || (m.item < 0) != (m.kind == CatalogGrounder::Kind::kNone)) std::abort();
+      if (m.kind == CatalogGrounder::Kind::kFuzzy && (m.similarity < 0.8 - 1e-9 || m.similarity > 1 + 1e-9)) std::abort();
+      const auto exact = grounder.match(line, false);
+      if (exact.item >= 0 && (m.item != exact.item || m.kind == CatalogGrounder::Kind::kFuzzy)) std::abort();
+    }
   }
   // The openai adapter's readers.
   const auto body = nlohmann::json::parse(parts[1], nullptr, /*allow_exceptions=*/false);

@@ -12,6 +12,7 @@
 #include "adapters/grounding.h"
 #include "adapters/registry.h"
 #include "audits/audit_runner.h"
+#include "audits/open_accumulator.h"
 #include "audits/plan.h"
 #include "core/rng.h"
 #include "tests/audits/audit_fixtures.h"
@@ -76,7 +77,7 @@ TEST_CASE("the open probe grounds generated titles against the catalog and measu
   FakeLlmServer server(behaviour);
   auto llm = make_recommender(AdapterSpec::parse("openai:model=chat,in_flight=8,base_url=" + server.base_url()), s.context);
   AuditOptions options;
-  options.audits = {"fairness", "grounding", "accuracy"};
+  options.audits = {"fairness", "grounding", "accuracy", "open"};
   options.attributes = s.workload.attributes;
   options.bootstrap_replicates = 50;
   const auto run = run_audit(*llm, s.workload, s.requests, options, {}, {});
@@ -101,6 +102,10 @@ TEST_CASE("the open probe grounds generated titles against the catalog and measu
   CHECK(gender["snsr"]["jaccard"]["value"].get<double>() == Approx(0.75).margin(1e-12));
   // Accuracy reads the held-out item among the named ones (an item index, not a position).
   CHECK(m["accuracy"]["hit_rate"]["n"].get<double>() == static_cast<double>(s.requests.requests.size()));
+  // The open audit: five items per neutral list, all from the catalog.
+  CHECK(m["open"]["items_named_per_list"]["value"].get<double>() == 5.0);
+  CHECK(m["open"]["catalog_coverage"].get<double>() > 0);
+  CHECK(m["open"]["catalog_coverage"].get<double>() <= 1);
 }
 
 TEST_CASE("scoring adapters answer open requests with catalog items outside the user's history", "[adapters][open]") {
@@ -137,4 +142,55 @@ TEST_CASE("audits that need presented candidates refuse open requests", "[audit]
   AuditOptions options;
   options.audits = {"position", "accuracy"};
   CHECK_THROWS_WITH(run_audit(*model, s.workload, s.requests, options, {}, {}), Contains("no presented candidates to permute or rank"));
+}
+
+TEST_CASE("open audit: popularity percentiles of named items vs the held-out item, ARP and coverage by hand", "[audit][open]") {
+  // Popularity 1, 2, 2, 4, 8: percentiles 0, 0.375, 0.375 (ties at their mean
+  // rank 1.5 of 4), 0.75, 1. User 0 names items 4, 3 and held out item 0:
+  // named 0.875, held out 0, ARP 6. User 1 names item 1 and held out item 4:
+  // named 0.375, held out 1, ARP 2. Means: 0.625, 0.5, difference 0.125,
+  // ARP 4, 1.5 items per list; 3 distinct items of 5: coverage 0.6.
+  auto catalog = std::make_shared<Catalog>();
+  const double pops[] = {1, 2, 2, 4, 8};
+  for (int i = 0; i < 5; ++i) catalog->add({std::to_string(i), "Item " + std::to_string(i), {}, pops[i]});
+  OpenAccumulator acc(catalog, 4);
+  const auto plan = identity_only_plan();
+  const std::vector<int> weights = {1, 1, 1, 1};
+  auto add = [&](std::size_t u, std::vector<int> named, ItemIndex held_out) {
+    auto base = fixture_request(u, {held_out}, 2, 0);
+    base.request.open = true;
+    base.request.candidates.clear();
+    base.positive = held_out;
+    base.positive_position = held_out;
+    std::vector<RankResponse> responses(1);
+    responses[0].ranking = std::move(named);
+    acc.add(outcome_of(base, plan, responses, weights));
+  };
+  add(0, {4, 3}, 0);
+  add(1, {1}, 4);
+  const auto m = acc.result(0.95);
+  CHECK(m["named_popularity_percentile"]["value"].get<double>() == Approx(0.625).margin(1e-12));
+  CHECK(m["held_out_popularity_percentile"]["value"].get<double>() == Approx(0.5).margin(1e-12));
+  CHECK(m["named_minus_held_out_percentile"]["value"].get<double>() == Approx(0.125).margin(1e-12));
+  CHECK(m["arp"]["value"].get<double>() == Approx(4.0).margin(1e-12));
+  CHECK(m["items_named_per_list"]["value"].get<double>() == Approx(1.5).margin(1e-12));
+  CHECK(m["catalog_coverage"].get<double>() == Approx(0.6).margin(1e-12));
+  CHECK(m["users"].get<double>() == 2);
+  // State round trip (a state-only accumulator has no catalog), and merge adds.
+  OpenAccumulator loaded(nullptr, 4);
+  loaded.load_state(acc.state());
+  CHECK(loaded == acc);
+  loaded.merge(acc);
+  CHECK(loaded.result(0.95)["users"].get<double>() == 4);
+  CHECK(loaded.result(0.95)["catalog_coverage"].get<double>() == Approx(0.6).margin(1e-12));
+  auto bad = acc.state();
+  bad["named"] = {7};
+  CHECK_THROWS_WITH(OpenAccumulator(nullptr, 4).load_state(bad), Contains("named item 7 outside the catalog's 5 items"));
+  // A request that showed candidates is not this audit's: a note, no numbers.
+  OpenAccumulator candidates(catalog, 4);
+  auto base = fixture_request(0, {0, 1}, 2, 0);
+  std::vector<RankResponse> responses(1);
+  responses[0].ranking = {0};
+  candidates.add(outcome_of(base, plan, responses, weights));
+  CHECK(candidates.result(0.95).contains("note"));
 }

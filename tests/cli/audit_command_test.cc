@@ -163,6 +163,32 @@ TEST_CASE("recbias report --trend renders releases in provenance order and gate 
   CHECK(run_recbias({"gate", "--policy", dir / "drift.json", dir / "v3.json"}).exit_code == 3);  // no trend: inconclusive
 }
 
+TEST_CASE("recbias audit --probe open audits candidate-free lists, and refuses audits that need candidates", "[cli][audit][open]") {
+  TempDir dir;
+  make_synth_dataset(dir);
+  const auto ok = run_recbias({"audit", "--adapter", "simulated:hallucination_rate=0.3", "--probe", "open", "--dataset", dir / "data",
+                               "--users", "30", "--k", "8", "--bootstrap", "50", "--out", dir / "open.json"});
+  INFO(ok.err);
+  REQUIRE(ok.exit_code == 0);
+  const auto report = nlohmann::json::parse(read_file(dir / "open.json"));
+  CHECK(report["config"]["audits"] == nlohmann::json({"fairness", "grounding", "accuracy", "open"}));
+  CHECK(report["provenance"]["workload"]["probe"] == "open");
+  CHECK(report["metrics"]["open"]["items_named_per_list"]["value"].get<double>() <= 8);
+  CHECK(report["metrics"]["grounding"]["hallucination_rate"]["value"].get<double>() > 0);
+  CHECK_FALSE(report["metrics"].contains("position"));
+  const auto position = run_recbias({"audit", "--adapter", "popularity", "--probe", "open", "--audits", "position", "--dataset",
+                                     dir / "data", "--users", "5"});
+  CHECK(position.exit_code == 2);
+  CHECK_THAT(position.err, Contains("--probe open: the position audit needs presented candidates"));
+  const auto open_alone = run_recbias({"audit", "--adapter", "popularity", "--audits", "open", "--dataset", dir / "data", "--users", "5"});
+  CHECK(open_alone.exit_code == 2);
+  CHECK_THAT(open_alone.err, Contains("--audits open reads candidate-free requests: add --probe open"));
+  const auto first_token = run_recbias({"audit", "--adapter", "openai:base_url=http://127.0.0.1:9/v1,model=m,scoring=first-token",
+                                        "--probe", "open", "--dataset", dir / "data", "--users", "5"});
+  CHECK(first_token.exit_code == 2);
+  CHECK_THAT(first_token.err, Contains("it needs scoring=generate"));
+}
+
 TEST_CASE("audit --compare audits each mitigation and other adapters on the same plan and reports the trade-off", "[cli][audit][mitigation]") {
   RECBIAS_REQUIRE_DATASET(folder, "ml-100k", "u.data");
   TempDir dir;
