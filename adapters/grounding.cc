@@ -1,7 +1,5 @@
 #include "adapters/grounding.h"
 
-#include "adapters/catalog_grounder.h"
-
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -9,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/catalog_grounder.h"
 #include "core/text.h"
 
 namespace recbias {

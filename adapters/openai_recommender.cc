@@ -1,9 +1,5 @@
 #include "adapters/openai_recommender.h"
 
-#include <mutex>
-
-#include "adapters/catalog_grounder.h"
-
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -19,6 +15,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/catalog_grounder.h"
 #include "adapters/prompt_template.h"
 #include "core/errors.h"
 #include "core/json_errors.h"

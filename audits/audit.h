@@ -89,7 +89,7 @@ struct AuditInfo {
 // The registered audits in report order, built once on first use.
 const std::vector<AuditInfo>& audit_registry();
 
-// "position, popularity, fairness, grounding, accuracy, history, exposure" (all_audit_names() is in audit_options.h)
+// "position, popularity, fairness, grounding, accuracy, history, exposure, open" (all_audit_names() is in audit_options.h)
 std::string audit_names();
 
 // Whether any audit `options` asks for needs `probe`.

@@ -610,7 +610,7 @@ void setup_audit(CLI::App& app) {
   add_adapter_options(*audit, o->adapter);
   add_data_options(*audit, o->data, true);
   audit->add_option("--audits", o->audits,
-                    fmt::format("Comma-separated audits: {} (default: all but history, which runs when named)", audit_names()));
+                    fmt::format("Comma-separated audits: {} (default: all but history, which runs when named, and open, which --probe open selects)", audit_names()));
   audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item")->check(kNonNegative);
   audit->add_option("--candidates", o->candidate_count, "Candidates per request: 1 held-out positive + negatives")->check(CLI::Range(2, 1000));
   audit->add_option("--probe", o->probe,

@@ -89,8 +89,8 @@ TEST_CASE("every variant of a base is its own draw, so no comparison shares rand
 
 TEST_CASE("the audit registry is the one list of audits: options, schema and errors follow it", "[audit][registry]") {
   const auto names = all_audit_names();
-  CHECK(names == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy", "history", "exposure"});
-  // The default runs every audit but the opt-in ones.
+  CHECK(names == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy", "history", "exposure", "open"});
+  // The default runs every audit but the opt-in ones (history; open, which --probe open selects).
   CHECK(default_audit_names() == std::vector<std::string>{"position", "popularity", "fairness", "grounding", "accuracy", "exposure"});
   CHECK(AuditOptions().audits == default_audit_names());
   // The report schema's enum of config.audits lists the same names.
@@ -109,5 +109,5 @@ TEST_CASE("the audit registry is the one list of audits: options, schema and err
   CHECK(probe_requested(AuditOptions(), Probe::kCounterfactualProfiles));
   CHECK_FALSE(probe_requested(AuditOptions(), Probe::kHistoryPerturbations));  // opt-in
   CHECK_THROWS_WITH(check_audit_names({"position", "provider"}),
-                    Catch::Matchers::Contains("unknown audit \"provider\"; known audits: position, popularity, fairness, grounding, accuracy, history, exposure"));
+                    Catch::Matchers::Contains("unknown audit \"provider\"; known audits: position, popularity, fairness, grounding, accuracy, history, exposure, open"));
 }
