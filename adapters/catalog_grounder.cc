@@ -85,6 +85,7 @@ CatalogGrounder::CatalogGrounder(const Catalog& catalog, CatalogGroundingOptions
     exact_.emplace(std::string(trim(items[i].title)), index);  // emplace keeps the first of equal titles
     const auto n = normalize_title(items[i].title);
     normalised_.emplace(n, index);
+    normalised_titles_.push_back(n);
     normalised_.emplace(normalize_title_base(items[i].title), index);
     const auto grams = title_trigrams(n);
     for (const auto g : grams) {

@@ -60,6 +60,8 @@ class CatalogGrounder {
   // `fuzzy` false: exact and normalised matches only.
   Match match(std::string_view entry, bool fuzzy = true) const;
   std::size_t size() const { return item_grams_offset_.size() - 1; }
+  // normalize_title of the item's title.
+  const std::string& normalised_title(ItemIndex item) const { return normalised_titles_.at(static_cast<std::size_t>(item)); }
 
  private:
   Match fuzzy(const std::string& normalised) const;
@@ -67,6 +69,7 @@ class CatalogGrounder {
   CatalogGroundingOptions options_;
   std::unordered_map<std::string, ItemIndex> exact_;
   std::unordered_map<std::string, ItemIndex> normalised_;
+  std::vector<std::string> normalised_titles_;
   // Each item's sorted distinct trigrams (CSR), and each trigram's items.
   std::vector<std::uint32_t> item_grams_;
   std::vector<std::size_t> item_grams_offset_;

@@ -357,7 +357,9 @@ class AnswerReader {
   AnswerReader(std::span<const std::string> titles, double threshold, RankResponse& response)
       : grounder_(titles, threshold), sink_(static_cast<int>(titles.size()), response) {}
   // A candidate-free answer: entries are catalog items; "[i]" references name nothing.
-  AnswerReader(const CatalogGrounder& catalog, RankResponse& response) : grounder_(catalog), sink_(0, response, catalog.size()) {}
+  AnswerReader(const CatalogGrounder& catalog, RankResponse& response) : grounder_(catalog), sink_(0, response, catalog.size()) {
+    sink_.record_entries();
+  }
 
   EntrySink& sink() { return sink_; }
 
@@ -580,12 +582,16 @@ void ground_answer(std::string_view raw, std::span<const std::string> titles, co
 void ground_open_answer(std::string_view raw, const CatalogGrounder& catalog, RankResponse& response) {
   AnswerReader reader(catalog, response);
   read_answer(raw, reader, response);
+  // A grounded entry is recorded as its item's normalised title.
+  for (auto& e : response.entries)
+    if (!e.empty() && e[0] == '\x01') e = catalog.normalised_title(static_cast<ItemIndex>(std::stol(e.substr(1))));
 }
 
 EntrySink::EntrySink(int k, RankResponse& response) : EntrySink(k, response, static_cast<std::size_t>(std::max(k, 0))) {}
 EntrySink::EntrySink(int k, RankResponse& response, std::size_t slots) : k_(k), taken_(slots, 0), response_(response) {}
 
 void EntrySink::candidate(int index) {
+  if (record_) response_.entries.push_back("\x01" + std::to_string(index));
   if (taken_[static_cast<std::size_t>(index)]) {
     ++response_.duplicates;
     first(false);
@@ -606,6 +612,7 @@ void EntrySink::index(long long i) {
 }
 
 void EntrySink::ungrounded(std::string text) {
+  if (record_) response_.entries.push_back(normalize_title(text));
   response_.ungrounded.push_back(std::move(text));
   first(false);
 }
@@ -623,6 +630,7 @@ void reset_grounding(RankResponse& response) {
   response.parse_failures = 0;
   response.repaired = 0;
   response.first_entry_unusable = false;
+  response.entries.clear();
 }
 
 }  // namespace recbias

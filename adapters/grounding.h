@@ -71,6 +71,9 @@ class EntrySink {
   // `slots` entries can be ranked (a candidate-free answer: the catalog's
   // size), and "[i]" references must lie in 1..k (0 there: none can).
   EntrySink(int k, RankResponse& response, std::size_t slots);
+  // Also record every candidate and ungrounded entry in response.entries
+  // (candidates as "\x01<index>", for the caller to replace by their titles).
+  void record_entries() { record_ = true; }
   void candidate(int index);                 // 0-based; a second mention is a duplicate
   void index(long long i);                   // 1-based; outside 1..k is out of range
   void ungrounded(std::string text);         // a hallucinated or unknown entry, verbatim
@@ -80,6 +83,7 @@ class EntrySink {
  private:
   void first(bool usable);
   int k_;
+  bool record_ = false;
   std::vector<char> taken_;
   RankResponse& response_;
   bool seen_ = false;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "adapters/grounding.h"
+#include "audits/list_similarity.h"
 #include "core/errors.h"
 
 namespace recbias {
@@ -12,6 +14,28 @@ namespace recbias {
 namespace {
 
 enum Slot : std::size_t { kNamedPercentile, kHeldOutPercentile, kArp, kItems, kUsers, kSlots };
+enum StringSlot : std::size_t { kJaccard, kSerp, kPrag, kStringUsers, kStringSlots };
+constexpr const char* kStringMetrics[] = {"jaccard", "serp", "prag"};
+
+// The first k entries as ids interned in `ids` (equal strings, equal ids).
+std::vector<int> interned(const std::vector<std::string>& entries, int k, std::map<std::string, int>& ids) {
+  std::vector<int> out;
+  for (std::size_t i = 0; i < entries.size() && i < static_cast<std::size_t>(std::max(k, 0)); ++i)
+    out.push_back(ids.emplace(entries[i], static_cast<int>(ids.size())).first->second);
+  return out;
+}
+
+// The percentile interval of replicate values (NaN ends when fewer than 2).
+Interval percentile_interval(const std::vector<double>& values, double confidence) {
+  if (values.size() < 2) return {std::nan(""), std::nan("")};
+  return {percentile(values, (1 - confidence) / 2), percentile(values, 1 - (1 - confidence) / 2)};
+}
+
+std::string profile_label(const Profile& p) {
+  std::string label;
+  for (const auto& [a, v] : p) label += (label.empty() ? "" : ";") + a + "=" + v;
+  return label;
+}
 
 // Each item's popularity percentile in the catalog: (mean rank among equals) / (n - 1).
 std::vector<double> percentiles(const Catalog& catalog) {
@@ -63,6 +87,30 @@ void OpenAccumulator::add(const BaseOutcome& o) {
   const double n = static_cast<double>(r.ranking.size());
   const double values[kSlots] = {pct / n, percentile_[static_cast<std::size_t>(o.base->positive)], pop / n, n, 1.0};
   user_.add(*o.weights, values);
+  // FaiRLLM's comparison of each stated value's strings with the neutral's.
+  const int k = o.base->request.k;
+  const auto& neutral = o.full_response(o.plan->identity);
+  for (std::size_t i = 0; i < o.plan->profiles.size() && i < o.plan->counterfactual.size(); ++i) {
+    const auto& variant = o.full_response(o.plan->counterfactual[i]);
+    if (!usable(variant) && variant.entries.empty()) continue;
+    if (variant.error) continue;
+    std::map<std::string, int> ids;
+    const auto y = interned(strings_of(neutral), k, ids);
+    const auto x = interned(strings_of(variant), k, ids);
+    const double similarity[kStringSlots] = {x.empty() && y.empty() ? 1.0 : jaccard(x, y), serp_star(x, y, true), prag_star(x, y), 1.0};
+    auto [it, fresh] = strings_.try_emplace(profile_label(o.plan->profiles[i]), kStringSlots, replicates_);
+    it->second.add(*o.weights, similarity);
+  }
+}
+
+std::vector<std::string> OpenAccumulator::strings_of(const RankResponse& r) const {
+  if (!r.entries.empty()) return r.entries;
+  // An adapter that answers without text (a scoring model, exec ids): the
+  // named items' normalised titles, then its ungrounded entries.
+  std::vector<std::string> out;
+  for (int item : r.ranking) out.push_back(normalize_title(catalog_->at(item).title));
+  for (const auto& u : r.ungrounded) out.push_back(normalize_title(u));
+  return out;
 }
 
 void OpenAccumulator::merge(const OpenAccumulator& other) {
@@ -74,11 +122,16 @@ void OpenAccumulator::merge(const OpenAccumulator& other) {
   users_without_items_ += other.users_without_items_;
   user_.merge(other.user_);
   named_.insert(other.named_.begin(), other.named_.end());
+  for (const auto& [label, sums] : other.strings_) {
+    auto [it, fresh] = strings_.try_emplace(label, sums);
+    if (!fresh) it->second.merge(sums);
+  }
 }
 
 bool OpenAccumulator::operator==(const OpenAccumulator& other) const {
   return catalog_size_ == other.catalog_size_ && requests_ == other.requests_ && non_open_ == other.non_open_ &&
-         users_without_items_ == other.users_without_items_ && user_ == other.user_ && named_ == other.named_;
+         users_without_items_ == other.users_without_items_ && user_ == other.user_ && named_ == other.named_ &&
+         strings_ == other.strings_;
 }
 
 nlohmann::ordered_json OpenAccumulator::result(double confidence) const {
@@ -109,12 +162,79 @@ nlohmann::ordered_json OpenAccumulator::result(double confidence) const {
   out["distinct_items_named"] = named_.size();
   out["catalog_items"] = catalog_size_;
   out["catalog_coverage_note"] = "descriptive: distinct items named in the neutral lists over the catalog's size";
+  if (!strings_.empty()) out["fairllm"] = fairllm_result(confidence);
   return out;
 }
 
+nlohmann::ordered_json OpenAccumulator::fairllm_result(double confidence) const {
+  nlohmann::ordered_json f;
+  f["note"] = "FaiRLLM's calc_metric_at_k(variant, neutral, k) on the normalised strings of every entry written (grounded or not); "
+              "SERP* in FaiRLLM's published form; SNSR = max - min and SNSV = standard deviation of the per-value means";
+  // attribute -> value -> its sums (single-attribute profiles; pairs are listed under "a=v;b=w").
+  std::map<std::string, std::map<std::string, const ReplicatedSums*>> by_attribute;
+  for (const auto& [label, sums] : strings_) {
+    const auto eq = label.find('=');
+    if (label.find(';') != std::string::npos || eq == std::string::npos) by_attribute["(intersections)"][label] = &sums;
+    else by_attribute[label.substr(0, eq)][label.substr(eq + 1)] = &sums;
+  }
+  auto mean_of = [](std::size_t slot) {
+    return [slot](std::span<const double> s) { return s[kStringUsers] > 0 ? s[slot] / s[kStringUsers] : std::nan(""); };
+  };
+  nlohmann::ordered_json values, snsr, snsv;
+  for (const auto& [attribute, by_value] : by_attribute) {
+    for (const auto& [value, sums] : by_value) {
+      nlohmann::ordered_json v;
+      for (std::size_t m = 0; m < 3; ++m) {
+        const auto e = sums->estimate(mean_of(m), confidence);
+        v[kStringMetrics[m]] = metric_json(e.value, e.ci, sums->total(kStringUsers));
+      }
+      values[attribute][value] = v;
+    }
+    if (attribute == "(intersections)" || by_value.size() < 2) continue;
+    // SNSR and SNSV of the per-value means, on the point sums and on every replicate.
+    for (std::size_t m = 0; m < 3; ++m) {
+      auto spread = [&](auto&& sums_of) {
+        std::vector<double> means;
+        for (const auto& [value, sums] : by_value) {
+          const auto s = sums_of(*sums);
+          means.push_back(s[kStringUsers] > 0 ? s[m] / s[kStringUsers] : std::nan(""));
+        }
+        double lo = means[0], hi = means[0], mean = 0, var = 0;
+        for (double x : means) {
+          lo = std::min(lo, x);
+          hi = std::max(hi, x);
+          mean += x;
+        }
+        mean /= static_cast<double>(means.size());
+        for (double x : means) var += (x - mean) * (x - mean);
+        return std::pair{hi - lo, std::sqrt(var / static_cast<double>(means.size()))};
+      };
+      const auto point = spread([](const ReplicatedSums& s) { return s.totals(); });
+      std::vector<double> ranges, deviations;
+      for (int r = 0; r < replicates_; ++r) {
+        const auto rep = spread([r](const ReplicatedSums& s) { return s.replicate(r); });
+        if (std::isfinite(rep.first)) {
+          ranges.push_back(rep.first);
+          deviations.push_back(rep.second);
+        }
+      }
+      const double users = by_value.begin()->second->total(kStringUsers);
+      snsr[attribute][kStringMetrics[m]] = metric_json(point.first, percentile_interval(ranges, confidence), users);
+      snsv[attribute][kStringMetrics[m]] = metric_json(point.second, percentile_interval(deviations, confidence), users);
+    }
+  }
+  f["values"] = values;
+  f["snsr"] = snsr;
+  f["snsv"] = snsv;
+  return f;
+}
+
 nlohmann::json OpenAccumulator::state() const {
+  nlohmann::json strings = nlohmann::json::object();
+  for (const auto& [label, sums] : strings_) strings[label] = sums.to_json();
   return {{"replicates", replicates_}, {"catalog_items", catalog_size_}, {"requests", requests_}, {"non_open", non_open_},
-          {"users_without_items", users_without_items_}, {"user", user_.to_json()}, {"named", std::vector<ItemIndex>(named_.begin(), named_.end())}};
+          {"users_without_items", users_without_items_}, {"user", user_.to_json()}, {"named", std::vector<ItemIndex>(named_.begin(), named_.end())},
+          {"strings", strings}};
 }
 
 void OpenAccumulator::load_state(const nlohmann::json& j) {
@@ -131,6 +251,13 @@ void OpenAccumulator::load_state(const nlohmann::json& j) {
       if (item < 0 || item >= catalog_size_) throw BadInput(fmt::format("open audit state: named item {} outside the catalog's {} items", item, catalog_size_));
       named_.insert(item);
     }
+    strings_.clear();
+    if (j.contains("strings"))
+      for (const auto& [label, sums] : j.at("strings").items()) {
+        auto rs = ReplicatedSums::from_json(sums);
+        if (rs.size() != kStringSlots) throw BadInput(fmt::format("open audit state: strings.{} has {} sums, expected {}", label, rs.size(), kStringSlots));
+        strings_.emplace(label, std::move(rs));
+      }
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("open audit state: {}", e.what()));
   }

@@ -13,9 +13,23 @@
 // - catalog coverage: distinct items named over all users / catalog size
 //   (descriptive: a set size has no additive per-user form; no interval).
 // Users whose list grounded nothing count in `users_without_items` and in no mean.
+//
+// FaiRLLM's way (Zhang et al. 2023), when stated attribute values were
+// asked (the fairness probe's counterfactual profiles): per value, the mean
+// over users of FaiRLLM's calc_metric_at_k(variant, neutral, k) -- Jaccard,
+// SERP* in its published form (serp_star with fairllm_compat) and PRAG* --
+// on the normalised strings of EVERY entry each answer wrote (grounded or
+// not, duplicates kept: RankResponse::entries; for adapters that answer
+// without text, the named items' titles then the ungrounded entries), cut
+// to k; per attribute its
+// SNSR (max - min over values) and SNSV (population standard deviation),
+// with percentile intervals over the users' bootstrap replicates. The
+// fairness audit does the same on grounded catalog items, with nulls.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <memory>
 #include <set>
 #include <vector>
@@ -23,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audits/outcome.h"
+#include "audits/plan.h"
 #include "core/catalog.h"
 #include "core/replicated_sums.h"
 
@@ -41,6 +56,8 @@ class OpenAccumulator {
   void load_state(const nlohmann::json& j);
 
  private:
+  nlohmann::ordered_json fairllm_result(double confidence) const;
+  std::vector<std::string> strings_of(const RankResponse& r) const;
   std::shared_ptr<const Catalog> catalog_;
   std::vector<double> percentile_;  // per catalog item
   int replicates_;
@@ -48,6 +65,9 @@ class OpenAccumulator {
   std::int64_t requests_ = 0, non_open_ = 0, users_without_items_ = 0;
   ReplicatedSums user_;      // per user with items: mean named percentile, held-out percentile, ARP, items named, users
   std::set<ItemIndex> named_;  // distinct items named (coverage)
+  // Per stated profile ("gender=F"): sums of Jaccard, SERP* (compat), PRAG*
+  // on the entries' strings against the neutral answer, and users.
+  std::map<std::string, ReplicatedSums> strings_;
 };
 
 }  // namespace recbias

@@ -91,6 +91,11 @@ struct RankResponse {
   // What the model said, for adapters that parse text or answer objects
   // (openai, exec); absent for scoring adapters. See RawAnswer.
   std::optional<RawAnswer> raw;
+  // Open (candidate-free) answers only: every entry as written, normalised
+  // (normalize_title), in order, duplicates and hallucinations included --
+  // what FaiRLLM compares. Filled by grounding (never cached: the cache
+  // grounds the raw answer again on every read).
+  std::vector<std::string> entries;
   Usage usage;
   std::optional<std::string> error;  // set when the request failed; ranking is then empty
 };

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
+#include <sstream>
 #include <set>
 
 #include "adapters/adapter_spec.h"
@@ -16,6 +18,7 @@
 #include "audits/plan.h"
 #include "core/rng.h"
 #include "tests/audits/audit_fixtures.h"
+#include "tests/audits/fairllm_reference.h"
 #include "tests/fake_llm_server.h"
 
 using namespace recbias;
@@ -54,7 +57,10 @@ TEST_CASE("the open probe grounds generated titles against the catalog and measu
     if (uses[normalize_title(item.title)] == 1) titles.push_back(item.title);
   REQUIRE(titles.size() > 100);
   auto invented = std::make_shared<std::atomic<int>>(0);
-  Behaviour behaviour = [titles, invented](const Prompt& p) {
+  // Every answer, by history and stated gender ("N" neutral), for FaiRLLM's own functions below.
+  auto written = std::make_shared<std::map<std::pair<std::uint64_t, std::string>, std::string>>();
+  auto written_mutex = std::make_shared<std::mutex>();
+  Behaviour behaviour = [titles, invented, written, written_mutex](const Prompt& p) {
     const auto key = stable_hash(history_block(p.user_message));
     std::size_t start = key % (titles.size() - 10);
     if (p.user_message.find("I am a woman") != std::string::npos) start += 3;
@@ -72,6 +78,11 @@ TEST_CASE("the open probe grounds generated titles against the catalog and measu
         ++*invented;
       }
     }
+    const std::string who = p.user_message.find("I am a woman") != std::string::npos ? "F"
+                            : p.user_message.find("I am a man") != std::string::npos ? "M"
+                                                                                    : "N";
+    std::lock_guard lock(*written_mutex);
+    (*written)[{key, who}] = out;
     return Reply::answer(out);
   };
   FakeLlmServer server(behaviour);
@@ -102,6 +113,44 @@ TEST_CASE("the open probe grounds generated titles against the catalog and measu
   CHECK(gender["snsr"]["jaccard"]["value"].get<double>() == Approx(0.75).margin(1e-12));
   // Accuracy reads the held-out item among the named ones (an item index, not a position).
   CHECK(m["accuracy"]["hit_rate"]["n"].get<double>() == static_cast<double>(s.requests.requests.size()));
+  // FaiRLLM's way: its own functions (tests/audits/fairllm_reference.h) on
+  // the normalised strings of every entry written, cut to k = 5, averaged
+  // over users, equal recbias's per-value numbers.
+  std::map<std::uint64_t, std::map<std::string, std::vector<std::string>>> lists;
+  for (const auto& [key, text] : *written) {
+    std::vector<std::string> entries;
+    std::istringstream in(text);
+    std::string line;
+    std::getline(in, line);  // "Sure! Here are my recommendations:"
+    while (std::getline(in, line))
+      if (line.size() > 3) entries.push_back(normalize_title(line.substr(line.find(". ") + 2)));
+    lists[key.first][key.second] = entries;
+  }
+  REQUIRE(lists.size() == s.requests.requests.size());  // one history per user
+  const auto& fair = m["open"]["fairllm"]["values"]["gender"];
+  for (const char* value : {"F", "M"}) {
+    double sums[3] = {0, 0, 0};
+    for (auto& [key, by] : lists) {
+      std::map<std::string, int> ids;
+      auto intern = [&](const std::vector<std::string>& l) {
+        std::vector<int> out;
+        for (const auto& e : l) out.push_back(ids.emplace(e, static_cast<int>(ids.size())).first->second);
+        return out;
+      };
+      const auto y = intern(by["N"]);
+      const auto x = intern(by[value]);
+      sums[0] += fairllm::calc_metric_at_k(x, y, 5, "jaccard");
+      sums[1] += fairllm::calc_metric_at_k(x, y, 5, "serp_ms");
+      sums[2] += fairllm::calc_metric_at_k(x, y, 5, "prag");
+    }
+    const double users = static_cast<double>(lists.size());
+    CAPTURE(value);
+    CHECK(fair[value]["jaccard"]["value"].get<double>() == Approx(sums[0] / users).margin(1e-12));
+    CHECK(fair[value]["serp"]["value"].get<double>() == Approx(sums[1] / users).margin(1e-12));
+    CHECK(fair[value]["prag"]["value"].get<double>() == Approx(sums[2] / users).margin(1e-12));
+  }
+  CHECK(m["open"]["fairllm"]["snsr"]["gender"]["jaccard"]["value"].get<double>() ==
+        Approx(fair["M"]["jaccard"]["value"].get<double>() - fair["F"]["jaccard"]["value"].get<double>()).margin(1e-12));
   // The open audit: five items per neutral list, all from the catalog.
   CHECK(m["open"]["items_named_per_list"]["value"].get<double>() == 5.0);
   CHECK(m["open"]["catalog_coverage"].get<double>() > 0);
@@ -186,6 +235,37 @@ TEST_CASE("open audit: popularity percentiles of named items vs the held-out ite
   auto bad = acc.state();
   bad["named"] = {7};
   CHECK_THROWS_WITH(OpenAccumulator(nullptr, 4).load_state(bad), Contains("named item 7 outside the catalog's 5 items"));
+  // FaiRLLM's way by hand: one user, neutral strings [a, b, c], stated
+  // gender=F strings [b, x]: Jaccard 1/4; SERP* compat: b at rank 0 of x,
+  // weight len(x) - 0 + 1 = 3, times 0.5 / ((3 + 1) 3) = 0.125; PRAG*: the
+  // pair (b, x) is kept (x missing from y): 1. One value: no SNSR.
+  OpenAccumulator strings(catalog, 4);
+  BasePlan with_profile = identity_only_plan();
+  with_profile.profiles = {{{"gender", "F"}}};
+  with_profile.counterfactual = {1};
+  with_profile.calls = {0, 1};
+  {
+    auto base = fixture_request(0, {0}, 3, 0);
+    base.request.open = true;
+    base.request.candidates.clear();
+    base.positive = 0;
+    base.positive_position = 0;
+    std::vector<RankResponse> responses(2);
+    responses[0].ranking = {1, 2};
+    responses[0].entries = {"a", "b", "c"};
+    responses[1].ranking = {1};
+    responses[1].entries = {"b", "x"};
+    strings.add(outcome_of(base, with_profile, responses, weights));
+  }
+  const auto f = strings.result(0.95)["fairllm"]["values"]["gender"]["F"];
+  CHECK(f["jaccard"]["value"].get<double>() == Approx(0.25).margin(1e-12));
+  CHECK(f["serp"]["value"].get<double>() == Approx(0.125).margin(1e-12));
+  CHECK(f["prag"]["value"].get<double>() == Approx(1.0).margin(1e-12));
+  OpenAccumulator strings_loaded(nullptr, 4);
+  strings_loaded.load_state(strings.state());
+  CHECK(strings_loaded == strings);
+  strings_loaded.merge(strings);
+  CHECK(strings_loaded.result(0.95)["fairllm"]["values"]["gender"]["F"]["jaccard"]["n"].get<double>() == 2);
   // A request that showed candidates is not this audit's: a note, no numbers.
   OpenAccumulator candidates(catalog, 4);
   auto base = fixture_request(0, {0, 1}, 2, 0);

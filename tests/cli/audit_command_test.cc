@@ -176,6 +176,10 @@ TEST_CASE("recbias audit --probe open audits candidate-free lists, and refuses a
   CHECK(report["metrics"]["open"]["items_named_per_list"]["value"].get<double>() <= 8);
   CHECK(report["metrics"]["grounding"]["hallucination_rate"]["value"].get<double>() > 0);
   CHECK_FALSE(report["metrics"].contains("position"));
+  // FaiRLLM's string similarities also for an adapter that answers without text (titles of the named items).
+  const auto& jaccard_f = report["metrics"]["open"]["fairllm"]["values"]["gender"]["F"]["jaccard"]["value"];
+  CHECK(jaccard_f.get<double>() > 0);
+  CHECK(jaccard_f.get<double>() <= 1);
   const auto position = run_recbias({"audit", "--adapter", "popularity", "--probe", "open", "--audits", "position", "--dataset",
                                      dir / "data", "--users", "5"});
   CHECK(position.exit_code == 2);
