@@ -48,10 +48,20 @@ def diff(a, b, path, out):
         out.append(f"{path}: {a!r} vs {b!r}")
 
 
-def main():
-    a, b = (strip(json.load(open(p))) for p in sys.argv[1:3])
+def differences(a, b, keys=None):
+    """The paths where reports `a` and `b` differ (within `keys` of the
+    report when given), ignoring what legitimately differs (see above)."""
     out = []
-    diff(a, b, "", out)
+    if keys is None:
+        diff(strip(a), strip(b), "", out)
+    else:
+        for key in keys:
+            diff(strip(a.get(key)), strip(b.get(key)), key, out)
+    return out
+
+
+def main():
+    out = differences(*(json.load(open(p)) for p in sys.argv[1:3]))
     for line in out[:40]:
         print(line)
     print(f"{len(out)} differences")

@@ -137,9 +137,7 @@ def main():
             merged = json.load(f)
         with open(single) as f:
             alone = json.load(f)
-        out = []
-        for key in ("metrics", "tests", "counts", "state"):
-            compare_reports.diff(compare_reports.strip(merged[key]), compare_reports.strip(alone[key]), key, out)
+        out = compare_reports.differences(merged, alone, ("metrics", "tests", "counts", "state"))
         if out:
             raise AssertionError("the merged report differs from the single run:\n  " + "\n  ".join(out[:20]))
         log(f"merged report of {merged['counts']['base_requests']} users equals the single run (metrics, tests, counts, state)")

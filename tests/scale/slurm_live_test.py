@@ -112,9 +112,7 @@ def differences(merged, alone, source):
     sums (calls, tokens, retries, delivered) in every replicate."""
     sys.path.insert(0, os.path.join(source, "scripts"))
     import compare_reports
-    out = []
-    for key in ("metrics", "tests", "counts", "state"):
-        compare_reports.diff(compare_reports.strip(merged.get(key)), compare_reports.strip(alone.get(key)), key, out)
+    out = compare_reports.differences(merged, alone, ("metrics", "tests", "counts", "state"))
 
     def cost_sums(report):
         cost = report["state"]["accuracy_cost"]["cost"]
