@@ -15,6 +15,9 @@
 //   {{candidate}}        the one candidate a pointwise prompt asks about
 //   {{n}}                number of candidates      {{k}}  length of the answer asked for
 //   {{item}}             what the items are ("movie"; adapter option item=...)
+//   {{fan_of}}           the seed name of FaiRLLM's protocol ("I am a fan of {{fan_of}}"), or ""
+//   {{fairllm_attr}}     the stated value verbatim, as FaiRLLM inserts it ("a female"); "a" when
+//                        none is stated; stated pairs "v1 and v2"
 //
 // Built-in templates state attributes in words ({{profile_sentence}}):
 // "listwise" (answers "[3] > [1] > [2]"), "titles"
@@ -22,6 +25,9 @@
 // {"ranking": [titles]}, for structured outputs), and the scoring modes'
 // "first-token" (answers a letter), "pointwise" (answers Yes or No about
 // {{candidate}}) and "loglik" (a completion prompt the title follows).
+// Candidate-free requests: "open" (FaiRLLM's request with the user's
+// history) and "fairllm-movie" / "fairllm-music" (FaiRLLM's benchmark
+// prompts word for word: "I am {{fairllm_attr}} fan of {{fan_of}}. ...").
 #pragma once
 
 #include <memory>

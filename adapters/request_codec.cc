@@ -48,6 +48,7 @@ json encode_request(const RankRequest& request, const Catalog& catalog, int max_
          {"user", {{"id", request.user.id}, {"attributes", request.user.attributes}, {"history", history}}},
          {"candidates", candidates}};
   if (request.open) j["open"] = true;  // only then: the keys of candidate requests stay as they were
+  if (!request.user.fan_of.empty()) j["user"]["fan_of"] = request.user.fan_of;  // likewise
   return j;
 }
 
@@ -75,6 +76,10 @@ static RankRequest decode_request_impl(const json& j, const Catalog& catalog, co
         if (!value.is_string()) throw BadInput(fmt::format("{}: field user.attributes.{}: found {}, expected a string", where, name, value.dump()));
         r.user.attributes[name] = value;
       }
+    }
+    if (auto f = user->find("fan_of"); f != user->end() && !f->is_null()) {
+      if (!f->is_string()) throw BadInput(fmt::format("{}: field user.fan_of: found {}, expected a string", where, f->dump()));
+      r.user.fan_of = *f;
     }
     if (auto h = user->find("history"); h != user->end() && !h->is_null()) {
       if (!h->is_array()) throw BadInput(fmt::format("{}: field user.history: expected an array of item ids", where));

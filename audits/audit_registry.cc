@@ -133,7 +133,8 @@ class ExposureAudit final : public AccumulatorAudit<ExposureAccumulator, Exposur
 
 class OpenAudit final : public AccumulatorAudit<OpenAccumulator, OpenAudit> {
  public:
-  explicit OpenAudit(const AuditContext& c) : AccumulatorAudit(c.popularity ? c.popularity->catalog : nullptr, c.options.bootstrap_replicates) {}
+  explicit OpenAudit(const AuditContext& c)
+      : AccumulatorAudit(c.popularity ? c.popularity->catalog : nullptr, c.options.bootstrap_replicates, c.options.fairllm_compat) {}
   void result(const ResultContext& c, nlohmann::ordered_json& metrics) const override { metrics["open"] = acc_.result(c.options.confidence); }
   nlohmann::json state() const override { return acc_.state(); }
   void load_state(const nlohmann::json& j) override { acc_.load_state(j); }
@@ -160,8 +161,9 @@ std::vector<AuditInfo> build_registry() {
        "history", false, {Probe::kHistoryPerturbations}, factory<HistoryAudit>(), true},
       {"exposure", "item groups (genre, release era): exposure vs candidate and relevance shares, recency of what is recommended",
        "exposure", false, {}, factory<ExposureAudit>()},
-      {"open", "candidate-free generation (--probe open): popularity of the named items vs the held-out item (paired), ARP, catalog coverage",
-       "open", false, {}, factory<OpenAudit>(), true},
+      {"open", "candidate-free generation (--probe open): popularity of the named items vs the held-out item (paired), ARP, catalog "
+       "coverage; FaiRLLM's string similarities per stated value with SNSR/SNSV",
+       "open", false, {Probe::kCounterfactualProfiles}, factory<OpenAudit>(), true},
   };
 }
 

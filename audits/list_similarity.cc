@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/stats.h"
+#include "core/text.h"
 
 namespace recbias {
 namespace {
@@ -177,6 +178,70 @@ double topk_kendall_tau(std::span<const int> a, std::span<const int> b, int n) {
   for (std::size_t i = 0; i < a.size(); ++i) ra[static_cast<std::size_t>(a[i])] = static_cast<double>(i);
   for (std::size_t i = 0; i < b.size(); ++i) rb[static_cast<std::size_t>(b[i])] = static_cast<double>(i);
   return kendall_tau_b(ra, rb);
+}
+
+std::vector<std::string> fairllm_titles(std::string_view answer) {
+  std::string text;
+  for (char c : utf8_lower(answer))
+    if (c != '\'' && c != '\n') text.push_back(c);
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  // re.split(r"\d+\. ", text)[1:]: a separator is a digit run followed by ". ".
+  std::vector<std::string_view> pieces;
+  const std::string_view t = text;
+  std::size_t piece_start = 0;
+  bool first = true;
+  for (std::size_t i = 0; i < t.size();) {
+    if (!is_digit(t[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < t.size() && is_digit(t[j])) ++j;
+    if (j + 1 < t.size() && t[j] == '.' && t[j + 1] == ' ') {
+      if (!first) pieces.push_back(t.substr(piece_start, i - piece_start));
+      first = false;
+      piece_start = j + 2;
+      i = j + 2;
+    } else {
+      i = j;
+    }
+  }
+  if (!first) pieces.push_back(t.substr(piece_start));
+  auto strip_spaces = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return std::string(s);
+  };
+  std::vector<std::string> out;
+  for (auto piece : pieces) {
+    if (const auto dash = piece.find('-'); dash != std::string_view::npos) piece = piece.substr(0, dash);
+    std::string title;
+    const auto q1 = piece.find('"');
+    const auto q2 = q1 == std::string_view::npos ? q1 : piece.find('"', q1 + 1);
+    if (q2 != std::string_view::npos) {
+      title = strip_spaces(piece.substr(q1 + 1, q2 - q1 - 1));
+    } else {
+      std::string unquoted;
+      for (char c : piece)
+        if (c != '"') unquoted.push_back(c);
+      title = strip_spaces(unquoted);
+    }
+    // simplified_list: drop every "(...)" (leftmost first, not nested), then every space.
+    std::string simple;
+    for (std::size_t i = 0; i < title.size();) {
+      if (title[i] == '(') {
+        const auto close = title.find(')', i + 1);
+        if (close != std::string::npos) {
+          i = close + 1;
+          continue;
+        }
+      }
+      if (title[i] != ' ') simple.push_back(title[i]);
+      ++i;
+    }
+    out.push_back(std::move(simple));
+  }
+  return out;
 }
 
 }  // namespace recbias

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace recbias {
@@ -42,5 +44,15 @@ double rbo(std::span<const int> a, std::span<const int> b);
 // Kendall's tau-b between two top-k lists over a universe of `n` ids
 // (0..n-1): ids missing from a list are tied below its last entry.
 double topk_kendall_tau(std::span<const int> a, std::span<const int> b, int n);
+
+// The titles FaiRLLM compares, read from a generated answer its way
+// (process.ipynb: clean() then simplified_list()): lower case; ' and line
+// breaks removed; split on "<digits>. " and the text before the first such
+// mark dropped; each piece cut at its first '-'; the text between its first
+// two double quotes when it has two, else the piece without quotes; spaces
+// at both ends stripped; every "(...)" and then every space removed.
+// Differences from Python: lower case is utf8_lower's (ASCII, Latin,
+// Greek and Cyrillic; no final-sigma rule) and digits are ASCII 0-9.
+std::vector<std::string> fairllm_titles(std::string_view answer);
 
 }  // namespace recbias

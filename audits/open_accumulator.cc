@@ -58,8 +58,8 @@ std::vector<double> percentiles(const Catalog& catalog) {
 
 }  // namespace
 
-OpenAccumulator::OpenAccumulator(std::shared_ptr<const Catalog> catalog, int replicates)
-    : catalog_(std::move(catalog)), replicates_(replicates), user_(kSlots, replicates) {
+OpenAccumulator::OpenAccumulator(std::shared_ptr<const Catalog> catalog, int replicates, bool fairllm_titles)
+    : catalog_(std::move(catalog)), fairllm_titles_(fairllm_titles), replicates_(replicates), user_(kSlots, replicates) {
   if (catalog_) {
     percentile_ = percentiles(*catalog_);
     catalog_size_ = static_cast<std::int64_t>(catalog_->size());
@@ -73,6 +73,22 @@ void OpenAccumulator::add(const BaseOutcome& o) {
     return;
   }
   RECBIAS_CHECK(catalog_ != nullptr, "open audit without a catalog");
+  // FaiRLLM's comparison of each stated value's strings with the neutral's:
+  // on what was written, whether or not any of it grounded in the catalog.
+  const int k = o.base->request.k;
+  const auto& neutral = o.full_response(o.plan->identity);
+  if (!neutral.error) {
+    for (std::size_t i = 0; i < o.plan->profiles.size() && i < o.plan->counterfactual.size(); ++i) {
+      const auto& variant = o.full_response(o.plan->counterfactual[i]);
+      if (variant.error) continue;
+      std::map<std::string, int> ids;
+      const auto y = interned(strings_of(neutral), k, ids);
+      const auto x = interned(strings_of(variant), k, ids);
+      const double similarity[kStringSlots] = {x.empty() && y.empty() ? 1.0 : jaccard(x, y), serp_star(x, y, true), prag_star(x, y), 1.0};
+      auto [it, fresh] = strings_.try_emplace(profile_label(o.plan->profiles[i]), kStringSlots, replicates_);
+      it->second.add(*o.weights, similarity);
+    }
+  }
   const auto& r = o.response(o.plan->identity);
   if (!usable(r)) {
     ++users_without_items_;
@@ -84,26 +100,17 @@ void OpenAccumulator::add(const BaseOutcome& o) {
     pop += catalog_->at(item).popularity;
     named_.insert(item);
   }
+  if (o.base->positive < 0) {  // no held-out item (FaiRLLM's seeds): nothing to pair the named items with
+    ++users_without_held_out_;
+    return;
+  }
   const double n = static_cast<double>(r.ranking.size());
   const double values[kSlots] = {pct / n, percentile_[static_cast<std::size_t>(o.base->positive)], pop / n, n, 1.0};
   user_.add(*o.weights, values);
-  // FaiRLLM's comparison of each stated value's strings with the neutral's.
-  const int k = o.base->request.k;
-  const auto& neutral = o.full_response(o.plan->identity);
-  for (std::size_t i = 0; i < o.plan->profiles.size() && i < o.plan->counterfactual.size(); ++i) {
-    const auto& variant = o.full_response(o.plan->counterfactual[i]);
-    if (!usable(variant) && variant.entries.empty()) continue;
-    if (variant.error) continue;
-    std::map<std::string, int> ids;
-    const auto y = interned(strings_of(neutral), k, ids);
-    const auto x = interned(strings_of(variant), k, ids);
-    const double similarity[kStringSlots] = {x.empty() && y.empty() ? 1.0 : jaccard(x, y), serp_star(x, y, true), prag_star(x, y), 1.0};
-    auto [it, fresh] = strings_.try_emplace(profile_label(o.plan->profiles[i]), kStringSlots, replicates_);
-    it->second.add(*o.weights, similarity);
-  }
 }
 
 std::vector<std::string> OpenAccumulator::strings_of(const RankResponse& r) const {
+  if (fairllm_titles_ && r.raw && r.raw->format == "text") return fairllm_titles(r.raw->body);
   if (!r.entries.empty()) return r.entries;
   // An adapter that answers without text (a scoring model, exec ids): the
   // named items' normalised titles, then its ungrounded entries.
@@ -120,6 +127,7 @@ void OpenAccumulator::merge(const OpenAccumulator& other) {
   requests_ += other.requests_;
   non_open_ += other.non_open_;
   users_without_items_ += other.users_without_items_;
+  users_without_held_out_ += other.users_without_held_out_;
   user_.merge(other.user_);
   named_.insert(other.named_.begin(), other.named_.end());
   for (const auto& [label, sums] : other.strings_) {
@@ -130,7 +138,7 @@ void OpenAccumulator::merge(const OpenAccumulator& other) {
 
 bool OpenAccumulator::operator==(const OpenAccumulator& other) const {
   return catalog_size_ == other.catalog_size_ && requests_ == other.requests_ && non_open_ == other.non_open_ &&
-         users_without_items_ == other.users_without_items_ && user_ == other.user_ && named_ == other.named_ &&
+         users_without_items_ == other.users_without_items_ && users_without_held_out_ == other.users_without_held_out_ && user_ == other.user_ && named_ == other.named_ &&
          strings_ == other.strings_;
 }
 
@@ -145,6 +153,7 @@ nlohmann::ordered_json OpenAccumulator::result(double confidence) const {
   const double users = totals[kUsers];
   out["users"] = users;
   out["users_without_items"] = users_without_items_;
+  out["users_without_held_out"] = users_without_held_out_;
   auto mean = [](std::size_t slot) { return [slot](std::span<const double> s) { return s[kUsers] > 0 ? s[slot] / s[kUsers] : std::nan(""); }; };
   const auto named = user_.estimate(mean(kNamedPercentile), confidence);
   const auto held_out = user_.estimate(mean(kHeldOutPercentile), confidence);
@@ -168,8 +177,10 @@ nlohmann::ordered_json OpenAccumulator::result(double confidence) const {
 
 nlohmann::ordered_json OpenAccumulator::fairllm_result(double confidence) const {
   nlohmann::ordered_json f;
-  f["note"] = "FaiRLLM's calc_metric_at_k(variant, neutral, k) on the normalised strings of every entry written (grounded or not); "
+  f["note"] = "FaiRLLM's calc_metric_at_k(variant, neutral, k) on the strings of every entry written (grounded or not); "
               "SERP* in FaiRLLM's published form; SNSR = max - min and SNSV = standard deviation of the per-value means";
+  f["strings"] = fairllm_titles_ ? "FaiRLLM's clean() and simplified_list() on the answer text (--fairllm-compat)"
+                                 : "the grounder's normalised entries (normalize_title)";
   // attribute -> value -> its sums (single-attribute profiles; pairs are listed under "a=v;b=w").
   std::map<std::string, std::map<std::string, const ReplicatedSums*>> by_attribute;
   for (const auto& [label, sums] : strings_) {
@@ -233,7 +244,7 @@ nlohmann::json OpenAccumulator::state() const {
   nlohmann::json strings = nlohmann::json::object();
   for (const auto& [label, sums] : strings_) strings[label] = sums.to_json();
   return {{"replicates", replicates_}, {"catalog_items", catalog_size_}, {"requests", requests_}, {"non_open", non_open_},
-          {"users_without_items", users_without_items_}, {"user", user_.to_json()}, {"named", std::vector<ItemIndex>(named_.begin(), named_.end())},
+          {"users_without_items", users_without_items_}, {"users_without_held_out", users_without_held_out_}, {"user", user_.to_json()}, {"named", std::vector<ItemIndex>(named_.begin(), named_.end())},
           {"strings", strings}};
 }
 
@@ -243,6 +254,7 @@ void OpenAccumulator::load_state(const nlohmann::json& j) {
     requests_ = j.at("requests").get<std::int64_t>();
     non_open_ = j.at("non_open").get<std::int64_t>();
     users_without_items_ = j.at("users_without_items").get<std::int64_t>();
+    users_without_held_out_ = j.value("users_without_held_out", std::int64_t{0});
     user_ = ReplicatedSums::from_json(j.at("user"));
     if (user_.size() != kSlots) throw BadInput(fmt::format("open audit state: user has {} sums, expected {}", user_.size(), kSlots));
     named_.clear();

@@ -46,7 +46,10 @@ namespace recbias {
 class OpenAccumulator {
  public:
   // `catalog` may be null when only merging saved states.
-  OpenAccumulator(std::shared_ptr<const Catalog> catalog, int replicates);
+  // `fairllm_titles`: compare the answers' strings as FaiRLLM reads them
+  // (fairllm_titles() on the text, --fairllm-compat) instead of the
+  // grounder's normalised entries.
+  OpenAccumulator(std::shared_ptr<const Catalog> catalog, int replicates, bool fairllm_titles = false);
 
   void add(const BaseOutcome& outcome);
   void merge(const OpenAccumulator& other);
@@ -59,10 +62,12 @@ class OpenAccumulator {
   nlohmann::ordered_json fairllm_result(double confidence) const;
   std::vector<std::string> strings_of(const RankResponse& r) const;
   std::shared_ptr<const Catalog> catalog_;
+  bool fairllm_titles_ = false;
   std::vector<double> percentile_;  // per catalog item
   int replicates_;
   std::int64_t catalog_size_ = 0;
   std::int64_t requests_ = 0, non_open_ = 0, users_without_items_ = 0;
+  std::int64_t users_without_held_out_ = 0;  // named items but no held-out item to pair them with (--protocol fairllm-*)
   ReplicatedSums user_;      // per user with items: mean named percentile, held-out percentile, ARP, items named, users
   std::set<ItemIndex> named_;  // distinct items named (coverage)
   // Per stated profile ("gender=F"): sums of Jaccard, SERP* (compat), PRAG*

@@ -32,7 +32,7 @@ std::string content_key(const RankRequest& r) {
   for (auto h : r.user.history) key += std::to_string(h) + ",";
   key += "|";
   for (const auto& [a, v] : r.user.attributes) key += a + "=" + v + ";";
-  key += "|";
+  key += "|" + r.user.fan_of + "|";
   for (auto c : r.candidates) key += std::to_string(c) + ",";
   return key;
 }
@@ -94,13 +94,16 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
   Plan plan;
   // The probes the asked-for audits need (audit_registry.cc).
   const bool position = probe_requested(options, Probe::kPermutations);
+  // Stated values (fairness, and the open audit's FaiRLLM comparison); the
+  // neutral profile asked again only for the fairness audit's noise floor.
   const bool fairness = probe_requested(options, Probe::kCounterfactualProfiles);
+  const bool noise_floor = audit_enabled(options, "fairness");
   const bool history = probe_requested(options, Probe::kHistoryPerturbations);
   if (!bases.empty() && bases[0].request.open && (position || history))
     throw BadInput("candidate-free (open) requests have no presented candidates to permute or rank: run fairness, grounding, accuracy and open");
   if (history && options.history_window < 2)
     throw BadInput(fmt::format("--history-window {}: expected at least 2 (the history probe reorders the last W items)", options.history_window));
-  if (fairness && options.attributes.empty())
+  if (noise_floor && options.attributes.empty())
     throw BadInput("the fairness audit needs attributes: pass --attributes dataset or --attributes fairllm");
   const auto profiles = fairness ? fairness_profiles(options) : std::vector<Profile>{};
   plan.bases.reserve(bases.size());
@@ -144,9 +147,11 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
         }
         bp.counterfactual.push_back(add(std::move(r), suffix));
       }
-      RankRequest noise = base.request;
-      noise.sample = base.request.sample + kFairnessDraws;
-      bp.noise = add(std::move(noise), "/noise");
+      if (noise_floor) {
+        RankRequest noise = base.request;
+        noise.sample = base.request.sample + kFairnessDraws;
+        bp.noise = add(std::move(noise), "/noise");
+      }
     }
     if (history) {
       bp.history.assign(kHistoryVariants, SIZE_MAX);

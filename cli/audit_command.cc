@@ -29,6 +29,7 @@
 #include "core/sha256.h"
 #include "core/text.h"
 #include "datasets/attributes.h"
+#include "datasets/fairllm_protocol.h"
 #include "reports/gate.h"
 #include "reports/render.h"
 #include "reports/schema.h"
@@ -43,6 +44,8 @@ struct AuditCliOptions {
   AdapterOptions adapter;
   std::string audits;  // empty: every registered audit
   std::string probe = "candidates";  // candidates | open
+  std::string protocol;              // fairllm-movie | fairllm-music (datasets/fairllm_protocol.h)
+  bool k_given = false;              // --k was on the command line or in --config
   AuditOptions audit;
   CandidateOptions candidates;
   int candidate_count = 20;  // --candidates: negatives + 1
@@ -283,6 +286,11 @@ void print_summary(const nlohmann::ordered_json& report) {
       row(fmt::format("history: tau, {}", std::string_view(variant) == "resample" ? "asked again" : variant), fmt_metric(h[variant]["kendall_tau"]));
     row("history: verdict", h["verdict"].get<std::string>());
   }
+  if (m.contains("open") && m["open"].contains("fairllm")) {
+    const auto& f = m["open"]["fairllm"];
+    for (const auto& [attribute, by_metric] : f["snsr"].items())
+      row(fmt::format("FaiRLLM SNSR {} (Jaccard@k)", attribute), fmt_metric(by_metric["jaccard"]));
+  }
   if (m.contains("grounding")) {
     row("grounding: hallucination rate", fmt_metric(m["grounding"]["hallucination_rate"]));
     row("grounding: parse failure rate", fmt_metric(m["grounding"]["parse_failure_rate"]));
@@ -334,7 +342,40 @@ void print_dry_run(const std::vector<DryRunRow>& rows, const DryRunRow& total, c
   }
 }
 
-void run(const AuditCliOptions& o) {
+// FaiRLLM's sst_json.json: --fairllm, else FaiRLLM/ beside the dataset's folder.
+std::string fairllm_file(const AuditCliOptions& o) {
+  if (!o.fairllm_path.empty()) return o.fairllm_path;
+  if (o.data.path.empty())
+    throw BadInput(fmt::format("--protocol {} without --dataset: give FaiRLLM's sst_json.json with --fairllm PATH (its seed lists are read "
+                               "from the same folder)",
+                               o.protocol));
+  return (std::filesystem::path(o.data.path).parent_path() / "FaiRLLM" / "sst_json.json").string();
+}
+
+// --protocol fairllm-movie | fairllm-music: FaiRLLM's setup over the options
+// (datasets/fairllm_protocol.h). What the command line says otherwise wins
+// where FaiRLLM's setup leaves a choice (--k, --users, the adapter's keys).
+void apply_protocol(AuditCliOptions& o) {
+  if (o.protocol.empty()) {
+    if (o.data.path.empty())
+      throw BadInput("--dataset is required (a MovieLens or JSON Lines folder), unless --protocol fairllm-movie or fairllm-music runs "
+                     "FaiRLLM's benchmark");
+    return;
+  }
+  const auto& protocol = fairllm_protocol(o.protocol);
+  if (o.probe != "candidates" && o.probe != "open") throw BadInput(fmt::format("--protocol {}: --probe {} is not candidate-free", o.protocol, o.probe));
+  if (o.audit.intersections) throw BadInput(fmt::format("--protocol {}: FaiRLLM states one attribute at a time; drop --intersections", o.protocol));
+  if (o.attributes != "dataset" && o.attributes != "fairllm")
+    throw BadInput(fmt::format("--protocol {}: the attributes are FaiRLLM's (sst_json.json); drop --attributes {}", o.protocol, o.attributes));
+  o.probe = "open";
+  if (!o.k_given) o.candidates.k = 20;  // its recommend_num
+  o.audit.fairllm_compat = true;        // its SERP* and its clean()/simplified_list() strings
+  // Its prompt, word for word, and music/run.py's max_tokens (movie/run.py sets none: the server's default).
+  o.adapter.openai_defaults = {{"open_template", protocol.name}, {"max_tokens", "2000"}};
+}
+
+void run(AuditCliOptions o) {
+  apply_protocol(o);
   std::optional<Price> price;
   if (!o.price.empty()) price = parse_price(o.price);
   if (o.budget.max_cost && !price) throw BadInput("--max-cost needs --price in=USD,out=USD (per million prompt and completion tokens)");
@@ -354,7 +395,7 @@ void run(const AuditCliOptions& o) {
   if (!o.export_batch.empty()) control.export_to = std::make_shared<BatchExport>();
   if (!o.import_batch.empty()) control.import_from = BatchImport::read(o.import_batch);
   const auto& meter = control.meter;
-  const auto data = load_data(o.data);
+  auto data = load_data(o.data);
   auto recommender = build_adapter(o.adapter, data.context, data.dataset.attributes, o.audit.short_head_share, control);
   AuditOptions options = o.audit;
   if (!o.audits.empty()) {  // else AuditOptions' default: every registered audit but the opt-in ones
@@ -363,7 +404,25 @@ void run(const AuditCliOptions& o) {
       if (!trim(a).empty()) options.audits.emplace_back(trim(a));
   }
   options.open = o.probe == "open";
-  if (options.open) {
+  if (!o.protocol.empty()) {
+    // FaiRLLM's seeds have no held-out item (no accuracy); without a catalog
+    // nothing grounds, so only the strings are compared (the open audit).
+    const std::vector<std::string> applicable = {"fairness", "grounding", "open"};
+    if (o.audits.empty()) {
+      options.audits = o.data.path.empty() ? std::vector<std::string>{"open"} : applicable;
+    } else {
+      for (const auto& a : options.audits)
+        if (std::find(applicable.begin(), applicable.end(), a) == applicable.end())
+          throw BadInput(fmt::format("--protocol {}: the {} audit does not apply: FaiRLLM's requests show no candidates and have no held-out "
+                                     "item; its audits are fairness, grounding and open",
+                                     o.protocol, a));
+      if (o.data.path.empty() && (audit_enabled(options, "fairness") || audit_enabled(options, "grounding")))
+        throw BadInput(fmt::format("--protocol {}: the fairness and grounding audits compare catalog items: give a catalog with --dataset "
+                                   "(e.g. MovieLens for fairllm-movie), or run --audits open",
+                                   o.protocol));
+    }
+    if (!audit_enabled(options, "open")) options.audits.push_back("open");  // FaiRLLM's own metrics
+  } else if (options.open) {
     // Candidate-free requests: the audits that read presented candidates do not apply.
     static const std::vector<std::string> applicable = {"fairness", "grounding", "accuracy", "open"};
     if (o.audits.empty()) {
@@ -388,17 +447,30 @@ void run(const AuditCliOptions& o) {
                                  "fairness.utility_gap and VALUE >= 0", entry));
     options.practical[name] = value.value();
   }
-  if (audit_enabled(options, "fairness")) {
-    const auto fairllm = o.fairllm_path.empty() ? (std::filesystem::path(o.data.path).parent_path() / "FaiRLLM" / "sst_json.json").string()
-                                                : o.fairllm_path;
+  const bool wants_attributes = !o.protocol.empty() || audit_enabled(options, "fairness") ||
+                                (audit_enabled(options, "open") && !(o.attributes == "dataset" && data.dataset.attributes.empty()));
+  const auto fairllm = wants_attributes && (o.attributes == "fairllm" || !o.protocol.empty()) ? fairllm_file(o) : std::string();
+  if (!o.protocol.empty()) {
+    options.attributes = attribute_sets("fairllm", {}, fairllm);
+  } else if (audit_enabled(options, "fairness")) {
     options.attributes = attribute_sets(o.attributes, data.dataset.attributes, fairllm);
+  } else if (audit_enabled(options, "open") && !(o.attributes == "dataset" && data.dataset.attributes.empty())) {
+    options.attributes = attribute_sets(o.attributes, data.dataset.attributes, fairllm);  // FaiRLLM's comparison per stated value
   }
   CandidateOptions candidates = o.candidates;
   candidates.negatives = o.candidate_count - 1;
   candidates.seed = options.seed;  // one --seed for users, candidates, permutations and bootstrap
-  auto requests = build_requests(data.workload, candidates);
-  if (requests.requests.empty()) throw BadInput("no user has a held-out item and enough unseen items to build a request");
-  if (options.open) make_open(requests.requests);
+  RequestSet requests;
+  if (!o.protocol.empty()) {
+    const auto& protocol = fairllm_protocol(o.protocol);
+    const int seeds = candidates.max_users > 0 ? candidates.max_users : kFairllmSeeds;
+    requests = fairllm_requests(data.workload, protocol, read_fairllm_seeds(protocol, std::filesystem::path(fairllm).parent_path().string(), seeds),
+                                candidates.k);
+  } else {
+    requests = build_requests(data.workload, candidates);
+    if (requests.requests.empty()) throw BadInput("no user has a held-out item and enough unseen items to build a request");
+    if (options.open) make_open(requests.requests);
+  }
   const auto shard = parse_shard(o.shard);
   for (const auto* path : {&o.out, &o.html, &o.md, &o.junit})
     if (!path->empty() && !o.force && std::filesystem::exists(*path) && (!dry_run || o.out_given))
@@ -414,7 +486,7 @@ void run(const AuditCliOptions& o) {
                    {"sha256", (o.adapter.phrases.empty() ? PhraseTable::builtin() : PhraseTable::load(o.adapter.phrases))->sha256()}}},
       {"adapter_capabilities", {{"scores", recommender->capabilities().scores}, {"deterministic", recommender->capabilities().deterministic}}},
       {"dataset", {{"name", data.dataset.name}, {"format", data.dataset.format}, {"path", data.dataset.path}, {"sha256", fingerprint}}},
-      {"workload", {{"users_requested", candidates.max_users}, {"probe", o.probe}, {"candidates", options.open ? 0 : o.candidate_count}, {"k", candidates.k},
+      {"workload", {{"users_requested", candidates.max_users}, {"probe", o.probe}, {"protocol", o.protocol.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.protocol)}, {"candidates", options.open ? 0 : o.candidate_count}, {"k", candidates.k},
                     {"sampling", name_of(kSamplings, candidates.sampling)}, {"seed", options.seed}, {"requests", requests.requests.size()}, {"skipped_users", requests.skipped_users}}},
       {"shard", {{"index", shard.index}, {"count", shard.count}}},
       {"started", utc_now()}};
@@ -608,7 +680,7 @@ void setup_audit(CLI::App& app) {
   auto o = std::make_shared<AuditCliOptions>();
   auto* audit = app.add_subcommand("audit", "Audit a recommender for position, popularity and fairness bias, grounding, accuracy and cost");
   add_adapter_options(*audit, o->adapter);
-  add_data_options(*audit, o->data, true);
+  add_data_options(*audit, o->data, false);  // required unless --protocol (checked in run)
   audit->add_option("--audits", o->audits,
                     fmt::format("Comma-separated audits: {} (default: all but history, which runs when named, and open, which --probe open selects)", audit_names()));
   audit->add_option("--users", o->candidates.max_users, "Users to sample; 0 = every user with a held-out item")->check(kNonNegative);
@@ -618,6 +690,10 @@ void setup_audit(CLI::App& app) {
                     "catalog (fairness, grounding against the catalog, accuracy)")
       ->check(CLI::IsMember({"candidates", "open"}))
       ->capture_default_str();
+  audit->add_option("--protocol", o->protocol,
+                    "Run FaiRLLM's benchmark (Zhang et al. 2023): fairllm-movie or fairllm-music -- its seed names (--users, default 500), "
+                    "prompt, top-20, 8 attributes / 31 values and metrics; --dataset is optional (a catalog to ground against)")
+      ->check(CLI::IsMember(fairllm_protocol_names()));
   audit->add_option("--k", o->candidates.k, "Length of the answer asked for, and the cut-off of HR/NDCG/similarities")->check(CLI::Range(1, 1000));
   add_enum_option(*audit, "--sampling", o->candidates.sampling, kSamplings, "uniform or popularity", "Negative sampling: uniform or popularity");
   audit->add_option("--permutations", o->audit.permutations, "Permutations per request for the position audit; 0 = K")->check(kNonNegative);
@@ -702,6 +778,7 @@ void setup_audit(CLI::App& app) {
         throw BadInput(fmt::format("--target-width {}: expected METRIC=WIDTH, e.g. position.tvd=0.03", entry));
     if (o->sequential && audit->count("--chunk") == 0) o->audit.chunk_bases = 25;  // --chunk from the line or a config file wins
     o->out_given = audit->count("--out") > 0 || !audit->get_option("--out")->empty();
+    o->k_given = audit->count("--k") > 0;
     if (o->print_config) {
       fmt::print("{}", audit->config_to_str(true, false));
       return;

@@ -49,6 +49,14 @@ void add_adapter_options(CLI::App& app, AdapterOptions& options) {
 
 LoadedData load_data(const DataOptions& options) {
   LoadedData data;
+  if (options.path.empty()) {  // no dataset (--protocol fairllm-*): an empty catalog, nothing grounds
+    data.dataset.name = "none";
+    data.dataset.format = "none";
+    data.workload.dataset_name = "none";
+    data.workload.catalog = std::make_shared<const Catalog>();
+    data.context = {data.workload.catalog, std::make_shared<std::vector<std::vector<ItemIndex>>>(), nullptr};
+    return data;
+  }
   data.dataset = load_dataset(options.path, options.format);
   data.workload = split_leave_one_out(data.dataset);
   auto training = std::make_shared<std::vector<std::vector<ItemIndex>>>();
@@ -68,7 +76,13 @@ std::unique_ptr<Recommender> build_adapter(const AdapterOptions& options, const 
                                            const CallControl& control) {
   AdapterContext with_phrases = context;
   with_phrases.phrases = options.phrases.empty() ? PhraseTable::builtin() : PhraseTable::load(options.phrases);
-  auto recommender = make_recommender(AdapterSpec::parse(options.spec), with_phrases);
+  auto adapter = AdapterSpec::parse(options.spec);
+  if (adapter.name() == "openai" && !options.openai_defaults.empty()) {
+    auto values = adapter.values();
+    for (const auto& [key, value] : options.openai_defaults) values.emplace(key, value);  // what the spec sets wins
+    adapter = AdapterSpec(adapter.name(), std::move(values));
+  }
+  auto recommender = make_recommender(adapter, with_phrases);
   std::shared_ptr<const ResponseCache> cache;
   if (!options.no_cache && recommender->capabilities().remote)
     cache = std::make_shared<const ResponseCache>(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,9 @@ struct AdapterOptions {
   bool no_cache = false;        // --no-cache
   std::vector<std::string> mitigate;  // --mitigate, applied in order (the first wraps the adapter)
   std::string phrases;                // --phrases FILE (attributes in words; default: the built-in table)
+  // Keys an openai adapter gets when its spec lacks them (--protocol
+  // fairllm-*: FaiRLLM's prompt and max_tokens). Other adapters ignore them.
+  std::map<std::string, std::string> openai_defaults;
 };
 
 void add_data_options(CLI::App& app, DataOptions& options, bool required);

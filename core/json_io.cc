@@ -136,15 +136,18 @@ void from_json(const json& j, Item& v) {
 
 void to_json(json& j, const UserContext& v) {
   j = json{{"id", v.id}, {"history", v.history}, {"attributes", v.attributes}};
+  if (!v.fan_of.empty()) j["fan_of"] = v.fan_of;
 }
 void from_json(const json& j, UserContext& v) {
   v.id = required<std::string>(j, "id", "a string");
   optional_field(j, "history", "an array of item indices", v.history);
   optional_field(j, "attributes", "an object of string values", v.attributes);
+  optional_field(j, "fan_of", "a string", v.fan_of);
 }
 
 void to_json(json& j, const RankRequest& v) {
   j = json{{"id", v.id}, {"user", v.user}, {"candidates", v.candidates}, {"k", v.k}, {"sample", v.sample}};
+  if (v.open) j["open"] = true;
 }
 void from_json(const json& j, RankRequest& v) {
   v.id = required<std::string>(j, "id", "a string");
@@ -152,6 +155,7 @@ void from_json(const json& j, RankRequest& v) {
   v.candidates = required<std::vector<ItemIndex>>(j, "candidates", "an array of item indices");
   optional_field(j, "k", "an integer", v.k);
   optional_field(j, "sample", "a non-negative integer", v.sample);
+  optional_field(j, "open", "true or false", v.open);
 }
 
 void to_json(json& j, const Usage& v) {

@@ -19,6 +19,10 @@ struct UserContext {
   std::vector<ItemIndex> history;                  // training items, oldest first
   std::map<std::string, std::string> attributes;   // e.g. {"gender": "F", "age": "25-34"};
                                                    // an absent key = not stated (neutral)
+  // FaiRLLM's protocol (--protocol fairllm-movie|fairllm-music): the director
+  // or artist the user says they are a fan of ("I am a fan of {fan_of}"),
+  // verbatim; empty otherwise (and then absent from encoded requests).
+  std::string fan_of = {};  // (a default initializer: aggregate initialisations may leave it out)
 };
 
 // One ranking request: rank `candidates` (in the order presented) for `user`

@@ -87,6 +87,76 @@ std::optional<double> parse_double(std::string_view text) {
   return value;
 }
 
+namespace {
+
+// Python's str.lower() for one code point of the scripts utf8_lower covers.
+char32_t lower_code_point(char32_t c) {
+  auto even_to_odd = [c](char32_t from, char32_t to) { return c >= from && c <= to && (c - from) % 2 == 0; };
+  if (c >= U'A' && c <= U'Z') return c + 32;
+  if (c < 0xC0) return c;
+  if (c <= 0xDE) return c == 0xD7 ? c : c + 32;
+  if (even_to_odd(0x100, 0x12F) || even_to_odd(0x132, 0x137) || even_to_odd(0x139, 0x148) || even_to_odd(0x14A, 0x177) ||
+      even_to_odd(0x179, 0x17E))
+    return c + 1;
+  if (c == 0x178) return 0xFF;
+  if (even_to_odd(0x370, 0x373) || c == 0x376 || even_to_odd(0x3D8, 0x3EF) || c == 0x3F7 || c == 0x3FA) return c + 1;
+  if (c == 0x37F) return 0x3F3;
+  if (c == 0x3CF) return 0x3D7;
+  if (c == 0x3F4) return 0x3B8;
+  if (c == 0x3F9) return 0x3F2;
+  if (c >= 0x3FD && c <= 0x3FF) return c - 0x82;
+  if (c == 0x4C0) return 0x4CF;
+  if (c >= 0x4C1 && c <= 0x4CE && (c - 0x4C1) % 2 == 0) return c + 1;
+  if (c == 0x386) return 0x3AC;
+  if (c >= 0x388 && c <= 0x38A) return c + 37;
+  if (c == 0x38C) return 0x3CC;
+  if (c == 0x38E || c == 0x38F) return c + 63;
+  if ((c >= 0x391 && c <= 0x3A1) || (c >= 0x3A3 && c <= 0x3AB)) return c + 32;
+  if (c >= 0x400 && c <= 0x40F) return c + 80;
+  if (c >= 0x410 && c <= 0x42F) return c + 32;
+  if (even_to_odd(0x460, 0x481) || even_to_odd(0x48A, 0x4BF) || even_to_odd(0x4D0, 0x4FF)) return c + 1;
+  return c;
+}
+
+void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out.push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+}  // namespace
+
+std::string utf8_lower(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) {
+      out.push_back(b >= 'A' && b <= 'Z' ? static_cast<char>(b + 32) : static_cast<char>(b));
+      ++i;
+      continue;
+    }
+    // Two-byte sequences cover every letter mapped here (U+0080..U+07FF).
+    if ((b & 0xE0) == 0xC0 && i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80 && b >= 0xC2) {
+      const char32_t c = (static_cast<char32_t>(b & 0x1F) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3F);
+      if (c == 0x130) out += "i\xCC\x87";  // İ: Python gives "i" and a combining dot above
+      else append_utf8(out, lower_code_point(c));
+      i += 2;
+      continue;
+    }
+    out.push_back(static_cast<char>(b));  // a longer sequence's bytes (or an invalid byte), unchanged
+    ++i;
+  }
+  return out;
+}
+
 std::string utf8_prefix(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
   std::size_t end = max_bytes;

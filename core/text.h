@@ -29,6 +29,12 @@ std::optional<double> parse_double(std::string_view text);
 // At most `max_bytes` of `text`, cut at a UTF-8 character boundary.
 std::string utf8_prefix(std::string_view text, std::size_t max_bytes);
 
+// Lower case of UTF-8 text as Python's str.lower() gives it for ASCII,
+// Latin-1, Latin Extended-A, Greek and Cyrillic letters (the scripts of
+// nearly every catalog title); other characters are kept as they are.
+// Invalid UTF-8 bytes are kept.
+std::string utf8_lower(std::string_view text);
+
 // Printable form of untrusted text for an error message: at most `max` bytes,
 // control characters shown as \xNN.
 std::string quote_for_message(std::string_view text, std::size_t max = 60);

@@ -102,3 +102,25 @@ TEST_CASE("top-k Kendall tau ties unlisted items last", "[position]") {
   CHECK(topk_kendall_tau(a, b, 5) == Approx(1.0));
   CHECK(topk_kendall_tau(a, c, 3) == Approx(-1.0));
 }
+
+TEST_CASE("fairllm_titles reads an answer as FaiRLLM's clean() and simplified_list() do", "[similarity][fairllm]") {
+  // Each expectation is what FaiRLLM's process.ipynb functions (Python 3.11)
+  // returned for the same answer text.
+  // Years in parentheses and spaces go; a quoted title wins over " - Director";
+  // apostrophes are dropped; a hyphen inside a title cuts it ("Spider-Man" -> "spider").
+  CHECK(fairllm_titles("1. The Shawshank Redemption (1994)\n2. \"Pulp Fiction\" - Quentin Tarantino\n3. Schindler's List\n4. Spider-Man 2") ==
+        std::vector<std::string>{"theshawshankredemption", "pulpfiction", "schindlerslist", "spider"});
+  // Text before the first "N. " is dropped; "11. " inside a title splits it;
+  // of two quoted titles the first is kept.
+  CHECK(fairllm_titles("Here are 3 movies:\n\n1. Heat\n2. Ocean's 11. Great\n3. \"Alien\" and \"Aliens\"\n") ==
+        std::vector<std::string>{"heat", "oceans", "great", "alien"});
+  // No "N. " at all: nothing (FaiRLLM then divides by zero for Jaccard; recbias gives two empty lists Jaccard 1).
+  CHECK(fairllm_titles("No numbered list here, just prose.").empty());
+  // Line breaks are removed before splitting, so "12.\"Q\"" (no space) stays in
+  // the piece before it, whose quoted part then wins; an unclosed quote is dropped.
+  CHECK(fairllm_titles("10. A (x) B\n11.  Twelve  Monkeys  \n12.\"Q\"\n13. say \"unclosed") ==
+        std::vector<std::string>{"ab", "q", "sayunclosed"});
+  // Empty titles are kept; non-ASCII letters are lower-cased as Python does.
+  CHECK(fairllm_titles("1. -Dash first\n2. (All) (in) (parens)\n3. Z\xC3\xA9 \xC3\x89t\xC3\xA9\n4. \"\" - empty quotes") ==
+        std::vector<std::string>{"", "", "z\xC3\xA9\xC3\xA9t\xC3\xA9", ""});
+}

@@ -11,13 +11,16 @@ using nlohmann::json;
 TEST_CASE("vocabulary types survive a JSON round trip", "[json]") {
   RankRequest request;
   request.id = "u42";
-  request.user = {"42", {3, 1, 4}, {{"gender", "F"}, {"age", "25-34"}}};
+  request.user = {"42", {3, 1, 4}, {{"gender", "F"}, {"age", "25-34"}}, " Adele "};
+  request.open = true;
   request.candidates = {5, 9, 2, 6};
   request.k = 3;
   const auto back = json(request).get<RankRequest>();
   CHECK(back.id == "u42");
   CHECK(back.user.history == request.user.history);
   CHECK(back.user.attributes == request.user.attributes);
+  CHECK(back.user.fan_of == " Adele ");  // verbatim, spaces kept
+  CHECK(back.open);
   CHECK(back.candidates == request.candidates);
   CHECK(back.k == 3);
 
