@@ -179,7 +179,8 @@ nlohmann::ordered_json OpenAccumulator::fairllm_result(double confidence) const 
   nlohmann::ordered_json f;
   f["note"] = "FaiRLLM's calc_metric_at_k(variant, neutral, k) on the strings of every entry written (grounded or not); "
               "SERP* in FaiRLLM's published form; SNSR = max - min and SNSV = standard deviation of the per-value means";
-  f["strings"] = fairllm_titles_ ? "FaiRLLM's clean() and simplified_list() on the answer text (--fairllm-compat)"
+  f["strings"] = fairllm_titles_ ? "FaiRLLM's clean() and simplified_list() on the answer text (--fairllm-compat); answers "
+                                   "without text (scoring adapters): the named items' normalised titles"
                                  : "the grounder's normalised entries (normalize_title)";
   // attribute -> value -> its sums (single-attribute profiles; pairs are listed under "a=v;b=w").
   std::map<std::string, std::map<std::string, const ReplicatedSums*>> by_attribute;
@@ -192,7 +193,9 @@ nlohmann::ordered_json OpenAccumulator::fairllm_result(double confidence) const 
     return [slot](std::span<const double> s) { return s[kStringUsers] > 0 ? s[slot] / s[kStringUsers] : std::nan(""); };
   };
   nlohmann::ordered_json values, snsr, snsv;
-  for (const auto& [attribute, by_value] : by_attribute) {
+  for (const auto& entry : by_attribute) {
+    const std::string& attribute = entry.first;
+    const auto& by_value = entry.second;  // a plain reference: the lambdas below capture it (clang 14 cannot capture bindings)
     for (const auto& [value, sums] : by_value) {
       nlohmann::ordered_json v;
       for (std::size_t m = 0; m < 3; ++m) {
