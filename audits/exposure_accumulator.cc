@@ -37,21 +37,33 @@ ExposureAccumulator::ExposureAccumulator(std::shared_ptr<const PopularityContext
   if (context_ && context_->catalog) {
     const Catalog& catalog = *context_->catalog;
     std::set<std::string> genres, eras;
+    std::map<std::string, std::set<std::string>> others;  // the items' own attributes (items.jsonl), by name
     item_year_.assign(catalog.size(), 0);
     for (std::size_t i = 0; i < catalog.size(); ++i) {
       const auto& item = catalog.at(static_cast<ItemIndex>(i));
       genres.insert(item.categories.begin(), item.categories.end());
-      item_year_[i] = release_year(item.title);
+      item_year_[i] = release_year(item);
       if (item_year_[i]) eras.insert(release_era(item_year_[i]));
+      for (const auto& [name, values] : item.attributes) others[name].insert(values.begin(), values.end());
     }
+    // Groups in report order: genres, eras, then each item attribute by name.
     std::map<std::pair<std::string, std::string>, std::size_t> index;
-    for (const auto& g : genres) index[{"genre", g}] = groups_.size(), groups_.push_back({"genre", g});
-    for (const auto& e : eras) index[{"era", e}] = groups_.size(), groups_.push_back({"era", e});
+    auto add_group = [&](const std::string& attribute, const std::string& value) {
+      index[{attribute, value}] = groups_.size();
+      groups_.push_back({attribute, value});
+    };
+    for (const auto& g : genres) add_group("genre", g);
+    for (const auto& e : eras) add_group("era", e);
+    for (const auto& [name, values] : others)
+      for (const auto& v : values) add_group(name, v);
     item_groups_.resize(catalog.size());
     for (std::size_t i = 0; i < catalog.size(); ++i) {
+      const auto& item = catalog.at(static_cast<ItemIndex>(i));
       std::set<std::size_t> mine;
-      for (const auto& g : catalog.at(static_cast<ItemIndex>(i)).categories) mine.insert(index.at({"genre", g}));
+      for (const auto& g : item.categories) mine.insert(index.at({"genre", g}));
       if (item_year_[i]) mine.insert(index.at({"era", release_era(item_year_[i])}));
+      for (const auto& [name, values] : item.attributes)
+        for (const auto& v : values) mine.insert(index.at({name, v}));
       item_groups_[i].assign(mine.begin(), mine.end());
     }
   }
@@ -109,7 +121,10 @@ nlohmann::ordered_json ExposureAccumulator::result(double confidence) const {
   };
   const double users = sums_.total(totals + kUsers);
   nlohmann::ordered_json attributes = nlohmann::ordered_json::object();
-  for (const char* attribute : {"genre", "era"}) {
+  std::vector<std::string> names;  // genre, era, then the item attributes, in group order
+  for (const auto& g : groups_)
+    if (std::find(names.begin(), names.end(), g.first) == names.end()) names.push_back(g.first);
+  for (const auto& attribute : names) {
     nlohmann::ordered_json groups = nlohmann::ordered_json::object();
     double exposure_all = 0, relevant_all = 0;
     for (std::size_t g = 0; g < groups_.size(); ++g)
@@ -167,7 +182,7 @@ void ExposureAccumulator::load_state(const nlohmann::json& j) {
     std::vector<std::pair<std::string, std::string>> groups;
     for (const auto& g : j.at("groups")) {
       const auto pair = g.get<std::vector<std::string>>();
-      if (pair.size() != 2 || (pair[0] != "genre" && pair[0] != "era")) throw BadInput("exposure state: a group is not [\"genre\"|\"era\", value]");
+      if (pair.size() != 2 || pair[0].empty()) throw BadInput("exposure state: a group is not [attribute, value] with a non-empty attribute");
       groups.push_back({pair[0], pair[1]});
     }
     auto sums = ReplicatedSums::from_json(j.at("sums"));

@@ -1,8 +1,10 @@
 // Item-side (provider) exposure fairness (Deldjoo 2024: provider fairness
 // and recency bias in LLM recommenders; Fairlearn #959, LensKit #694). Item
 // groups come from the catalog: genre (an item's categories; an item in
-// several genres counts in each) and release era (the decade of the year at
-// the end of its title, "Toy Story (1995)" -> "1990s"). Per group, on the
+// several genres counts in each), release era (the decade of the release
+// year: items.jsonl's "year", else the year at the end of the title, "Toy
+// Story (1995)" -> "1990s") and every item attribute of items.jsonl
+// ("attributes": {"provider": "Netflix"}; core/catalog.h). Per group, on the
 // identity answer's top-k:
 //   exposure share   position-weighted (1 / log2(1 + rank)) exposure of the
 //                    group's items over all exposure;

@@ -275,9 +275,9 @@ void print_summary(const nlohmann::ordered_json& report) {
   }
   if (m.contains("exposure")) {
     const auto& e = m["exposure"];
-    for (const char* attribute : {"genre", "era"})
-      if (e["attributes"].contains(attribute) && e["attributes"][attribute]["disparity"].is_number())
-        row(fmt::format("exposure: {} disparity (descr.)", attribute), fmt::format("{:.3f}", e["attributes"][attribute]["disparity"].get<double>()));
+    for (const auto& [attribute, a] : e["attributes"].items())
+      if (a.contains("disparity") && a["disparity"].is_number())
+        row(fmt::format("exposure: {} disparity (descr.)", attribute), fmt::format("{:.3f}", a["disparity"].get<double>()));
     row("exposure: years newer than shown", fmt_metric(e["recency"]["difference_vs_candidates"], 2));
   }
   if (m.contains("history")) {

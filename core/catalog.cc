@@ -80,15 +80,18 @@ int release_year(const std::string& title) {
   return year >= 1800 && year <= 2100 ? year : 0;
 }
 
+int release_year(const Item& item) { return item.year != 0 ? item.year : release_year(item.title); }
+
 std::string release_era(int year) { return fmt::format("{}s", year / 10 * 10); }
 
 bool in_item_group(const Item& item, std::string_view attribute, std::string_view value) {
   if (attribute == "genre") return std::find(item.categories.begin(), item.categories.end(), value) != item.categories.end();
   if (attribute == "era") {
-    const int year = release_year(item.title);
+    const int year = release_year(item);
     return year != 0 && release_era(year) == value;
   }
-  return false;
+  const auto it = item.attributes.find(std::string(attribute));
+  return it != item.attributes.end() && std::find(it->second.begin(), it->second.end(), value) != it->second.end();
 }
 
 }  // namespace recbias

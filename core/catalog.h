@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,10 @@ struct Item {
   std::string title;                     // UTF-8 display title ("Kolya (1996)")
   std::vector<std::string> categories;   // genres/tags, UTF-8, in dataset order
   double popularity = 0;                 // training interactions of this item (set by the split)
+  // Item groups beyond genre and era (items.jsonl "attributes", e.g.
+  // {"provider": ["Netflix"], "language": ["fr"]}): attribute -> values.
+  std::map<std::string, std::vector<std::string>> attributes = {};
+  int year = 0;  // release year when the dataset gives one (items.jsonl "year"); 0: read it from the title
 };
 
 class Catalog {
@@ -62,11 +67,13 @@ std::vector<char> short_head_items(const Catalog& catalog, double share);
 
 // Item groups for item-side fairness, the one definition the exposure audit
 // and FA*IR's group=ATTR:VALUE use: "genre" (an item's categories; an item
-// in several genres is in each) and "era" (the decade of the year that ends
-// its title, "Kolya (1996)" -> "1990s").
+// in several genres is in each), "era" (the decade of its release year:
+// Item::year, else the year that ends its title, "Kolya (1996)" ->
+// "1990s"), and every attribute of Item::attributes (an item with several
+// values is in each).
 int release_year(const std::string& title);  // 1996, or 0 when the title ends in no "(YYYY)" in 1800-2100
+int release_year(const Item& item);          // Item::year when set, else release_year(title)
 std::string release_era(int year);           // 1996 -> "1990s"
 bool in_item_group(const Item& item, std::string_view attribute, std::string_view value);
-inline constexpr const char* kItemGroupAttributes[] = {"genre", "era"};
 
 }  // namespace recbias

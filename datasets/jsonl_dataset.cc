@@ -1,5 +1,6 @@
 #include "datasets/jsonl_dataset.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -74,7 +75,8 @@ Dataset load_jsonl_dataset(const std::string& folder) {
 
   LineReader items(( fs::path(folder) / "items.jsonl").string(), "items (items.jsonl)");
   ds.files.push_back(items.path());
-  for_each_object(items, R"({"id": "i1", "title": "...", "categories": ["..."]})", [&](const json& j) {
+  for_each_object(items, R"({"id": "i1", "title": "...", "categories": ["..."], "year": 1996, "attributes": {"provider": "..."}})",
+                  [&](const json& j) {
     Item item;
     item.id = string_field(items, j, "id", true);
     if (item.id.empty()) items.fail_field("id", "", "a non-empty string");
@@ -84,6 +86,32 @@ Dataset load_jsonl_dataset(const std::string& folder) {
       for (const auto& v : *c) {
         if (!v.is_string()) items.fail_field("categories", v.dump(), "an array of strings");
         item.categories.push_back(v.get<std::string>());
+      }
+    }
+    if (auto y = j.find("year"); y != j.end() && !y->is_null()) {
+      if (!y->is_number_integer() || y->get<std::int64_t>() < 1800 || y->get<std::int64_t>() > 2100)
+        items.fail_field("year", y->dump(), "an integer release year in 1800-2100");
+      item.year = y->get<int>();
+    }
+    // Item groups for the exposure audit and fair:group=ATTR:VALUE: a string or an array of strings per attribute.
+    if (auto a = j.find("attributes"); a != j.end() && !a->is_null()) {
+      if (!a->is_object()) items.fail_field("attributes", a->dump(), "an object mapping attribute names to a string or an array of strings");
+      for (const auto& [name, value] : a->items()) {
+        const auto field = fmt::format("attributes.{}", name);
+        if (name.empty() || name == "genre" || name == "era")
+          items.fail_field(field, name,
+                           "an attribute name other than genre (give genres as \"categories\") and era (it comes from \"year\" or the title)");
+        auto& values = item.attributes[name];
+        auto add = [&](const json& v) {
+          if (!v.is_string() || v.get<std::string>().empty()) items.fail_field(field, v.dump(), "a non-empty string or an array of them");
+          if (std::find(values.begin(), values.end(), v.get<std::string>()) == values.end()) values.push_back(v.get<std::string>());
+        };
+        if (value.is_array()) {
+          for (const auto& v : value) add(v);
+        } else {
+          add(value);
+        }
+        if (values.empty()) items.fail_field(field, value.dump(), "a non-empty string or a non-empty array of them");
       }
     }
     if (ds.catalog.find(item.id)) items.fail_field("id", item.id, "an id not seen before in this file");
@@ -150,8 +178,12 @@ void write_jsonl_dataset(const Dataset& dataset, const std::string& folder) {
   };
   {
     auto out = open("items.jsonl");
-    for (const auto& item : dataset.catalog.items())
-      out << json{{"id", item.id}, {"title", item.title}, {"categories", item.categories}}.dump() << '\n';
+    for (const auto& item : dataset.catalog.items()) {
+      json j{{"id", item.id}, {"title", item.title}, {"categories", item.categories}};
+      if (item.year != 0) j["year"] = item.year;
+      if (!item.attributes.empty()) j["attributes"] = item.attributes;
+      out << j.dump() << '\n';
+    }
   }
   {
     auto out = open("users.jsonl");

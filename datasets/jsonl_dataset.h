@@ -4,7 +4,10 @@
 // blank lines ignored):
 //
 //   items.jsonl         {"id": "i1", "title": "Heat (1995)", "categories": ["Action", "Crime"]}
-//                       id: string (required, unique); title: string; categories: array of strings
+//                       id: string (required, unique); title: string; categories: array of strings;
+//                       optional: year (integer release year, else read from the title's "(YYYY)"),
+//                       attributes ({"provider": "Netflix", "language": ["fr", "en"]}: item groups for
+//                       the exposure audit and fair:group=ATTR:VALUE; not "genre" or "era")
 //   users.jsonl         {"id": "u1", "attributes": {"gender": "F", "age": "25-34"}}
 //                       id: string (required, unique); attributes: object of string values
 //   interactions.jsonl  {"user": "u1", "item": "i1", "timestamp": 1700000000, "rating": 4}

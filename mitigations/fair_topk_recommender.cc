@@ -27,14 +27,18 @@ class FairTopKRecommender final : public Recommender {
     } else {
       const auto colon = group.find(':');
       const auto attribute = group.substr(0, colon), value = colon == std::string::npos ? std::string() : group.substr(colon + 1);
-      if (colon == std::string::npos || value.empty() || (attribute != "genre" && attribute != "era"))
-        throw BadInput(fmt::format("mitigation fair: group={}: expected genre:VALUE or era:VALUE (e.g. genre:Drama, era:1990s)", group));
+      if (colon == std::string::npos || value.empty() || attribute.empty())
+        throw BadInput(fmt::format("mitigation fair: group={}: expected ATTRIBUTE:VALUE with genre, era or an item attribute of "
+                                   "items.jsonl (e.g. genre:Drama, era:1990s, provider:Netflix)",
+                                   group));
       protected_.assign(catalog->size(), 0);
       std::size_t members = 0;
       for (std::size_t i = 0; i < catalog->size(); ++i) members += protected_[i] = in_item_group(catalog->at(static_cast<ItemIndex>(i)), attribute, value);
       if (members == 0)
         throw BadInput(fmt::format("mitigation fair: group={}: no item of the dataset is in it{}", group,
-                                   attribute == "genre" ? fmt::format(" (genres: {})", fmt::join(catalog->category_names(), ", ")) : std::string()));
+                                   attribute == "genre"                          ? fmt::format(" (genres: {})", fmt::join(catalog->category_names(), ", "))
+                                   : attribute == "era"                          ? std::string()
+                                                                                 : " (is it an attribute of the items in items.jsonl?)"));
     }
     fair_minimum_counts(1, p_, alpha_);  // validates p and alpha
   }
