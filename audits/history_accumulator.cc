@@ -15,9 +15,9 @@ namespace recbias {
 namespace {
 
 // The variants compared with the original, and the sums kept for each.
-constexpr std::size_t kCompared = kHistoryVariants - 1;  // resample, shuffled, reversed, truncated
+constexpr std::size_t kCompared = kHistoryVariants - 1;  // resample, shuffled, reversed, truncated, top_rated, sampled
 enum HistorySlot : std::size_t { kTau, kJaccard, kNdcgChange, kUsers, kSlotsPerVariant };
-constexpr std::size_t kPerturbed = kCompared - 1;  // shuffled, reversed, truncated
+constexpr std::size_t kPerturbed = kCompared - 1;  // shuffled, reversed, truncated, top_rated, sampled
 
 std::size_t slot(std::size_t compared, HistorySlot s) { return compared * kSlotsPerVariant + s; }
 
@@ -59,6 +59,7 @@ void HistoryAccumulator::add(const BaseOutcome& o) {
   double tau[kCompared];
   bool present[kCompared] = {};
   for (std::size_t c = 0; c < kCompared; ++c) {
+    if (calls[c + 1] == SIZE_MAX) continue;  // a profile sample equal to the recent window: not asked
     const auto& other = o.response(calls[c + 1]);
     if (!usable(other)) continue;
     tau[c] = topk_kendall_tau(original.ranking, other.ranking, n);
@@ -142,7 +143,9 @@ nlohmann::json HistoryAccumulator::state() const {
 void HistoryAccumulator::load_state(const nlohmann::json& j) {
   try {
     auto sums = ReplicatedSums::from_json(j.at("sums"));
-    if (sums.size() != sums_.size()) throw BadInput("history state: the sums have the wrong shape");
+    if (sums.size() != sums_.size())
+      throw BadInput(fmt::format("history state: {} sums, expected {} (a report of a recbias version with other history variants?)", sums.size(),
+                                 sums_.size()));
     auto pairs = j.at("tau_pairs").get<std::vector<std::vector<std::pair<double, double>>>>();
     if (pairs.size() != kPerturbed) throw BadInput("history state: tau_pairs needs one list per perturbation");
     sums_ = std::move(sums);

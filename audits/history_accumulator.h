@@ -3,7 +3,10 @@
 // answer). Per user, the answer to the last W history items as they are
 // (the original) is compared with the same request asked again (the null:
 // what re-asking alone changes), with those items shuffled, reversed, and
-// cut to the most recent half: Kendall's tau-b of the top-k lists over the
+// cut to the most recent half, and with other W-item profile samples of the
+// whole history -- the top-rated items and a random sample, in time order
+// (CFaiRLLM; users whose history has at most W items have none): Kendall's
+// tau-b of the top-k lists over the
 // candidates, Jaccard@k, and the change in the held-out item's NDCG@k, each
 // with a Poisson-bootstrap interval over users. The tests (one family,
 // "history.*") ask whether a perturbation moves the answer more than

@@ -40,8 +40,24 @@ std::string content_key(const RankRequest& r) {
 }  // namespace
 
 std::vector<ItemIndex> history_variant(const std::vector<ItemIndex>& history, HistoryVariant variant, int window, std::uint64_t seed,
-                                       const std::string& rng_key) {
+                                       const std::string& rng_key, const std::vector<double>& ratings) {
   const auto keep = std::min(history.size(), static_cast<std::size_t>(std::max(window, 0)));
+  if (variant == kHistoryTopRated || variant == kHistorySampled) {
+    std::vector<std::size_t> at(history.size());
+    std::iota(at.begin(), at.end(), 0);
+    if (variant == kHistoryTopRated) {
+      auto rating = [&](std::size_t i) { return i < ratings.size() ? ratings[i] : 0.0; };
+      std::stable_sort(at.begin(), at.end(), [&](std::size_t a, std::size_t b) { return rating(a) != rating(b) ? rating(a) > rating(b) : a > b; });
+    } else {
+      Rng rng = Rng::stream(seed, "history-sample/" + rng_key);
+      rng.shuffle(at);
+    }
+    at.resize(keep);
+    std::sort(at.begin(), at.end());  // time order
+    std::vector<ItemIndex> out;
+    for (auto i : at) out.push_back(history[i]);
+    return out;
+  }
   std::vector<ItemIndex> out(history.end() - static_cast<std::ptrdiff_t>(keep), history.end());
   switch (variant) {
     case kHistoryOriginal:
@@ -60,6 +76,8 @@ std::vector<ItemIndex> history_variant(const std::vector<ItemIndex>& history, Hi
     case kHistoryTruncated:
       out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(out.size() / 2));
       break;
+    case kHistoryTopRated:
+    case kHistorySampled:
     case kHistoryVariants:
       break;
   }
@@ -159,7 +177,10 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
         for (std::size_t v = 0; v < kHistoryVariants; ++v) {
           RankRequest r = base.request;
           r.user.history = history_variant(base.request.user.history, static_cast<HistoryVariant>(v), options.history_window, options.seed,
-                                           base.request.id);
+                                           base.request.id, base.history_ratings);
+          // A profile sample that shows the recent window's items (a history of
+          // at most W items) compares nothing: not asked.
+          if ((v == kHistoryTopRated || v == kHistorySampled) && r.user.history == plan.calls[bp.history[kHistoryOriginal]].user.history) continue;
           r.sample = base.request.sample + (v == kHistoryOriginal ? 0 : kHistoryDraws + v);
           bp.history[v] = add(std::move(r), std::string("/history-") + kHistoryVariantNames[v]);
         }

@@ -46,15 +46,33 @@ inline constexpr std::uint64_t kFairnessDraws = std::uint64_t{1} << 20;
 inline constexpr std::uint64_t kHistoryDraws = std::uint64_t{1} << 21;
 
 // The history probe's variants, in BasePlan::history order. The original is
-// the user's last W items in order; the others are compared with it.
-enum HistoryVariant : std::size_t { kHistoryOriginal, kHistoryResample, kHistoryShuffled, kHistoryReversed, kHistoryTruncated, kHistoryVariants };
-inline constexpr const char* kHistoryVariantNames[kHistoryVariants] = {"original", "resample", "shuffled", "reversed", "truncated"};
+// the user's last W items in order (the "recent" profile sample); the others
+// are compared with it: the same items perturbed (shuffled, reversed,
+// truncated), and other W-item samples of the whole history (CFaiRLLM's
+// profile sampling: the top-rated items, a random sample), each in time order.
+enum HistoryVariant : std::size_t {
+  kHistoryOriginal,
+  kHistoryResample,
+  kHistoryShuffled,
+  kHistoryReversed,
+  kHistoryTruncated,
+  kHistoryTopRated,
+  kHistorySampled,
+  kHistoryVariants
+};
+inline constexpr const char* kHistoryVariantNames[kHistoryVariants] = {"original", "resample", "shuffled", "reversed", "truncated",
+                                                                        "top_rated", "sampled"};
 
-// The history a variant shows: `history` (oldest first) cut to its last
-// `window` items, then perturbed. Shuffled uses `rng_key`'s stream under
-// `seed`; truncated keeps the most recent half (rounded up).
+// The history a variant shows. Original, resample, shuffled, reversed,
+// truncated: `history` (oldest first) cut to its last `window` items, then
+// perturbed -- shuffled with `rng_key`'s stream under `seed`, truncated to the
+// most recent half (rounded up). Top-rated: the `window` items of the whole
+// history with the highest `ratings` (parallel to `history`; ties and
+// missing ratings: the more recent first), in time order. Sampled: `window`
+// items of the whole history drawn uniformly with `rng_key`'s stream, in
+// time order. With a history of at most `window` items both are the original.
 std::vector<ItemIndex> history_variant(const std::vector<ItemIndex>& history, HistoryVariant variant, int window, std::uint64_t seed,
-                                       const std::string& rng_key);
+                                       const std::string& rng_key, const std::vector<double>& ratings = {});
 
 struct BasePlan {
   std::size_t identity = 0;                      // call index of the identity variant

@@ -282,7 +282,7 @@ void print_summary(const nlohmann::ordered_json& report) {
   }
   if (m.contains("history")) {
     const auto& h = m["history"];
-    for (const char* variant : {"resample", "shuffled", "reversed", "truncated"})
+    for (const char* variant : {"resample", "shuffled", "reversed", "truncated", "top_rated", "sampled"})
       row(fmt::format("history: tau, {}", std::string_view(variant) == "resample" ? "asked again" : variant), fmt_metric(h[variant]["kendall_tau"]));
     row("history: verdict", h["verdict"].get<std::string>());
   }

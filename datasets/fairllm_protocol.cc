@@ -138,6 +138,7 @@ RequestSet fairllm_requests(Workload& workload, const FairllmProtocol& protocol,
     e.request.open = true;
     workload.users.push_back(std::move(user));
     workload.held_out.emplace_back();
+    if (!workload.history_ratings.empty()) workload.history_ratings.emplace_back();
     set.requests.push_back(std::move(e));
   }
   return set;

@@ -23,6 +23,7 @@ Workload split_leave_one_out(const Dataset& dataset) {
   std::vector<double> popularity(catalog->size(), 0.0);
   w.users.resize(n_users);
   w.held_out.resize(n_users);
+  w.history_ratings.resize(n_users);
   for (std::size_t u = 0; u < n_users; ++u) {
     auto& rows = by_user[u];
     std::sort(rows.begin(), rows.end(), [](const Interaction* a, const Interaction* b) {
@@ -39,6 +40,7 @@ Workload split_leave_one_out(const Dataset& dataset) {
     user.history.reserve(train_end);
     for (std::size_t i = 0; i < train_end; ++i) {
       user.history.push_back(rows[i]->item);
+      w.history_ratings[u].push_back(rows[i]->rating);
       popularity[static_cast<std::size_t>(rows[i]->item)] += 1;
     }
     w.training_interactions += static_cast<std::int64_t>(train_end);
@@ -128,6 +130,7 @@ RequestSet build_requests(const Workload& workload, const CandidateOptions& opti
     request.request.k = std::min(options.k, options.negatives + 1);
     request.user = u;
     request.positive = positive;
+    if (static_cast<std::size_t>(u) < workload.history_ratings.size()) request.history_ratings = workload.history_ratings[static_cast<std::size_t>(u)];
     const auto& c = request.request.candidates;
     request.positive_position = static_cast<int>(std::find(c.begin(), c.end(), positive) - c.begin());
     out.requests.push_back(std::move(request));

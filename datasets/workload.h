@@ -19,6 +19,7 @@ struct Workload {
   std::shared_ptr<const Catalog> catalog;          // popularity = training interactions of each item
   std::vector<UserContext> users;                  // history = training items, oldest first
   std::vector<std::optional<ItemIndex>> held_out;  // per user: the held-out positive (none if < 2 interactions)
+  std::vector<std::vector<double>> history_ratings;  // per user: the rating of each history item (parallel to users[u].history)
   std::vector<AttributeSet> attributes;            // the dataset's real attributes
   std::int64_t training_interactions = 0;
 };
@@ -51,6 +52,9 @@ struct EvalRequest {
   std::int32_t user = 0;        // index into Workload::users
   ItemIndex positive = 0;       // the held-out item
   int positive_position = 0;    // where it sits in request.candidates
+  // The rating of each history item (parallel to request.user.history;
+  // empty when unknown): the history probe's top-rated profile sample.
+  std::vector<double> history_ratings;
 };
 
 struct RequestSet {

@@ -47,6 +47,34 @@ TEST_CASE("history variants: the last W items as they are, shuffled, reversed, a
   CHECK(history_variant({5, 9, 11}, kHistoryTruncated, 10, 0, "x") == std::vector<ItemIndex>{9, 11});
 }
 
+TEST_CASE("profile samples: the top-rated and a random W of the whole history, in time order", "[audit][history]") {
+  std::vector<ItemIndex> h(12);
+  std::iota(h.begin(), h.end(), 1);  // 1..12, oldest first
+  const std::vector<double> ratings = {5, 1, 4, 4, 2, 5, 3, 1, 5, 2, 4, 3};
+  // Rated 5: items 1, 6, 9; of the three rated 4 (3, 4, 11) the most recent, 11. In time order.
+  CHECK(history_variant(h, kHistoryTopRated, 4, 0, "u1", ratings) == std::vector<ItemIndex>{1, 6, 9, 11});
+  // No ratings (implicit feedback): all tie, the most recent win -- the recent window itself.
+  CHECK(history_variant(h, kHistoryTopRated, 4, 0, "u1") == history_variant(h, kHistoryOriginal, 4, 0, "u1"));
+  const auto sampled = history_variant(h, kHistorySampled, 4, 0, "u1");
+  REQUIRE(sampled.size() == 4);
+  CHECK(std::is_sorted(sampled.begin(), sampled.end()));  // time order
+  CHECK(std::set<ItemIndex>(sampled.begin(), sampled.end()).size() == 4);
+  CHECK(history_variant(h, kHistorySampled, 4, 0, "u1") == sampled);  // seeded by the request
+  // Over many users the random sample reaches the whole history evenly: each of 12 items in 4/12 of the samples.
+  std::vector<int> hits(13, 0);
+  for (int u = 0; u < 3000; ++u)
+    for (auto item : history_variant(h, kHistorySampled, 4, 0, "u" + std::to_string(u))) ++hits[static_cast<std::size_t>(item)];
+  for (std::size_t item = 1; item <= 12; ++item) {
+    INFO(item);
+    // 1000 expected of 3000 (binomial sd 25.8): 5 sd each way.
+    CHECK(hits[item] > 1000 - 130);
+    CHECK(hits[item] < 1000 + 130);
+  }
+  // A history of at most W items: both samples are the whole history, the original.
+  CHECK(history_variant({4, 2, 7}, kHistoryTopRated, 4, 0, "x", {1, 5, 3}) == std::vector<ItemIndex>{4, 2, 7});
+  CHECK(history_variant({4, 2, 7}, kHistorySampled, 4, 0, "x") == std::vector<ItemIndex>{4, 2, 7});
+}
+
 TEST_CASE("the history probe adds four calls per user and reuses the identity call when the whole history fits", "[audit][history][plan]") {
   auto s = synthetic_setup(30, 40, 6, 7);  // 5 history items per user
   const auto plan = build_plan(s.requests.requests, history_only());
@@ -55,8 +83,11 @@ TEST_CASE("the history probe adds four calls per user and reuses the identity ca
   for (const auto& bp : plan.bases) {
     REQUIRE(bp.history.size() == kHistoryVariants);
     CHECK(bp.history[kHistoryOriginal] == bp.identity);
-    std::set<std::size_t> distinct(bp.history.begin(), bp.history.end());
-    CHECK(distinct.size() == kHistoryVariants);
+    // The whole history fits the window: the profile samples would show the same items, so they are not asked.
+    CHECK(bp.history[kHistoryTopRated] == SIZE_MAX);
+    CHECK(bp.history[kHistorySampled] == SIZE_MAX);
+    std::set<std::size_t> distinct(bp.history.begin(), bp.history.begin() + kHistoryTopRated);
+    CHECK(distinct.size() == kHistoryTopRated);
     CHECK(plan.calls[bp.history[kHistoryResample]].user.history == plan.calls[bp.identity].user.history);
     CHECK(plan.calls[bp.history[kHistoryResample]].sample != plan.calls[bp.identity].sample);  // its own draw
     CHECK(plan.calls[bp.history[kHistoryTruncated]].user.history.size() == 3);
@@ -64,8 +95,20 @@ TEST_CASE("the history probe adds four calls per user and reuses the identity ca
   // A window shorter than the history: the original is a call of its own.
   auto windowed = history_only();
   windowed.history_window = 3;
+  // With ratings, the top-rated sample differs from the recent window for most users.
+  for (auto& q : s.requests.requests) {
+    q.history_ratings.clear();
+    for (std::size_t i = 0; i < q.request.user.history.size(); ++i) q.history_ratings.push_back(static_cast<double>((i * 7 + q.request.id.size()) % 5));
+  }
   const auto plan3 = build_plan(s.requests.requests, windowed);
-  CHECK(plan3.calls.size() == 30 * 6);
+  std::size_t samples = 0;  // profile samples that show other items than the recent window
+  for (const auto& q : s.requests.requests) {
+    const auto recent = history_variant(q.request.user.history, kHistoryOriginal, 3, 0, q.request.id);
+    samples += history_variant(q.request.user.history, kHistoryTopRated, 3, 0, q.request.id, q.history_ratings) != recent;
+    samples += history_variant(q.request.user.history, kHistorySampled, 3, 0, q.request.id) != recent;
+  }
+  CHECK(samples > 30);
+  CHECK(plan3.calls.size() == 30 * 6 + samples);
   CHECK(plan3.calls[plan3.bases[0].history[kHistoryOriginal]].user.history.size() == 3);
   // Not asked for: no history variants.
   AuditOptions position;
@@ -78,7 +121,12 @@ TEST_CASE("the history probe adds four calls per user and reuses the identity ca
 TEST_CASE("history metrics equal the values recomputed from the model's answers", "[audit][history]") {
   auto s = synthetic_setup(60, 40, 8, 5, 4);
   auto model = simulated("relevance=itemknn,noise=0.5,recency=2", s.context);
-  const auto options = history_only();
+  auto options = history_only();
+  options.history_window = 3;  // shorter than the 5-item histories: the profile samples are asked too
+  for (auto& q : s.requests.requests) {
+    q.history_ratings.clear();  // the synthetic ratings are all 1: the top-rated sample would be the recent window
+    for (std::size_t i = 0; i < q.request.user.history.size(); ++i) q.history_ratings.push_back(static_cast<double>((i * 3 + q.request.id.size()) % 4));
+  }
   const auto report = run_audit(*model, s.workload, s.requests, options, {}, {}).report;
   const auto& m = report["metrics"]["history"];
   // By hand: send the plan's calls (base requests state no attribute, as
@@ -99,6 +147,7 @@ TEST_CASE("history metrics equal the values recomputed from the model's answers"
         if (r.size() > static_cast<std::size_t>(base.request.k)) r.resize(static_cast<std::size_t>(base.request.k));
         return r;
       };
+      if (plan.bases[b].history[v] == SIZE_MAX) continue;  // a profile sample equal to the recent window
       const auto a = cut(plan.bases[b].history[kHistoryOriginal]), o = cut(plan.bases[b].history[v]);
       tau += topk_kendall_tau(a, o, static_cast<int>(base.request.candidates.size()));
       std::set<int> sa(a.begin(), a.end()), so(o.begin(), o.end()), all = sa;
@@ -112,6 +161,7 @@ TEST_CASE("history metrics equal the values recomputed from the model's answers"
       ++users;
     }
     INFO(kHistoryVariantNames[v]);
+    CHECK(users > 20);
     const auto& entry = m[kHistoryVariantNames[v]];
     CHECK(entry["kendall_tau"]["value"].get<double>() == Approx(tau / users).epsilon(1e-12));
     CHECK(entry["jaccard"]["value"].get<double>() == Approx(jaccard / users).epsilon(1e-12));
@@ -139,6 +189,17 @@ TEST_CASE("a model that ignores history order has tau 1 under shuffling, and one
     CHECK(m["truncated"]["test"]["significant"].get<bool>());
     CHECK_THAT(m["verdict"].get<std::string>(), Contains("when the history is truncated"));
   }
+  SECTION("order-blind, shown another sample of a longer history (window 3 of 5): the set changes, so does the answer") {
+    auto model = simulated("relevance=itemknn,noise=0", s.context);
+    auto options = history_only();
+    options.history_window = 3;
+    const auto m = run_audit(*model, s.workload, s.requests, options, {}, {}).report["metrics"]["history"];
+    CHECK(m["shuffled"]["kendall_tau"]["value"].get<double>() == 1.0);  // still order-blind
+    CHECK(m["sampled"]["kendall_tau"]["n"].get<double>() > 150);       // users whose sample differs from the recent 3
+    CHECK(m["sampled"]["kendall_tau"]["ci"][1].get<double>() < 0.95);
+    CHECK(m["sampled"]["test"]["significant"].get<bool>());
+    CHECK_THAT(m["verdict"].get<std::string>(), Contains("sampled"));
+  }
   SECTION("order-blind with answer noise: shuffling moves the answer as much as asking again") {
     auto model = simulated("relevance=itemknn,noise=0.3", s.context);
     const auto m = run_audit(*model, s.workload, s.requests, history_only(), {}, {}).report["metrics"]["history"];
@@ -160,10 +221,12 @@ TEST_CASE("a model that ignores history order has tau 1 under shuffling, and one
       CHECK(m[v]["test"]["significant"].get<bool>());
     }
     CHECK_THAT(m["verdict"].get<std::string>(), Contains("shuffled, reversed"));
-    // The tests are one family of three, corrected on their own.
+    // The tests are one family, corrected on their own: three perturbations
+    // (the 5-item histories fit the window: no profile samples).
     int history_tests = 0;
     for (const auto& t : report["tests"]) history_tests += t["name"].get<std::string>().starts_with("history.");
     CHECK(history_tests == 3);
+    CHECK(m["sampled"]["kendall_tau"]["n"].get<double>() == 0);
   }
 }
 
