@@ -158,37 +158,56 @@ CatalogGrounder::Match CatalogGrounder::fuzzy(const std::string& normalised) con
     scratch.generation = 1;
   }
   scratch.touched.clear();
+  // Plain locals in the loops: the compiler need not reload the thread-local scratch's fields.
+  Slot* const slots = scratch.slots.data();
+  const std::uint16_t generation = scratch.generation;
+  auto& touched = scratch.touched;
+  const auto len_lo = static_cast<std::uint32_t>(std::ceil(min_len)), len_hi = static_cast<std::uint32_t>(std::floor(max_len));
   for (std::size_t p = 0; p < prefix; ++p) {
     if (!by_rarity[p].second) continue;
     const auto& posting = *by_rarity[p].second;
-    const auto lo = std::lower_bound(posting.lengths.begin(), posting.lengths.end(), static_cast<std::uint32_t>(std::ceil(min_len)));
-    const auto hi = std::upper_bound(posting.lengths.begin(), posting.lengths.end(), static_cast<std::uint32_t>(std::floor(max_len)));
-    for (auto at = lo; at < hi; ++at) {
-      const auto k = static_cast<std::size_t>(at - posting.lengths.begin());
-      auto& slot = scratch.slots[static_cast<std::size_t>(posting.items[k])];
-      if (slot.stamp != scratch.generation) {
-        slot = {scratch.generation, 0, static_cast<std::uint8_t>(std::min<std::uint32_t>(*at, 255))};
-        scratch.touched.push_back(posting.items[k]);
+    const std::uint32_t* const lengths = posting.lengths.data();
+    const ItemIndex* const items = posting.items.data();
+    const auto lo = static_cast<std::size_t>(std::lower_bound(lengths, lengths + posting.lengths.size(), len_lo) - lengths);
+    const auto hi = static_cast<std::size_t>(std::upper_bound(lengths + lo, lengths + posting.lengths.size(), len_hi) - lengths);
+    // Length-aware prefix: an item of |Ti| trigrams needs an overlap of
+    // ceil(t (|Tq| + |Ti|) / 2), so it shares one of the first |Tq| - that + 1
+    // trigrams; here (the p-th) only items with |Ti| <= 2 (|Tq| - p) / t - |Tq|
+    // can be met first. Longer ones are only counted when already met.
+    const double first_len = 2 * (nq - static_cast<double>(p)) / t - nq + 1e-9;
+    const auto mid = first_len < static_cast<double>(len_lo)
+                         ? lo
+                         : static_cast<std::size_t>(std::upper_bound(lengths + lo, lengths + hi, static_cast<std::uint32_t>(std::min(first_len, 1e9))) - lengths);
+    for (std::size_t k = lo; k < mid; ++k) {
+      auto& slot = slots[static_cast<std::size_t>(items[k])];
+      if (slot.stamp != generation) {
+        slot = {generation, 0, static_cast<std::uint8_t>(std::min<std::uint32_t>(lengths[k], 255))};
+        touched.push_back(items[k]);
       }
       ++slot.count;
+    }
+    for (std::size_t k = mid; k < hi; ++k) {
+      auto& slot = slots[static_cast<std::size_t>(items[k])];
+      slot.count = static_cast<std::uint8_t>(slot.count + (slot.stamp == generation));
     }
   }
   // Pass 1b: the next rarest trigrams' postings, while they are short,
   // raise the counts of items already met (no new candidates: every match
   // shares a prefix trigram). Sequential reads, cheaper than verifying.
   std::size_t counted = prefix;
-  std::size_t budget = 2 * std::max<std::size_t>(scratch.touched.size(), 256);
+  std::size_t budget = 2 * std::max<std::size_t>(touched.size(), 256);
   for (; counted < by_rarity.size(); ++counted) {
     if (!by_rarity[counted].second) continue;
     const auto& posting = *by_rarity[counted].second;
-    const auto lo = std::lower_bound(posting.lengths.begin(), posting.lengths.end(), static_cast<std::uint32_t>(std::ceil(min_len)));
-    const auto hi = std::upper_bound(posting.lengths.begin(), posting.lengths.end(), static_cast<std::uint32_t>(std::floor(max_len)));
-    const auto n = static_cast<std::size_t>(hi - lo);
-    if (n > budget) break;
-    budget -= n;
-    for (auto at = lo; at < hi; ++at) {
-      auto& slot = scratch.slots[static_cast<std::size_t>(posting.items[static_cast<std::size_t>(at - posting.lengths.begin())])];
-      slot.count += slot.stamp == scratch.generation;
+    const std::uint32_t* const lengths = posting.lengths.data();
+    const ItemIndex* const items = posting.items.data();
+    const auto lo = static_cast<std::size_t>(std::lower_bound(lengths, lengths + posting.lengths.size(), len_lo) - lengths);
+    const auto hi = static_cast<std::size_t>(std::upper_bound(lengths + lo, lengths + posting.lengths.size(), len_hi) - lengths);
+    if (hi - lo > budget) break;
+    budget -= hi - lo;
+    for (std::size_t k = lo; k < hi; ++k) {
+      auto& slot = slots[static_cast<std::size_t>(items[k])];
+      slot.count = static_cast<std::uint8_t>(slot.count + (slot.stamp == generation));
     }
   }
   // Pass 2: an item can reach Dice >= t only if its count plus every
@@ -197,8 +216,8 @@ CatalogGrounder::Match CatalogGrounder::fuzzy(const std::string& normalised) con
   // The survivors in index order, so that their trigram lists are read
   // front to back through memory.
   scratch.survivors.clear();
-  for (const ItemIndex item : scratch.touched) {
-    const auto& slot = scratch.slots[static_cast<std::size_t>(item)];
+  for (const ItemIndex item : touched) {
+    const auto& slot = slots[static_cast<std::size_t>(item)];
     const double ni = slot.length < 255 ? slot.length : static_cast<double>(item_grams_offset_[static_cast<std::size_t>(item) + 1] -
                                                                              item_grams_offset_[static_cast<std::size_t>(item)]);
     if (static_cast<double>(slot.count) + rest >= t * (nq + ni) / 2 - 1e-9) scratch.survivors.push_back(item);
