@@ -27,23 +27,20 @@ TEST_CASE("release years are read from the end of titles, and only there", "[aud
   CHECK(release_year("") == 0);
 }
 
-TEST_CASE("exposure, candidate and relevance shares match hand computation on a two-user fixture", "[audit][exposure]") {
-  // Items: 0 Drama 1990s, 1 Comedy 1990s, 2 Drama+Comedy 1980s, 3 no genre, no year.
-  auto catalog = std::make_shared<Catalog>();
-  catalog->add({"0", "A (1995)", {"Drama"}, 0});
-  catalog->add({"1", "B (1991)", {"Comedy"}, 0});
-  catalog->add({"2", "C (1984)", {"Drama", "Comedy"}, 0});
-  catalog->add({"3", "D", {}, 0});
+namespace {
+
+// The two users of the hand fixtures over a four-item catalog (k = 2):
+// user 0 is shown items 0, 1, 2, 3, answers positions 2, 0 and holds out item 1;
+// user 1 is shown items 3, 2, 1, 0, answers positions 0, 2 and holds out item 0.
+ExposureAccumulator two_user_exposure(std::shared_ptr<Catalog> catalog) {
   auto context = std::make_shared<PopularityContext>();
-  context->catalog = catalog;
+  context->catalog = std::move(catalog);
   ExposureAccumulator acc(context, 2);
   struct Fixture {
     std::vector<ItemIndex> candidates;
-    std::vector<int> ranking;  // positions, k = 2
+    std::vector<int> ranking;  // positions
     int positive;
   };
-  // User 0 recommends items 2 (w = 1) then 0 (w = 1/log2 3), held out item 1.
-  // User 1 recommends items 3 (w = 1) then 1 (w = 1/log2 3), held out item 0.
   const Fixture users[] = {{{0, 1, 2, 3}, {2, 0}, 1}, {{3, 2, 1, 0}, {0, 2}, 3}};
   const std::vector<int> weights = {1, 1};
   const BasePlan plan = identity_only_plan();
@@ -53,6 +50,21 @@ TEST_CASE("exposure, candidate and relevance shares match hand computation on a 
     responses[0].ranking = users[u].ranking;
     acc.add(outcome_of(base, plan, responses, weights));
   }
+  return acc;
+}
+
+}  // namespace
+
+TEST_CASE("exposure, candidate and relevance shares match hand computation on a two-user fixture", "[audit][exposure]") {
+  // Items: 0 Drama 1990s, 1 Comedy 1990s, 2 Drama+Comedy 1980s, 3 no genre, no year.
+  auto catalog = std::make_shared<Catalog>();
+  catalog->add({"0", "A (1995)", {"Drama"}, 0});
+  catalog->add({"1", "B (1991)", {"Comedy"}, 0});
+  catalog->add({"2", "C (1984)", {"Drama", "Comedy"}, 0});
+  catalog->add({"3", "D", {}, 0});
+  // User 0 recommends items 2 (w = 1) then 0 (w = 1/log2 3), held out item 1.
+  // User 1 recommends items 3 (w = 1) then 1 (w = 1/log2 3), held out item 0.
+  const auto acc = two_user_exposure(catalog);
   const auto m = acc.result(0.95);
   const double w2 = 1 / std::log2(3.0), total = 2 * (1 + w2);
   const auto& drama = m["attributes"]["genre"]["groups"]["Drama"];
@@ -80,6 +92,8 @@ TEST_CASE("exposure, candidate and relevance shares match hand computation on a 
   // Against the candidates: user 0's candidates 1995, 1991, 1984 (mean 1990): -0.5; user 1's the same: 1991 - 1990 = 1.
   CHECK(m["recency"]["difference_vs_candidates"]["value"].get<double>() == Approx(0.25).epsilon(1e-12));
   // State round trip, and a state of other groups is refused.
+  auto context = std::make_shared<PopularityContext>();
+  context->catalog = catalog;
   ExposureAccumulator loaded(context, 2);
   loaded.load_state(acc.state());
   CHECK(loaded == acc);
@@ -146,23 +160,7 @@ TEST_CASE("item attributes (items.jsonl) are exposure groups, and a given year s
   catalog->add({"1", "B (1991)", {"Comedy"}, 0, {{"provider", {"Y"}}}});
   catalog->add({"2", "C (1984)", {"Drama", "Comedy"}, 0, {{"provider", {"X", "Y"}}}});
   catalog->add({"3", "D", {}, 0, {}, 1972});
-  auto context = std::make_shared<PopularityContext>();
-  context->catalog = catalog;
-  ExposureAccumulator acc(context, 2);
-  const std::vector<int> weights = {1, 1};
-  const BasePlan plan = identity_only_plan();
-  struct Fixture {
-    std::vector<ItemIndex> candidates;
-    std::vector<int> ranking;
-    int positive;
-  };
-  const Fixture users[] = {{{0, 1, 2, 3}, {2, 0}, 1}, {{3, 2, 1, 0}, {0, 2}, 3}};
-  for (std::size_t u = 0; u < 2; ++u) {
-    const auto base = fixture_request(u, users[u].candidates, 2, users[u].positive);
-    std::vector<RankResponse> responses(1);
-    responses[0].ranking = users[u].ranking;
-    acc.add(outcome_of(base, plan, responses, weights));
-  }
+  const auto acc = two_user_exposure(catalog);
   const auto m = acc.result(0.95);
   const double w2 = 1 / std::log2(3.0), total = 2 * (1 + w2);
   // Provider X is the Drama group (items 0 and 2): the same numbers.
