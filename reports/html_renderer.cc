@@ -387,6 +387,20 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
       ++index;
     }
   }
+  if (m.contains("open") && m["open"].contains("fairllm")) {
+    auto& f = m["open"]["fairllm"];
+    body += "<h2>FaiRLLM's similarities</h2><p>Candidate-free lists (FaiRLLM's protocol): per attribute, how far apart its values' mean "
+            "similarity to the neutral list is (SNSR = max - min; SNSV = their standard deviation), on the strings the model wrote "
+            "(" + html_escape(f.value("strings", "")) + "). SERP* in FaiRLLM's published form (at most 0.274 at k = 20).</p>";
+    body += "<table><thead><tr><th>attribute</th><th>SNSR Jaccard</th><th>SNSR SERP*</th><th>SNSR PRAG*</th><th>SNSV Jaccard</th></tr></thead><tbody>";
+    for (auto& [name, by_metric] : f["snsr"].items()) {
+      const auto j = value_of(by_metric["jaccard"]), s = value_of(by_metric["serp"]), pr = value_of(by_metric["prag"]);
+      const auto v = value_of(f["snsv"][name]["jaccard"]);
+      body += fmt::format("<tr><td>{}</td><td>{} {}</td><td>{} {}</td><td>{} {}</td><td>{} {}</td></tr>", html_escape(name), fmt_num(j.value),
+                          fmt_interval(j), fmt_num(s.value), fmt_interval(s), fmt_num(pr.value), fmt_interval(pr), fmt_num(v.value), fmt_interval(v));
+    }
+    body += "</tbody></table>";
+  }
   if (m.contains("grounding") && report.contains("state") && report["state"].contains("grounding") &&
       report["state"]["grounding"].contains("examples") && !report["state"]["grounding"]["examples"].empty()) {
     body += "<h2>Examples of ungrounded output</h2><ul class=\"examples\">";

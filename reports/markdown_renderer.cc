@@ -167,6 +167,18 @@ static std::string render_markdown_impl(nlohmann::json& report, nlohmann::json* 
     }
     blocks.push_back(std::move(b));
   }
+  if (report["metrics"].contains("open") && report["metrics"]["open"].contains("fairllm")) {
+    // FaiRLLM's own numbers (candidate-free generation, --protocol fairllm-*): its metrics of the strings written.
+    auto& f = report["metrics"]["open"]["fairllm"];
+    Block b{"FaiRLLM", "### FaiRLLM's similarities to the neutral list (strings written, @k)\n\n| attribute | SNSR Jaccard | SNSR SERP* | SNSR PRAG* | SNSV Jaccard |\n| --- | --- | --- | --- | --- |\n", {}, "\n"};
+    for (auto& [name, by_metric] : f["snsr"].items()) {
+      const auto j = value_of(by_metric["jaccard"]), s = value_of(by_metric["serp"]), pr = value_of(by_metric["prag"]);
+      const auto v = value_of(f["snsv"][name]["jaccard"]);
+      b.rows.push_back(fmt::format("| {} | {} {} | {} {} | {} {} | {} {} |\n", markdown_escape(name), fmt_num(j.value), fmt_interval(j), fmt_num(s.value),
+                                   fmt_interval(s), fmt_num(pr.value), fmt_interval(pr), fmt_num(v.value), fmt_interval(v)));
+    }
+    blocks.push_back(std::move(b));
+  }
   if (report.contains("comparison") && report["comparison"].contains("tradeoff")) {
     Block b{"Trade-off", "### Trade-off: mitigations and other models on the same plan\n\n| model | role |", {}, "\n"};
     for (auto& [label, field] : tradeoff_columns()) b.head += fmt::format(" {} |", label);

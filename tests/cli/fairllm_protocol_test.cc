@@ -197,6 +197,14 @@ void check_protocol_run(const std::string& sst, int users, const std::vector<std
   }
   // The model treats values differently, so the numbers cannot all be equal.
   CHECK(f["snsr"]["gender"]["jaccard"]["value"].get<double>() > 0);
+  // The Markdown and HTML reports show FaiRLLM's table.
+  for (const char* format : {"md", "html"}) {
+    const auto rendered = run_recbias({"report", out, "--format", format, "-o", dir / (std::string("r.") + format)});
+    REQUIRE(rendered.exit_code == 0);
+    const auto text = read_file(dir / (std::string("r.") + format));
+    CHECK_THAT(text, Contains("FaiRLLM's similarities"));
+    CHECK_THAT(text, Contains(fmt::format("{:.3f}", f["snsr"]["gender"]["jaccard"]["value"].get<double>())));
+  }
 }
 
 }  // namespace
