@@ -25,12 +25,6 @@ std::vector<int> interned(const std::vector<std::string>& entries, int k, std::m
   return out;
 }
 
-// The percentile interval of replicate values (NaN ends when fewer than 2).
-Interval percentile_interval(const std::vector<double>& values, double confidence) {
-  if (values.size() < 2) return {std::nan(""), std::nan("")};
-  return {percentile(values, (1 - confidence) / 2), percentile(values, 1 - (1 - confidence) / 2)};
-}
-
 std::string profile_label(const Profile& p) {
   std::string label;
   for (const auto& [a, v] : p) label += (label.empty() ? "" : ";") + a + "=" + v;
@@ -233,8 +227,11 @@ nlohmann::ordered_json OpenAccumulator::fairllm_result(double confidence) const 
         }
       }
       const double users = by_value.begin()->second->total(kStringUsers);
-      snsr[attribute][kStringMetrics[m]] = metric_json(point.first, percentile_interval(ranges, confidence), users);
-      snsv[attribute][kStringMetrics[m]] = metric_json(point.second, percentile_interval(deviations, confidence), users);
+      // Max - min and the standard deviation of means are biased upward under
+      // resampling (the replicates sit above the point): the replicates'
+      // spread, re-centred on the point (as for Gini), so the interval holds it.
+      snsr[attribute][kStringMetrics[m]] = metric_json(point.first, recentred_interval(point.first, ranges, confidence), users);
+      snsv[attribute][kStringMetrics[m]] = metric_json(point.second, recentred_interval(point.second, deviations, confidence), users);
     }
   }
   f["values"] = values;

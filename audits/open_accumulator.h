@@ -23,7 +23,7 @@
 // without text, the named items' titles then the ungrounded entries), cut
 // to k; per attribute its
 // SNSR (max - min over values) and SNSV (population standard deviation),
-// with percentile intervals over the users' bootstrap replicates. The
+// with the users' bootstrap replicates' spread re-centred on the point. The
 // fairness audit does the same on grounded catalog items, with nulls.
 #pragma once
 

@@ -209,13 +209,8 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
   // hundred users the replicates' Gini sits ~0.1 above the point). The
   // interval is therefore the bootstrap distribution's spread around its
   // median, re-centred on the point estimate: [t - (m - q_lo), t + (q_hi - m)].
-  const double tail = (1 - confidence) / 2;
-  auto recentred = [&](double t, const std::vector<double>& reps) {
-    const double m = percentile(reps, 0.5);
-    return Interval{std::max(0.0, t - (m - percentile(reps, tail))), std::min(1.0, t + (percentile(reps, 1 - tail) - m))};
-  };
-  out["gini_exposure"] = metric_json(point.first, recentred(point.first, gini_reps), users);
-  out["catalog_coverage"] = metric_json(point.second, recentred(point.second, coverage_reps), users);
+  out["gini_exposure"] = metric_json(point.first, recentred_interval(point.first, gini_reps, confidence), users);
+  out["catalog_coverage"] = metric_json(point.second, recentred_interval(point.second, coverage_reps, confidence), users);
   // What a random ranker would give on the same candidates, and exposure per candidate appearance.
   if (k_ > 0 && answer_k_ > 0 && n_items > 0) {
     const double r = std::min(1.0, static_cast<double>(answer_k_) / k_);

@@ -443,4 +443,11 @@ double percentile(std::vector<double> values, double q) {
   return values[below] + (values[above] - values[below]) * fraction;
 }
 
+Interval recentred_interval(double t, const std::vector<double>& replicates, double confidence, double lo, double hi) {
+  if (replicates.size() < 2 || !std::isfinite(t)) return {kNaN, kNaN};
+  const double tail = (1 - confidence) / 2;
+  const double m = percentile(replicates, 0.5);
+  return {std::max(lo, t - (m - percentile(replicates, tail))), std::min(hi, t + (percentile(replicates, 1 - tail) - m))};
+}
+
 }  // namespace recbias

@@ -124,4 +124,10 @@ std::vector<double> benjamini_hochberg_adjust(std::span<const double> p_values);
 // numpy's default "linear" method). q in [0, 1]; values need not be sorted.
 double percentile(std::vector<double> values, double q);
 
+// The interval of a biased bootstrap statistic (Gini, coverage, the spread of
+// per-value means): the replicates' spread around their median, re-centred
+// on the point estimate -- [t - (m - q_lo), t + (q_hi - m)] at `confidence`,
+// clamped to [lo, hi]. Contains t; NaN ends with fewer than 2 replicates.
+Interval recentred_interval(double t, const std::vector<double>& replicates, double confidence, double lo = 0.0, double hi = 1.0);
+
 }  // namespace recbias

@@ -193,6 +193,12 @@ void check_protocol_run(const std::string& sst, int users, const std::vector<std
       CAPTURE(a.name, metrics[t]);
       CHECK(f["snsr"][a.name][metrics[t]]["value"].get<double>() == Approx(snsr).margin(1e-12));
       CHECK(f["snsv"][a.name][metrics[t]]["value"].get<double>() == Approx(snsv).margin(1e-12));
+      // The interval (the bootstrap spread re-centred on the point) holds the point.
+      for (const char* spread : {"snsr", "snsv"}) {
+        const auto& node = f[spread][a.name][metrics[t]];
+        CHECK(node["ci"][0].get<double>() <= node["value"].get<double>() + 1e-12);
+        CHECK(node["ci"][1].get<double>() >= node["value"].get<double>() - 1e-12);
+      }
     }
   }
   // The model treats values differently, so the numbers cannot all be equal.
