@@ -163,13 +163,27 @@ CatalogGrounder::Match CatalogGrounder::fuzzy(const std::string& normalised) con
   const std::uint16_t generation = scratch.generation;
   auto& touched = scratch.touched;
   const auto len_lo = static_cast<std::uint32_t>(std::ceil(min_len)), len_hi = static_cast<std::uint32_t>(std::floor(max_len));
+  // A posting's entries within the length window, [lo, hi).
+  auto window = [&](const Posting& posting) {
+    const std::uint32_t* const lengths = posting.lengths.data();
+    const auto lo = static_cast<std::size_t>(std::lower_bound(lengths, lengths + posting.lengths.size(), len_lo) - lengths);
+    const auto hi = static_cast<std::size_t>(std::upper_bound(lengths + lo, lengths + posting.lengths.size(), len_hi) - lengths);
+    return std::pair{lo, hi};
+  };
+  // Entries [from, to) of a posting raise the counts of the items already met.
+  auto count_met = [&](const Posting& posting, std::size_t from, std::size_t to) {
+    const ItemIndex* const items = posting.items.data();
+    for (std::size_t k = from; k < to; ++k) {
+      auto& slot = slots[static_cast<std::size_t>(items[k])];
+      slot.count = static_cast<std::uint8_t>(slot.count + (slot.stamp == generation));
+    }
+  };
   for (std::size_t p = 0; p < prefix; ++p) {
     if (!by_rarity[p].second) continue;
     const auto& posting = *by_rarity[p].second;
     const std::uint32_t* const lengths = posting.lengths.data();
     const ItemIndex* const items = posting.items.data();
-    const auto lo = static_cast<std::size_t>(std::lower_bound(lengths, lengths + posting.lengths.size(), len_lo) - lengths);
-    const auto hi = static_cast<std::size_t>(std::upper_bound(lengths + lo, lengths + posting.lengths.size(), len_hi) - lengths);
+    const auto [lo, hi] = window(posting);
     // Length-aware prefix: an item of |Ti| trigrams needs an overlap of
     // ceil(t (|Tq| + |Ti|) / 2), so it shares one of the first |Tq| - that + 1
     // trigrams; here (the p-th) only items with |Ti| <= 2 (|Tq| - p) / t - |Tq|
@@ -186,10 +200,7 @@ CatalogGrounder::Match CatalogGrounder::fuzzy(const std::string& normalised) con
       }
       ++slot.count;
     }
-    for (std::size_t k = mid; k < hi; ++k) {
-      auto& slot = slots[static_cast<std::size_t>(items[k])];
-      slot.count = static_cast<std::uint8_t>(slot.count + (slot.stamp == generation));
-    }
+    count_met(posting, mid, hi);
   }
   // Pass 1b: the next rarest trigrams' postings, while they are short,
   // raise the counts of items already met (no new candidates: every match
@@ -199,16 +210,10 @@ CatalogGrounder::Match CatalogGrounder::fuzzy(const std::string& normalised) con
   for (; counted < by_rarity.size(); ++counted) {
     if (!by_rarity[counted].second) continue;
     const auto& posting = *by_rarity[counted].second;
-    const std::uint32_t* const lengths = posting.lengths.data();
-    const ItemIndex* const items = posting.items.data();
-    const auto lo = static_cast<std::size_t>(std::lower_bound(lengths, lengths + posting.lengths.size(), len_lo) - lengths);
-    const auto hi = static_cast<std::size_t>(std::upper_bound(lengths + lo, lengths + posting.lengths.size(), len_hi) - lengths);
+    const auto [lo, hi] = window(posting);
     if (hi - lo > budget) break;
     budget -= hi - lo;
-    for (std::size_t k = lo; k < hi; ++k) {
-      auto& slot = slots[static_cast<std::size_t>(items[k])];
-      slot.count = static_cast<std::uint8_t>(slot.count + (slot.stamp == generation));
-    }
+    count_met(posting, lo, hi);
   }
   // Pass 2: an item can reach Dice >= t only if its count plus every
   // trigram not counted reaches t (|Tq| + |Ti|) / 2; verify those.
