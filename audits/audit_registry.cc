@@ -54,7 +54,7 @@ class PositionAudit final : public AccumulatorAudit<PositionAccumulator, Positio
     const auto it = c.adjusted.find("position.chi_square");
     const bool tested = it != c.adjusted.end();
     metrics["position"] = acc_.result(c.options.confidence, c.options.alpha, tested ? it->second : 1.0,
-                                      tested ? c.family_size.at("position.chi_square") : 1);
+                                      tested ? c.family_size.at("position.chi_square") : 1, c.options.tvd_interval);
   }
   void replicated(std::map<std::string, ReplicatedValue>& out) const override { acc_.replicated(out); }
   nlohmann::json state() const override { return acc_.state(); }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "audits/list_similarity.h"
+#include "audits/tvd_inversion.h"
 #include "core/errors.h"
 #include "core/rng.h"
 
@@ -318,7 +319,8 @@ double PositionAccumulator::p_value() const {
   return inference().test.p_value;
 }
 
-nlohmann::ordered_json PositionAccumulator::result(double confidence, double alpha, double p_adjusted, int family_size) const {
+nlohmann::ordered_json PositionAccumulator::result(double confidence, double alpha, double p_adjusted, int family_size,
+                                                   TvdInterval method) const {
   nlohmann::ordered_json out;
   out["k"] = k_;
   out["requests"] = requests_;
@@ -356,33 +358,50 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   out["uniform_rate"] = uniform;
   out["design_effect"] = in.design_effect;
 
-  // TVD: the plug-in, E0, and the moment-matched estimate with its parametric
-  // interval (debiased_tvd), or a one-sided bound when the test does not reject.
+  // TVD: the plug-in, E0, and a corrected estimate with its interval, or a
+  // one-sided bound [0, u] when the test does not reject. Two methods
+  // (README, "TVD, E0 and the corrected estimate"):
+  //  - moment (default): the moment-matched estimate (moment_matched_tvd)
+  //    with a normal interval whose spread is that of the same estimator over
+  //    the users' Poisson bootstrap replicates (V_jj fixed);
+  //  - inversion: test inversion calibrated at the nearest rates with each
+  //    TVD (audits/tvd_inversion.h), a median-unbiased estimate.
   double plugin = 0;
   for (std::size_t j = 0; j < k; ++j) plugin += std::abs(in.rates[j] - uniform);
   plugin /= 2;
   const bool detected = p_adjusted < alpha;
-  // The moment-matched estimate (moment_matched_tvd), with a normal interval
-  // whose spread is that of the same estimator over the users' Poisson
-  // bootstrap replicates (the standard deviations V_jj stay fixed).
-  const auto replicated_tvd = tvd_replicated(in);
-  const double corrected = replicated_tvd.value;
-  std::vector<double> reps;
-  for (double v : replicated_tvd.replicates)
-    if (std::isfinite(v)) reps.push_back(v);
-  double half = 0;
-  if (reps.size() >= 2) {
-    double mean = 0, var = 0;
-    for (double v : reps) mean += v;
-    mean /= static_cast<double>(reps.size());
-    for (double v : reps) var += (v - mean) * (v - mean);
-    half = normal_quantile(1 - (1 - confidence) / 2) * std::sqrt(var / static_cast<double>(reps.size() - 1));
+  double corrected = 0;
+  Interval tvd_ci;
+  if (method == TvdInterval::kInversion) {
+    TvdInversionOptions inversion;
+    inversion.confidence = confidence;
+    inversion.test_level = alpha / std::max(1, family_size);
+    inversion.detected = detected;
+    const auto inverted = invert_tvd(in.rates, in.covariance, inversion);
+    corrected = inverted.estimate;
+    tvd_ci = {inverted.lo, inverted.hi};
+  } else {
+    const auto replicated_tvd = tvd_replicated(in);
+    corrected = replicated_tvd.value;
+    std::vector<double> reps;
+    for (double v : replicated_tvd.replicates)
+      if (std::isfinite(v)) reps.push_back(v);
+    double half = 0;
+    if (reps.size() >= 2) {
+      double mean = 0, var = 0;
+      for (double v : reps) mean += v;
+      mean /= static_cast<double>(reps.size());
+      for (double v : reps) var += (v - mean) * (v - mean);
+      half = normal_quantile(1 - (1 - confidence) / 2) * std::sqrt(var / static_cast<double>(reps.size() - 1));
+    }
+    tvd_ci = {std::max(0.0, corrected - half), corrected + half};
+    if (!detected) tvd_ci = {0.0, corrected + half};
   }
-  Interval tvd_ci{std::max(0.0, corrected - half), corrected + half};
-  if (!detected) tvd_ci = {0.0, corrected + half};
   out["tvd"] = metric_json(corrected, tvd_ci, n);
-  out["tvd_interval"] = detected ? "moment-matched estimate +- z SD over the bootstrap replicates, truncated at 0"
-                                 : "one-sided bound [0, u]: the test did not reject (moment-matched estimate)";
+  const std::string how = method == TvdInterval::kInversion
+                              ? "test inversion calibrated at the nearest rates with each TVD (median-unbiased estimate)"
+                              : "moment-matched estimate +- z SD over the bootstrap replicates";
+  out["tvd_interval"] = detected ? how + ", truncated at 0" : "one-sided bound [0, u]: the test did not reject (" + how + ")";
   out["tvd_plugin"] = plugin;
   out["tvd_e0"] = e0;
   if (probability_.total(static_cast<std::size_t>(k_)) > 0) {

@@ -72,6 +72,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audits/outcome.h"
+#include "audits/tvd_inversion.h"
 #include "core/bootstrap.h"
 #include "core/replicated_sums.h"
 
@@ -87,7 +88,9 @@ class PositionAccumulator {
 
   // Metrics. `p_adjusted` is the test's p-value corrected within the position
   // audit's family of `family_size` tests (the report's correction).
-  nlohmann::ordered_json result(double confidence, double alpha, double p_adjusted, int family_size) const;
+  // `method` picks the TVD interval (audits/tvd_inversion.h).
+  nlohmann::ordered_json result(double confidence, double alpha, double p_adjusted, int family_size,
+                                TvdInterval method = TvdInterval::kMoment) const;
   // The Rao–Scott test's p-value; NaN without data.
   double p_value() const;
   // Headline metrics on the point sums and on every bootstrap replicate

@@ -86,8 +86,9 @@ struct Scenario {
 };
 
 // One audit of the position audit alone; returns its metrics.
-nlohmann::ordered_json position_audit(const SyntheticSetup& s, const Scenario& sc, int rep) {
+nlohmann::ordered_json position_audit(const SyntheticSetup& s, const Scenario& sc, int rep, TvdInterval method) {
   AuditOptions options;
+  options.tvd_interval = method;
   options.audits = {"position", "grounding"};
   options.bootstrap_replicates = sc.replicates;
   options.seed = static_cast<std::uint64_t>(rep) + 1;  // bootstrap weights differ per replication too
@@ -127,12 +128,12 @@ struct Rates {
   }
 };
 
-Rates run_scenario(const Scenario& sc, int r, double hallucination_truth = -1) {
+Rates run_scenario(const Scenario& sc, int r, double hallucination_truth = -1, TvdInterval method = TvdInterval::kMoment) {
   Rates out;
   out.r = r;
   const double true_tvd = tvd(sc.truth);
   for (int rep = 0; rep < r; ++rep) {
-    const auto m = position_audit(setup(sc.users), sc, rep);
+    const auto m = position_audit(setup(sc.users), sc, rep, method);
     const auto& p = m["position"];
     const auto& s0 = p["selection_rate"][0]["ci"];
     out.s0_covered += s0[0].get<double>() <= sc.truth[0] && sc.truth[0] <= s0[1].get<double>();
@@ -280,11 +281,36 @@ TEST_CASE("validation: a minority mildly position-driven (TVD 0.02): the selecti
   // fitting the sign pattern (TVD = max_S sum_S mu) is biased the other way
   // (mean 0.012), and an NPMLE empirical-Bayes estimate (mean 0.024) over-
   // covers the homogeneous shapes (97-98%). It is printed, and listed as
-  // open in the README.
+  // open in the README. `--tvd-interval inversion` covers 97.0% here (the
+  // manual [inversion] case below).
   const int r = replications(1000);
   const auto out = run_scenario(heterogeneous(0.1, spike_for(0.1, 0.02)), r);
   check_in("heterogeneous TVD 0.02: selection rate at position 0 covered", out.rate(out.s0_covered), band(0.95, r));
   WARN(fmt::format("heterogeneous TVD 0.02: TVD covered {:.4f}; {}", out.rate(out.tvd_covered), out.tvd_summary()));
+}
+
+// `--tvd-interval inversion` (audits/tvd_inversion.h) in the same five
+// regimes. Not run in CI (about 3.5 minutes on one core; run it with
+// `build/tests/validation_tests '[inversion]'`), and marked [!mayfail]: it
+// fails the band's upper edge in two regimes. Measured at R = 1000 (README):
+// no bias 96.5% include 0; homogeneous TVD 0.02 96.9%, 0.05 96.7%; the
+// minority at TVD 0.05 93.4%, at TVD 0.02 97.0% (the default covers 89.2%
+// there). Every regime is at or above the band's lower edge.
+TEST_CASE("validation (manual): the inversion TVD interval in the five regimes", "[.][inversion][!mayfail]") {
+  const int r = replications(1000);
+  const auto method = TvdInterval::kInversion;
+  const auto none = run_scenario(homogeneous(0), r, -1, method);
+  check_in("inversion, no bias: TVD interval or bound includes 0", none.rate(none.zero_included), band(0.95, r));
+  for (double t : {0.02, 0.05}) {
+    const auto out = run_scenario(homogeneous(t), r, -1, method);
+    check_in(fmt::format("inversion, homogeneous TVD {} covered", t).c_str(), out.rate(out.tvd_covered), band(0.95, r));
+    WARN(fmt::format("inversion, homogeneous TVD {}: {}", t, out.tvd_summary()));
+  }
+  for (double t : {0.05, 0.02}) {
+    const auto out = run_scenario(heterogeneous(0.1, spike_for(0.1, t)), r, -1, method);
+    check_in(fmt::format("inversion, heterogeneous TVD {} covered", t).c_str(), out.rate(out.tvd_covered), band(0.95, r));
+    WARN(fmt::format("inversion, heterogeneous TVD {}: {}", t, out.tvd_summary()));
+  }
 }
 
 TEST_CASE("validation: 10% of users almost always pick the first position: the selection-rate interval covers", "[validation][position]") {

@@ -43,6 +43,40 @@ TEST_CASE("recbias audit writes a report, prints a summary, and sharded runs mer
   CHECK_THAT(again.err, Contains("already exists"));
 }
 
+TEST_CASE("recbias audit --tvd-interval inversion records the method and keeps the other numbers", "[cli][audit]") {
+  TempDir dir;
+  write_tiny_jsonl(dir);
+  const std::vector<std::string> common = {"audit", "--adapter", "simulated:position=primacy,position_strength=2", "--dataset",
+                                           dir.path().string(), "--candidates", "2", "--bootstrap", "20", "--audits", "position"};
+  auto moment_args = common, inversion_args = common;
+  moment_args.insert(moment_args.end(), {"--out", dir / "moment.json"});
+  inversion_args.insert(inversion_args.end(), {"--tvd-interval", "inversion", "--out", dir / "inversion.json"});
+  const auto a = run_recbias(moment_args), b = run_recbias(inversion_args);
+  INFO(a.err << b.err);
+  REQUIRE(a.exit_code == 0);
+  REQUIRE(b.exit_code == 0);
+  const auto moment = nlohmann::json::parse(read_file(dir / "moment.json"));
+  const auto inversion = nlohmann::json::parse(read_file(dir / "inversion.json"));
+  CHECK(moment["config"]["tvd_interval"] == "moment");
+  CHECK(inversion["config"]["tvd_interval"] == "inversion");
+  CHECK_THAT(inversion["metrics"]["position"]["tvd_interval"].get<std::string>(), Contains("test inversion"));
+  CHECK_THAT(moment["metrics"]["position"]["tvd_interval"].get<std::string>(), Contains("moment-matched"));
+  // Only the TVD's estimate and interval (and their note) differ.
+  auto strip = [](nlohmann::json m) {
+    m["position"].erase("tvd");
+    m["position"].erase("tvd_interval");
+    m["position"].erase("verdict");
+    return m;
+  };
+  CHECK(strip(moment["metrics"]) == strip(inversion["metrics"]));
+  CHECK(moment["metrics"]["position"]["tvd_plugin"] == inversion["metrics"]["position"]["tvd_plugin"]);
+  // A report written with the option reproduces it when merged (the config round-trips).
+  const auto merged = run_recbias({"merge", dir / "inversion.json", "-o", dir / "merged.json"});
+  INFO(merged.err);
+  REQUIRE(merged.exit_code == 0);
+  CHECK(nlohmann::json::parse(read_file(dir / "merged.json"))["metrics"]["position"]["tvd"] == inversion["metrics"]["position"]["tvd"]);
+}
+
 TEST_CASE("recbias audit rejects bad options with exit code 2", "[cli][audit][bad-input]") {
   TempDir dir;
   write_tiny_jsonl(dir);
@@ -55,6 +89,7 @@ TEST_CASE("recbias audit rejects bad options with exit code 2", "[cli][audit][ba
       {{"--shard", "3/2"}, "--shard 3/2: expected i/n with 0 <= i < n"},
       {{"--design", "zigzag"}, "--design: zigzag: expected cyclic, latin or random"},
       {{"--sampling", "zipf"}, "--sampling: zipf: expected uniform or popularity"},
+      {{"--tvd-interval", "bootstrap"}, "--tvd-interval: bootstrap: expected moment or inversion"},
       {{"--attributes", "races"}, "unknown attribute set \"races\""},
       {{"--fairness-metric", "cosine"}, "unknown fairness test metric \"cosine\""},
       {{"--practical", "position.tvd=-1"}, "--practical position.tvd=-1: expected NAME=VALUE with NAME one of position.tvd, fairness.similarity, fairness.utility_gap and VALUE >= 0"},

@@ -1,0 +1,259 @@
+#include "audits/tvd_inversion.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/rng.h"
+
+namespace recbias {
+namespace {
+
+double sum_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
+
+double half_l1(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += std::abs(x);
+  return s / 2;
+}
+
+// e_j(nu, lambda): x_j = d_j - nu w_j, soft-thresholded at lambda w_j
+// (lambda >= 0: towards 0) or pushed away from 0 by |lambda| w_j (lambda < 0).
+void shifted(std::span<const double> d, std::span<const double> w, double nu, double lambda, std::vector<double>& e) {
+  for (std::size_t j = 0; j < d.size(); ++j) {
+    const double x = d[j] - nu * w[j];
+    if (lambda >= 0)
+      e[j] = std::copysign(std::max(std::abs(x) - lambda * w[j], 0.0), x);
+    else
+      e[j] = x + (x >= 0 ? -lambda : lambda) * w[j];
+  }
+}
+
+// The x in [lo, hi] where a decreasing function crosses 0, given f(lo) > 0 >= f(hi):
+// regula falsi with the Illinois modification, and a bisection step whenever
+// the bracket has not halved in three steps; stops when hi - lo <= tolerance.
+template <typename F>
+double crossing(F f, double lo, double hi, double f_lo, double f_hi, double tolerance) {
+  double width = hi - lo;
+  int side = 0, since_halved = 0;
+  for (int i = 0; i < 200 && hi - lo > tolerance; ++i) {
+    double x = since_halved >= 3 || !(f_lo > f_hi) ? (lo + hi) / 2 : lo + (hi - lo) * f_lo / (f_lo - f_hi);
+    if (!(x > lo && x < hi)) x = (lo + hi) / 2;
+    const double fx = f(x);
+    if (fx > 0) {
+      lo = x, f_lo = fx;
+      if (side == -1) f_hi /= 2;
+      side = -1;
+    } else {
+      hi = x, f_hi = fx;
+      if (side == 1) f_lo /= 2;
+      side = 1;
+    }
+    if (hi - lo <= width / 2) {
+      width = hi - lo;
+      since_halved = 0;
+    } else {
+      ++since_halved;
+    }
+  }
+  return (lo + hi) / 2;
+}
+
+// The root of a decreasing function over a bracket grown from [centre - width,
+// centre + width] by doubling the width.
+template <typename F>
+double decreasing_root(F f, double centre, double width, double tolerance) {
+  double lo = centre - width, hi = centre + width, f_lo = f(lo), f_hi = f(hi);
+  for (int i = 0; i < 1100 && f_hi > 0; ++i) {
+    lo = hi, f_lo = f_hi;
+    f_hi = f(hi = centre + (width *= 2));
+  }
+  for (int i = 0; i < 1100 && f_lo < 0; ++i) {
+    hi = lo, f_hi = f_lo;
+    f_lo = f(lo = centre - (width *= 2));
+  }
+  if (f_lo <= 0) return lo;  // f(lo) = 0 exactly (or no sign change)
+  if (f_hi > 0) return hi;
+  return crossing(f, lo, hi, f_lo, f_hi, tolerance);
+}
+
+// For a given lambda, the e(nu, lambda) whose sum is `target`, searched from
+// the previous call's nu (it moves little between the outer steps); the
+// residual the discontinuity (lambda < 0) leaves is spread over the free
+// coordinates by weight.
+void solve_nu(std::span<const double> d, std::span<const double> w, double lambda, double target, double scale, double tolerance,
+              double& nu, std::vector<double>& e) {
+  nu = decreasing_root(
+      [&](double v) {
+        shifted(d, w, v, lambda, e);
+        return sum_of(e) - target;
+      },
+      nu, 1e-3 * (scale + std::abs(lambda)), tolerance);
+  shifted(d, w, nu, lambda, e);
+  double total_w = 0;
+  for (double x : w) total_w += x;
+  const double residual = sum_of(e) - target;
+  if (total_w > 0)
+    for (std::size_t j = 0; j < e.size(); ++j) e[j] -= residual * w[j] / total_w;
+}
+
+// Cholesky factor (row-major, lower) of a positive semi-definite matrix;
+// pivots below a relative tolerance (the sum-to-one direction) give zero columns.
+std::vector<double> cholesky_psd(std::span<const double> v, std::size_t k) {
+  std::vector<double> l(k * k, 0.0);
+  double top = 0;
+  for (std::size_t j = 0; j < k; ++j) top = std::max(top, v[j * k + j]);
+  const double tolerance = 1e-12 * top;
+  for (std::size_t j = 0; j < k; ++j) {
+    double pivot = v[j * k + j];
+    for (std::size_t m = 0; m < j; ++m) pivot -= l[j * k + m] * l[j * k + m];
+    if (!(pivot > tolerance)) continue;
+    const double root = std::sqrt(pivot);
+    l[j * k + j] = root;
+    for (std::size_t i = j + 1; i < k; ++i) {
+      double x = v[i * k + j];
+      for (std::size_t m = 0; m < j; ++m) x -= l[i * k + m] * l[j * k + m];
+      l[i * k + j] = x / root;
+    }
+  }
+  return l;
+}
+
+// Type-7 quantile of sorted values.
+double quantile_sorted(const std::vector<double>& sorted, double p) {
+  if (p <= 0) return -std::numeric_limits<double>::infinity();
+  const double h = (static_cast<double>(sorted.size()) - 1) * std::min(p, 1.0);
+  const auto i = static_cast<std::size_t>(std::floor(h));
+  if (i + 1 >= sorted.size()) return sorted.back();
+  return sorted[i] + (h - static_cast<double>(i)) * (sorted[i + 1] - sorted[i]);
+}
+
+}  // namespace
+
+std::vector<double> nearest_with_tvd(std::span<const double> d, std::span<const double> w, double t) {
+  std::vector<double> e(d.size());
+  double target = 0, scale = 0;
+  for (std::size_t j = 0; j < d.size(); ++j) {
+    target += d[j];
+    if (w[j] > 0) scale = std::max(scale, std::abs(d[j]) / w[j]);
+  }
+  scale = std::max(scale, 1.0);
+  // nu and lambda move e by w_j per unit: resolve them to 1e-11 in e.
+  double top_w = 0;
+  for (double x : w) top_w = std::max(top_w, x);
+  const double tolerance = top_w > 0 ? 1e-11 / top_w : 1e-11;
+  // 1/2 sum |e(lambda)| decreases in lambda; e(0) = d.
+  double nu = 0;
+  const double lambda = decreasing_root(
+      [&](double l) {
+        solve_nu(d, w, l, target, scale, tolerance, nu, e);
+        return half_l1(e) - t;
+      },
+      0.0, scale, tolerance);
+  solve_nu(d, w, lambda, target, scale, tolerance, nu, e);
+  if (std::abs(half_l1(e) - t) <= 1e-9 + 1e-6 * t) return e;
+  // The outward push could not reach t (ties at 0 give every coordinate the
+  // same sign, e.g. rates exactly uniform): stretch the data's own deviations,
+  // or, when there are none, take the least-favourable shape (the first half
+  // of the positions up, the rest down, by equal amounts).
+  const double h = half_l1(std::vector<double>(d.begin(), d.end()));
+  if (h > 0) {
+    for (std::size_t j = 0; j < e.size(); ++j) e[j] = d[j] * t / h;
+    return e;
+  }
+  const std::size_t up = std::max<std::size_t>(1, e.size() / 2), down = e.size() - up;
+  for (std::size_t j = 0; j < e.size(); ++j) e[j] = j < up ? t / static_cast<double>(up) : -t / static_cast<double>(down);
+  return e;
+}
+
+TvdInversion invert_tvd(std::span<const double> rates, std::span<const double> covariance, const TvdInversionOptions& options) {
+  const std::size_t k = rates.size();
+  std::vector<double> d(k), w(k);
+  bool any_variance = false;
+  for (std::size_t j = 0; j < k; ++j) {
+    d[j] = rates[j] - 1.0 / static_cast<double>(k);
+    w[j] = std::max(0.0, covariance[j * k + j]);
+    any_variance = any_variance || w[j] > 0;
+  }
+  const double observed = half_l1(d);
+  if (!any_variance) return {observed, options.detected ? observed : 0.0, observed};
+
+  // Common draws Z ~ N(0, V) for every t.
+  const auto l = cholesky_psd(covariance, k);
+  const auto m = static_cast<std::size_t>(std::max(options.draws, 20));
+  std::vector<double> z(m * k);
+  Rng rng(options.seed);
+  std::vector<double> g(k);
+  for (std::size_t r = 0; r < m; ++r) {
+    for (auto& x : g) x = rng.normal();
+    for (std::size_t i = 0; i < k; ++i) {
+      double x = 0;
+      for (std::size_t c = 0; c <= i; ++c) x += l[i * k + c] * g[c];
+      z[r * k + i] = x;
+    }
+  }
+  const double alpha = 1 - options.confidence;
+  struct At {
+    std::vector<double> sorted;  // the plug-in TVD over the draws at s~_t
+    double alpha_upper = 0;      // the miss probability in the upper tail at t
+  };
+  // Pearson's statistic sum_j (Z_j)^2 under no bias: the test's critical value.
+  std::vector<double> null_pearson(m);
+  for (std::size_t r = 0; r < m; ++r) {
+    double q = 0;
+    for (std::size_t j = 0; j < k; ++j) q += z[r * k + j] * z[r * k + j];
+    null_pearson[r] = q;
+  }
+  std::sort(null_pearson.begin(), null_pearson.end());
+  const double critical = quantile_sorted(null_pearson, 1 - options.test_level);
+  auto at = [&](double t) {
+    const auto e = t > 0 ? nearest_with_tvd(d, w, t) : std::vector<double>(k, 0.0);
+    At out;
+    out.sorted.resize(m);
+    std::size_t rejected = 0;
+    for (std::size_t r = 0; r < m; ++r) {
+      double tvd = 0, pearson = 0;
+      for (std::size_t j = 0; j < k; ++j) {
+        const double x = e[j] + z[r * k + j];
+        tvd += std::abs(x);
+        pearson += x * x;
+      }
+      out.sorted[r] = tvd / 2;
+      rejected += pearson > critical;
+    }
+    std::sort(out.sorted.begin(), out.sorted.end());
+    const double power = static_cast<double>(rejected) / static_cast<double>(m);
+    out.alpha_upper = std::clamp(alpha / 2 + (alpha / 2) * (1 - power) / (1 - alpha), alpha / 2, alpha);
+    return out;
+  };
+  // The search range: far beyond the observed value plus its noise, within the possible.
+  double noise = 0;
+  for (double x : w) noise += std::sqrt(x);
+  const double t_max = std::min(1 - 1.0 / static_cast<double>(k), observed + 5 * noise);
+  // The t in [0, t_max] where an increasing quantile q(t) reaches the observed value
+  // (0 when it is already there at 0, t_max when it never is).
+  auto reach = [&](auto q) {
+    const double f0 = observed - q(0.0);
+    if (!(f0 > 0)) return 0.0;
+    const double f1 = observed - q(t_max);
+    if (f1 > 0) return t_max;
+    return crossing([&](double t) { return observed - q(t); }, 0.0, t_max, f0, f1, 1e-7);
+  };
+  TvdInversion out;
+  out.estimate = reach([&](double t) { return quantile_sorted(at(t).sorted, 0.5); });
+  out.hi = reach([&](double t) {
+    const auto a = at(t);
+    return quantile_sorted(a.sorted, alpha - a.alpha_upper);
+  });
+  if (options.detected) out.lo = reach([&](double t) {
+      const auto a = at(t);
+      return quantile_sorted(a.sorted, 1 - a.alpha_upper);
+    });
+  out.estimate = std::clamp(out.estimate, out.lo, out.hi);
+  return out;
+}
+
+}  // namespace recbias
