@@ -361,8 +361,12 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
       values[set.values[v]] = entry;
     }
     for (int m = 0; m < kMetrics; ++m) {
+      // The range and SD of per-value means are biased upward under resampling
+      // (a resample's means are noisier), so their percentile interval can
+      // exclude the point: the interval is the replicates' spread re-centred
+      // on the point (recentred_interval), as for the open audit's SNSR.
       auto spread = [&](bool range) {
-        return similarity_.estimate([&, m, range](std::span<const double> s) {
+        const auto replicated = similarity_.replicated([&, m, range](std::span<const double> s) {
           std::vector<double> means;
           for (auto i : indices) {
             const auto b = i * kSlots;
@@ -375,12 +379,16 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
           mean /= static_cast<double>(means.size());
           for (double x : means) var += (x - mean) * (x - mean);
           return std::sqrt(var / static_cast<double>(means.size()));
-        }, confidence);
+        });
+        std::vector<double> finite;
+        for (double x : replicated.replicates)
+          if (std::isfinite(x)) finite.push_back(x);
+        return std::make_pair(replicated.value, recentred_interval(replicated.value, finite, confidence));
       };
       const auto r = spread(true), d = spread(false);
       // n: the users behind the spread (the number of values is in "values").
-      snsr[metric_name(m)] = metric_json(r.value, r.ci, users);
-      snsv[metric_name(m)] = metric_json(d.value, d.ci, users);
+      snsr[metric_name(m)] = metric_json(r.first, r.second, users);
+      snsv[metric_name(m)] = metric_json(d.first, d.second, users);
     }
     // SNSR of the test metric over complete users, against its permutation null.
     const auto null = snsr_null(a);

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include "audits/audit_runner.h"
 #include "tests/audits/audit_fixtures.h"
 
@@ -159,6 +161,37 @@ TEST_CASE("the fairness audit finds an injected attribute shift and not a fake o
   CHECK_FALSE(g["values"]["M"]["test"]["significant"].get<bool>());
   CHECK(run.report["metrics"]["fairness"]["noise_floor"]["serp"]["value"].get<double>() == Approx(1.0));  // noise 0
   CHECK(g["swap"]["F vs M"]["jaccard"]["value"].get<double>() < 1.0);
+}
+
+TEST_CASE("the fairness audit's SNSR and SNSV intervals contain their point estimates", "[audit][fairness]") {
+  // With no attribute effect and noise, the range (and SD) of the values'
+  // mean similarities is small and biased upward under resampling, so a
+  // percentile interval sat above the point (e.g. 0.015 [0.017, 0.032]);
+  // the recentred interval holds it, for every attribute and metric.
+  auto s = synthetic_setup(120, 40, 10, 5);
+  AuditOptions options;
+  options.audits = {"fairness"};
+  options.attributes = s.workload.attributes;
+  // Many values (as FaiRLLM's 21 occupations) make the upward bias of the
+  // range of their means large relative to its spread.
+  AttributeSet many{"occupation", {}};
+  for (int v = 0; v < 16; ++v) many.values.push_back(fmt::format("job{}", v));
+  options.attributes.push_back(many);
+  options.bootstrap_replicates = 100;
+  auto model = simulated("relevance=popularity,noise=1", s.context);
+  const auto run = run_audit(*model, s.workload, s.requests, options, {}, {});
+  int checked = 0;
+  for (const auto& [attribute, a] : run.report["metrics"]["fairness"]["attributes"].items())
+    for (const char* spread : {"snsr", "snsv"})
+      for (const auto& [metric, m] : a[spread].items()) {
+        INFO(attribute << " " << spread << " " << metric << ": " << m.dump());
+        REQUIRE(m["ci"][0].is_number());
+        CHECK(m["ci"][0].get<double>() <= m["value"].get<double>());
+        CHECK(m["value"].get<double>() <= m["ci"][1].get<double>());
+        CHECK(m["ci"][0].get<double>() < m["ci"][1].get<double>());
+        ++checked;
+      }
+  CHECK(checked >= 8);
 }
 
 TEST_CASE("popularity metrics see a popularity tilt, accuracy sees relevance", "[audit][popularity]") {
