@@ -398,10 +398,13 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
     if (!detected) tvd_ci = {0.0, corrected + half};
   }
   out["tvd"] = metric_json(corrected, tvd_ci, n);
-  const std::string how = method == TvdInterval::kInversion
-                              ? "test inversion calibrated at the nearest rates with each TVD (median-unbiased estimate)"
-                              : "moment-matched estimate +- z SD over the bootstrap replicates";
-  out["tvd_interval"] = detected ? how + ", truncated at 0" : "one-sided bound [0, u]: the test did not reject (" + how + ")";
+  const bool inverted = method == TvdInterval::kInversion;
+  if (detected)
+    out["tvd_interval"] = inverted ? "test inversion calibrated at the nearest rates with each TVD (median-unbiased estimate), truncated at 0"
+                                   : "moment-matched estimate +- z SD over the bootstrap replicates, truncated at 0";
+  else
+    out["tvd_interval"] = inverted ? "one-sided bound [0, u]: the test did not reject (test inversion; median-unbiased estimate)"
+                                   : "one-sided bound [0, u]: the test did not reject (moment-matched estimate)";
   out["tvd_plugin"] = plugin;
   out["tvd_e0"] = e0;
   if (probability_.total(static_cast<std::size_t>(k_)) > 0) {
