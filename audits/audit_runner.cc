@@ -259,8 +259,9 @@ std::string report_to_text(const nlohmann::ordered_json& report) {
   return text + "\n";
 }
 
-nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports) {
+nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports, const std::vector<std::string>& names) {
   if (reports.empty()) throw BadInput("merge: no reports given");
+  auto label = [&](std::size_t i) { return i < names.size() ? names[i] : fmt::format("report {}", i + 1); };
   for (const auto& r : reports)
     if (r.value("schema", std::string()) != "recbias.report/1")
       throw BadInput(fmt::format("merge: expected reports with \"schema\": \"recbias.report/1\", found {}", r.value("schema", std::string("(none)"))));
@@ -274,22 +275,32 @@ nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports)
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& r = reports[i];
     if (r.at("config") != first.at("config"))
-      throw BadInput(fmt::format("merge: report {} was made with a different configuration than report 1", i + 1));
+      throw BadInput(fmt::format("merge: {} was made with a different configuration than {}", label(i), label(0)));
     const auto& p = r.at("provenance");
     if (p.value("adapter", std::string()) != first.at("provenance").value("adapter", std::string()))
-      throw BadInput(fmt::format("merge: report {} audited adapter \"{}\", report 1 \"{}\"", i + 1, p.value("adapter", std::string()),
+      throw BadInput(fmt::format("merge: {} audited adapter \"{}\", {} \"{}\"", label(i), p.value("adapter", std::string()), label(0),
                                  first.at("provenance").value("adapter", std::string())));
     const int index = p.at("shard").at("index");
     shard_count = p.at("shard").at("count");
     if (!shards_seen.insert(index).second) throw BadInput(fmt::format("merge: shard {} appears twice", index));
-    if (!initialised) {
-      merged.load_state(r.at("state"));
-      initialised = true;
-      continue;
+    try {
+      if (!initialised) {
+        merged.load_state(r.at("state"));
+        initialised = true;
+        continue;
+      }
+      AuditState part(options, empty_context);
+      part.load_state(r.at("state"));
+      try {
+        merged.merge(part);
+      } catch (const InternalError& e) {
+        // Both states came from files: sums of different shapes (e.g. a tampered
+        // replicate count) are the input's fault, not recbias's.
+        throw BadInput(fmt::format("its audit state does not match {}'s: {}", label(0), e.what()));
+      }
+    } catch (const BadInput& e) {
+      throw BadInput(fmt::format("merge: {}: {}", label(i), e.what()));
     }
-    AuditState part(options, empty_context);
-    part.load_state(r.at("state"));
-    merged.merge(part);
   }
   auto provenance = first.at("provenance").get<nlohmann::ordered_json>();
   provenance["shard"] = {{"index", 0}, {"count", 1}, {"merged_from", shard_count}};

@@ -110,6 +110,7 @@ std::string report_to_text(const nlohmann::ordered_json& report);
 // Merges shard reports of one audit configuration into one report equal to
 // the single run's (metrics, tests and state identical). BadInput when the
 // reports' configurations differ or a shard is repeated.
-nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports);
+// `names` (optional, e.g. the files' paths) label the reports in error messages.
+nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports, const std::vector<std::string>& names = {});
 
 }  // namespace recbias

@@ -495,7 +495,14 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
   try {
     PositionAccumulator a(j.at("replicates").get<int>());
     const int k = j.at("k").get<int>();
+    if (k < 0 || a.replicates_ < 0)
+      throw BadInput(fmt::format("position audit state: k {} and replicates {}: expected numbers >= 0", k, a.replicates_));
     if (k == 0) return a;
+    // Sizes are checked against the file before anything is allocated, so a
+    // state cannot make recbias allocate more than the file itself holds.
+    if (j.at("positive_hits").size() != static_cast<std::size_t>(k) ||
+        j.at("transition").size() != static_cast<std::size_t>(k) * static_cast<std::size_t>(k))
+      throw BadInput(fmt::format("position audit state: k {}: the per-position arrays and matrices do not have K and K x K entries", k));
     a.init(k);
     a.requests_ = j.at("requests");
     a.responses_ = j.at("responses");
@@ -512,6 +519,9 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
       throw BadInput("position audit state: per-position arrays do not have K entries");
     a.transition_ = j.at("transition").get<std::vector<std::int64_t>>();
     a.picking_users_ = j.at("picking_users").get<std::int64_t>();
+    for (const auto count : {a.requests_, a.responses_, a.usable_, a.top1_unusable_, a.complete_requests_, a.consistent_requests_,
+                             a.picking_users_})
+      if (count < 0) throw BadInput(fmt::format("position audit state: a count is {}: expected counts >= 0", count));
     a.cross_ = j.at("cross").get<std::vector<std::int64_t>>();
     a.positive_transition_ = j.at("positive_transition").get<std::vector<std::int64_t>>();
     // Absent or null (no scored response, or a state written before the key existed): zeros.

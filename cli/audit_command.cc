@@ -668,7 +668,7 @@ struct MergeOptions {
 void run_merge(const MergeOptions& o) {
   std::vector<nlohmann::json> reports;
   for (const auto& path : o.inputs) reports.push_back(load_report(path));
-  auto merged = merge_reports(reports);
+  auto merged = merge_reports(reports, o.inputs);
   write_output_file(o.out, report_to_text(merged), o.force);
   print_summary(merged);
   fmt::print("merged {} reports into {}\n", reports.size(), o.out);

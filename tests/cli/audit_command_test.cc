@@ -77,6 +77,62 @@ TEST_CASE("recbias audit --tvd-interval inversion records the method and keeps t
   CHECK(nlohmann::json::parse(read_file(dir / "merged.json"))["metrics"]["position"]["tvd"] == inversion["metrics"]["position"]["tvd"]);
 }
 
+TEST_CASE("recbias merge refuses tampered audit states with exit code 2 naming the file", "[cli][merge][bad-input]") {
+  TempDir dir;
+  // 8 users with 5 interactions each over 12 items: both shards hold users.
+  std::string items, users, interactions;
+  for (int i = 0; i < 12; ++i) items += "{\"id\": \"i" + std::to_string(i) + "\", \"title\": \"Item " + std::to_string(i) + "\"}\n";
+  for (int u = 0; u < 8; ++u) {
+    users += "{\"id\": \"u" + std::to_string(u) + "\"}\n";
+    for (int t = 0; t < 5; ++t)
+      interactions += "{\"user\": \"u" + std::to_string(u) + "\", \"item\": \"i" + std::to_string((u * 5 + t * 7) % 12) +
+                      "\", \"timestamp\": " + std::to_string(t) + "}\n";
+  }
+  write_file(dir / "items.jsonl", items);
+  write_file(dir / "users.jsonl", users);
+  write_file(dir / "interactions.jsonl", interactions);
+  for (int i = 0; i < 2; ++i) {
+    const auto r = run_recbias({"audit", "--adapter", "simulated:position=primacy", "--dataset", dir.path().string(), "--candidates", "4",
+                                "--bootstrap", "10", "--audits", "position", "--shard", std::to_string(i) + "/2", "--out",
+                                dir / ("part" + std::to_string(i) + ".json")});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  auto part = [&](int i) { return nlohmann::json::parse(read_file(dir / ("part" + std::to_string(i) + ".json"))); };
+  for (int i = 0; i < 2; ++i) REQUIRE(part(i)["state"]["position"]["k"].get<int>() == 4);
+  // Shard 1 tampered, merged after shard 0.
+  auto refused = [&](const nlohmann::json& tampered, const std::string& message) {
+    write_file(dir / "tampered.json", tampered.dump());
+    const auto r = run_recbias({"merge", dir / "part0.json", dir / "tampered.json", "-o", dir / "m.json", "--force"});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(dir / "tampered.json"));
+    CHECK_THAT(r.err, Contains(message));
+  };
+  auto negative_k = part(1);
+  negative_k["state"]["position"]["k"] = -3;
+  refused(negative_k, "k -3 and replicates 10: expected numbers >= 0");
+  auto negative_count = part(1);
+  negative_count["state"]["position"]["picking_users"] = -5;
+  refused(negative_count, "a count is -5: expected counts >= 0");
+  // Sums with 5 replicates beside the other shard's 10 (self-consistent in the file).
+  auto fewer = part(1);
+  auto& position = fewer["state"]["position"];
+  position["replicates"] = 5;
+  for (const char* key : {"top1", "agreement", "probability"}) {
+    if (position[key].is_null()) continue;
+    auto& sums = position[key];
+    const auto n = sums["n"].get<std::size_t>();
+    sums["replicates"] = 5;
+    auto cut = sums["replicate_sums"];
+    cut.erase(cut.begin() + static_cast<std::ptrdiff_t>(n * 5), cut.end());
+    sums["replicate_sums"] = cut;
+  }
+  refused(fewer, "its audit state does not match");
+  // The untampered shards merge.
+  CHECK(run_recbias({"merge", dir / "part0.json", dir / "part1.json", "-o", dir / "m.json", "--force"}).exit_code == 0);
+}
+
 TEST_CASE("recbias audit rejects bad options with exit code 2", "[cli][audit][bad-input]") {
   TempDir dir;
   write_tiny_jsonl(dir);
