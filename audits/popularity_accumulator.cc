@@ -229,12 +229,19 @@ nlohmann::ordered_json PopularityAccumulator::result(double confidence) const {
     Rng rng(0x72616e646f6dULL);  // "random": a fixed stream, so merged and single runs agree
     double simulated = 0;
     constexpr int kDraws = 50;
+    constexpr std::int64_t kExactDraws = 10000;  // appearances beyond which an item's hits are drawn at once
     for (int d = 0; d < kDraws; ++d) {
       std::vector<double> random_rates;
       random_rates.reserve(seen.size());
       for (auto i : seen) {
         std::int64_t hits = 0;
-        for (std::int64_t t = 0; t < appearances_[i]; ++t) hits += rng.uniform01() < r;
+        const auto n = appearances_[i];
+        if (n <= kExactDraws) {
+          for (std::int64_t t = 0; t < n; ++t) hits += rng.uniform01() < r;
+        } else {  // Binomial(n, r) by its normal approximation: the work stays bounded
+          const double mean = static_cast<double>(n) * r, sd = std::sqrt(mean * (1 - r));
+          hits = std::clamp(static_cast<std::int64_t>(std::llround(mean + sd * rng.normal())), std::int64_t{0}, n);
+        }
         random_rates.push_back(static_cast<double>(hits) / static_cast<double>(appearances_[i]));
       }
       simulated += gini(random_rates);
@@ -310,6 +317,12 @@ void PopularityAccumulator::load_state(const nlohmann::json& j) {
     appearances_ = j.at("appearances").get<std::vector<std::int64_t>>();
     answer_k_ = j.at("answer_k").get<int>();
     if (appearances_.size() != exposure_.size()) throw BadInput("popularity state: appearances do not match items");
+    for (std::size_t i = 0; i < exposure_.size(); ++i)
+      if (exposure_[i] < 0 || appearances_[i] < 0)
+        throw BadInput(fmt::format("popularity state: item {}: exposure {} and appearances {}: expected counts >= 0", i, exposure_[i],
+                                   appearances_[i]));
+    for (auto w : exposure_replicates_)
+      if (w < 0) throw BadInput(fmt::format("popularity state: an exposure replicate is {}: expected counts >= 0", w));
     if (exposure_replicates_.size() != exposure_.size() * static_cast<std::size_t>(replicates_))
       throw BadInput("popularity state: exposure replicates do not match items x replicates");
     if (context_->catalog && exposure_.size() != context_->catalog->size())

@@ -503,6 +503,13 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
     if (j.at("positive_hits").size() != static_cast<std::size_t>(k) ||
         j.at("transition").size() != static_cast<std::size_t>(k) * static_cast<std::size_t>(k))
       throw BadInput(fmt::format("position audit state: k {}: the per-position arrays and matrices do not have K and K x K entries", k));
+    // The sums' own reader checks them against the file; their shape must then be K by the audit's replicates.
+    auto top1 = ReplicatedSums::from_json(j.at("top1"));
+    if (top1.size() != static_cast<std::size_t>(k) || top1.replicates() != a.replicates_)
+      throw BadInput(fmt::format("position audit state: top-1 sums of {} positions x {} replicates, expected {} x {}", top1.size(),
+                                 top1.replicates(), k, a.replicates_));
+    for (double c : top1.totals())
+      if (c < 0) throw BadInput(fmt::format("position audit state: a top-1 count is {}: expected counts >= 0", c));
     a.init(k);
     a.requests_ = j.at("requests");
     a.responses_ = j.at("responses");
@@ -510,7 +517,7 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
     a.top1_unusable_ = j.value("top1_unusable", std::int64_t{0});
     a.complete_requests_ = j.at("complete_requests");
     a.consistent_requests_ = j.at("consistent_requests");
-    a.top1_ = ReplicatedSums::from_json(j.at("top1"));
+    a.top1_ = std::move(top1);
     a.agreement_ = ReplicatedSums::from_json(j.at("agreement"));
     a.positive_hits_ = j.at("positive_hits").get<std::vector<std::int64_t>>();
     a.positive_ndcg_.clear();
@@ -522,6 +529,13 @@ PositionAccumulator PositionAccumulator::from_state(const nlohmann::json& j) {
     for (const auto count : {a.requests_, a.responses_, a.usable_, a.top1_unusable_, a.complete_requests_, a.consistent_requests_,
                              a.picking_users_})
       if (count < 0) throw BadInput(fmt::format("position audit state: a count is {}: expected counts >= 0", count));
+    if (a.consistent_requests_ > a.complete_requests_ || a.top1_unusable_ > a.usable_ || a.usable_ > a.responses_)
+      throw BadInput("position audit state: counts out of order (expected consistent <= complete requests, "
+                     "top-1 unusable <= usable <= responses)");
+    for (std::size_t q = 0; q < a.positive_hits_.size(); ++q)
+      if (a.positive_hits_[q] < 0 || a.positive_hits_[q] > a.positive_ndcg_[q].n())
+        throw BadInput(fmt::format("position audit state: position {}: {} hits of {} held-out items", q, a.positive_hits_[q],
+                                   a.positive_ndcg_[q].n()));
     a.cross_ = j.at("cross").get<std::vector<std::int64_t>>();
     a.positive_transition_ = j.at("positive_transition").get<std::vector<std::int64_t>>();
     // Absent or null (no scored response, or a state written before the key existed): zeros.

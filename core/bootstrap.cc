@@ -97,6 +97,7 @@ MomentSums MomentSums::from_json(const nlohmann::json& j) {
   try {
     MomentSums out;
     out.n_ = j.at(0).get<std::int64_t>();
+    if (out.n_ < 0) throw BadInput(fmt::format("moment sums: n {}: expected a count >= 0", out.n_));
     out.sum_ = ExactSum::from_string(j.at(1).get<std::string>());
     out.sum_sq_ = ExactSum::from_string(j.at(2).get<std::string>());
     return out;

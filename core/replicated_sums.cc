@@ -1,6 +1,7 @@
 #include "core/replicated_sums.h"
 
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -161,11 +162,17 @@ nlohmann::json ReplicatedSums::to_json() const {
 
 ReplicatedSums ReplicatedSums::from_json(const nlohmann::json& j) {
   try {
-    ReplicatedSums out(j.at("n").get<std::size_t>(), j.at("replicates").get<int>());
+    // Sizes are checked against the file's arrays before anything is allocated.
+    const auto n = j.at("n").get<std::int64_t>();
+    const auto replicates = j.at("replicates").get<std::int64_t>();
     const auto& totals = j.at("totals");
     const auto& reps = j.at("replicate_sums");
-    if (totals.size() != out.totals_.size() || reps.size() != out.replicate_.size())
-      throw BadInput("replicated sums: array sizes do not match n and replicates");
+    if (n < 0 || replicates < 0 || replicates > std::numeric_limits<int>::max() || totals.size() != static_cast<std::size_t>(n) ||
+        (n > 0 && reps.size() / static_cast<std::size_t>(n) != static_cast<std::size_t>(replicates)) ||
+        reps.size() != static_cast<std::size_t>(n) * static_cast<std::size_t>(replicates))
+      throw BadInput(fmt::format("replicated sums: n {} and replicates {} do not match arrays of {} totals and {} replicate sums", n,
+                                 replicates, totals.size(), reps.size()));
+    ReplicatedSums out(static_cast<std::size_t>(n), static_cast<int>(replicates));
     for (std::size_t i = 0; i < totals.size(); ++i) out.totals_[i] = int128_from_decimal(totals[i].get<std::string>());
     for (std::size_t i = 0; i < reps.size(); ++i) out.replicate_[i] = int128_from_decimal(reps[i].get<std::string>());
     return out;
