@@ -6,7 +6,7 @@
 // Before the state readers checked counts and sizes, this test ended in
 // std::bad_alloc (10 variants), "vector larger than max_size()" (6) and then
 // hung in the popularity audit's random-ranker reference (10^9 appearances
-// x 50 draws); through the CLI, 40 of 572 such variants of a six-audit
+// x 50 draws); through the CLI, at least 40 of 572 such variants of a six-audit
 // report were "internal error" (exit 5) or ran for minutes.
 #include <catch2/catch.hpp>
 
