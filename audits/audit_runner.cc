@@ -1,7 +1,9 @@
 #include "audits/audit_runner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -149,6 +151,14 @@ AuditOptions options_from_config(const nlohmann::json& c) {
     o.fairness_test_metric = c.at("fairness_test_metric");
     o.short_head_share = c.at("short_head_share");
     if (c.contains("practical_thresholds")) o.practical = c.at("practical_thresholds").get<std::map<std::string, double>>();
+    // The ranges the CLI accepts (every audit sizes its sums by these).
+    if (o.bootstrap_replicates < 0 || o.bootstrap_replicates > 100000)
+      throw BadInput(fmt::format("report config: bootstrap_replicates {}: expected 0 to 100000", o.bootstrap_replicates));
+    if (o.permutations < 0) throw BadInput(fmt::format("report config: permutations {}: expected a number >= 0", o.permutations));
+    if (!(o.confidence > 0 && o.confidence < 1) || !(o.alpha > 0 && o.alpha < 1))
+      throw BadInput(fmt::format("report config: confidence {} and alpha {}: expected numbers between 0 and 1", o.confidence, o.alpha));
+    if (!(o.short_head_share > 0 && o.short_head_share < 1))
+      throw BadInput(fmt::format("report config: short_head_share {}: expected a number between 0 and 1", o.short_head_share));
     return o;
   } catch (const nlohmann::json::exception& e) {
     throw BadInput(fmt::format("report config: {}", e.what()));
@@ -259,12 +269,36 @@ std::string report_to_text(const nlohmann::ordered_json& report) {
   return text + "\n";
 }
 
+namespace {
+
+// Counts and sizes in a report's config, shard and state are read as
+// integers, and converting a double beyond an integer's range is undefined
+// behaviour. Legitimate non-integer numbers there (similarities, taus,
+// levels, metric replicates) are far below 2^31; counts written by recbias
+// are JSON integers, which this leaves alone.
+void check_float_ranges(const nlohmann::json& j, const std::string& at) {
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) check_float_ranges(value, at + "/" + key);
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) check_float_ranges(j[i], at + "/" + std::to_string(i));
+  } else if (j.is_number_float() && !(std::abs(j.get<double>()) < 2147483648.0)) {
+    throw BadInput(fmt::format("{}: {} is beyond the range of a count (|x| < 2^31 for a non-integer number)", at, j.get<double>()));
+  }
+}
+
+}  // namespace
+
 nlohmann::ordered_json merge_reports(const std::vector<nlohmann::json>& reports, const std::vector<std::string>& names) {
   if (reports.empty()) throw BadInput("merge: no reports given");
   auto label = [&](std::size_t i) { return i < names.size() ? names[i] : fmt::format("report {}", i + 1); };
   for (const auto& r : reports)
     if (r.value("schema", std::string()) != "recbias.report/1")
       throw BadInput(fmt::format("merge: expected reports with \"schema\": \"recbias.report/1\", found {}", r.value("schema", std::string("(none)"))));
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    check_float_ranges(reports[i].at("config"), fmt::format("merge: {}: config", label(i)));
+    check_float_ranges(reports[i].at("provenance").at("shard"), fmt::format("merge: {}: provenance/shard", label(i)));
+    check_float_ranges(reports[i].at("state"), fmt::format("merge: {}: state", label(i)));
+  }
   const auto& first = reports[0];
   const auto options = options_from_config(first.at("config"));
   std::set<int> shards_seen;

@@ -1,5 +1,7 @@
 #include "reports/schema.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -17,7 +19,11 @@ bool has_type(const json& value, const std::string& type) {
   if (type == "string") return value.is_string();
   if (type == "boolean") return value.is_boolean();
   if (type == "null") return value.is_null();
-  if (type == "integer") return value.is_number_integer() || (value.is_number_float() && value.get<double>() == static_cast<double>(static_cast<long long>(value.get<double>())));
+  // A float counts as an integer when it is whole and within 64 bits (a wider
+  // one could not be read as a count; converting it would be undefined).
+  if (type == "integer")
+    return value.is_number_integer() ||
+           (value.is_number_float() && std::abs(value.get<double>()) < 9.2e18 && value.get<double>() == std::trunc(value.get<double>()));
   if (type == "number") return value.is_number();
   return false;
 }

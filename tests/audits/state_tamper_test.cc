@@ -75,4 +75,16 @@ TEST_CASE("every number of every audit's saved state, tampered, is accepted or r
   // Most tampering is caught (sizes, signs, shapes); plausible values pass.
   CHECK(refused > 0);
   CHECK(accepted > 0);
+  // The config sizes every audit's sums, and a double beyond an integer's
+  // range is undefined behaviour to convert (found by fuzz_merge's
+  // structure-aware mutator; fuzz/regressions/merge/).
+  auto refuses = [&](const char* pointer, const nlohmann::json& value, const char* message) {
+    auto tampered = report;
+    tampered[nlohmann::json::json_pointer(pointer)] = value;
+    CHECK_THROWS_WITH(merge_reports({tampered}), Catch::Matchers::Contains(message));
+  };
+  refuses("/config/bootstrap_replicates", -1, "bootstrap_replicates -1: expected 0 to 100000");
+  refuses("/config/confidence", 1.5, "expected numbers between 0 and 1");
+  refuses("/provenance/shard/count", 9.2e18, "provenance/shard/count: 9.2e+18 is beyond the range of a count");
+  refuses("/state/position/k", 1e300, "state/position/k: 1e+300 is beyond the range of a count");
 }
