@@ -117,7 +117,7 @@ nlohmann::ordered_json config_json(const AuditOptions& o) {
   for (const auto& set : o.attributes) attributes.push_back({{"name", set.name}, {"values", set.values}});
   return {{"audits", o.audits}, {"permutations", o.permutations}, {"design", permutation_design_name(o.design)}, {"seed", o.seed},
           {"bootstrap_replicates", o.bootstrap_replicates}, {"confidence", o.confidence}, {"alpha", o.alpha},
-          {"correction", o.correction}, {"tvd_interval", o.tvd_interval == TvdInterval::kInversion ? "inversion" : "moment"},
+          {"correction", o.correction}, {"tvd_interval", tvd_interval_name(o.tvd_interval)},
           {"attributes", attributes}, {"intersections", o.intersections},
           {"fairllm_compat", o.fairllm_compat}, {"fairness_test_metric", o.fairness_test_metric},
           {"short_head_share", o.short_head_share}, {"practical_thresholds", o.practical}};
@@ -140,9 +140,10 @@ AuditOptions options_from_config(const nlohmann::json& c) {
     o.correction = c.at("correction");
     if (c.contains("tvd_interval")) {  // absent in reports before it existed: the moment method
       const auto method = c.at("tvd_interval").get<std::string>();
-      if (method != "moment" && method != "inversion")
+      const auto named = tvd_interval_names().find(method);
+      if (named == tvd_interval_names().end())
         throw BadInput(fmt::format("report config: tvd_interval \"{}\": expected moment or inversion", method));
-      o.tvd_interval = method == "inversion" ? TvdInterval::kInversion : TvdInterval::kMoment;
+      o.tvd_interval = named->second;
     }
     o.attributes.clear();
     for (const auto& a : c.at("attributes")) o.attributes.push_back({a.at("name"), a.at("values").get<std::vector<std::string>>()});

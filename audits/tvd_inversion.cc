@@ -134,6 +134,17 @@ double quantile_sorted(const std::vector<double>& sorted, double p) {
 
 }  // namespace
 
+const std::map<std::string, TvdInterval>& tvd_interval_names() {
+  static const std::map<std::string, TvdInterval> names = {{"moment", TvdInterval::kMoment}, {"inversion", TvdInterval::kInversion}};
+  return names;
+}
+
+std::string tvd_interval_name(TvdInterval method) {
+  for (const auto& [name, m] : tvd_interval_names())
+    if (m == method) return name;
+  return "moment";
+}
+
 std::vector<double> nearest_with_tvd(std::span<const double> d, std::span<const double> w, double t) {
   std::vector<double> e(d.size());
   double target = 0, scale = 0;

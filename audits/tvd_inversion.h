@@ -37,7 +37,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace recbias {
@@ -45,6 +47,9 @@ namespace recbias {
 // The position audit's TVD interval: kMoment (default) is the moment-matched
 // estimate +- z bootstrap SD; kInversion is invert_tvd below.
 enum class TvdInterval { kMoment, kInversion };
+// Its names ("moment", "inversion"), for the CLI, the report config and its reader.
+const std::map<std::string, TvdInterval>& tvd_interval_names();
+std::string tvd_interval_name(TvdInterval method);
 
 struct TvdInversion {
   double estimate = 0;

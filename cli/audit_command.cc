@@ -714,8 +714,7 @@ void setup_audit(CLI::App& app) {
   audit->add_option("--confidence", o->audit.confidence, "Interval level")->check(CLI::Range(0.5, 0.9999));
   audit->add_option("--alpha", o->audit.alpha, "Test level after correction")->check(CLI::Range(0.0001, 0.5));
   audit->add_option("--correction", o->audit.correction, "Multiple-testing correction: holm or bh")->check(CLI::IsMember({"holm", "bh"}));
-  static const std::map<std::string, TvdInterval> tvd_intervals = {{"moment", TvdInterval::kMoment}, {"inversion", TvdInterval::kInversion}};
-  add_enum_option(*audit, "--tvd-interval", o->audit.tvd_interval, tvd_intervals, "moment or inversion",
+  add_enum_option(*audit, "--tvd-interval", o->audit.tvd_interval, tvd_interval_names(), "moment or inversion",
                   "Position: the TVD estimate and interval, moment (default; moment-matched, bootstrap SD) or inversion "
                   "(test inversion: 93.4-97.0% coverage in the validated regimes, see the README)");
   audit->add_option("--practical", o->practical,
