@@ -85,6 +85,10 @@ TEST_CASE("every number of every audit's saved state, tampered, is accepted or r
   };
   refuses("/config/bootstrap_replicates", -1, "bootstrap_replicates -1: expected 0 to 100000");
   refuses("/config/confidence", 1.5, "expected numbers between 0 and 1");
+  refuses("/config/alpha", 0, "confidence 0.95 and alpha 0: expected numbers between 0 and 1");
+  refuses("/config/permutations", -2, "permutations -2: expected a number >= 0");
+  refuses("/config/short_head_share", 2, "short_head_share 2: expected a number between 0 and 1");
+  refuses("/config/tvd_interval", "bootstrap", "tvd_interval \"bootstrap\": expected moment or inversion");
   refuses("/provenance/shard/count", 9.2e18, "provenance/shard/count: 9.2e+18 is beyond the range of a count");
   refuses("/state/position/k", 1e300, "state/position/k: 1e+300 is beyond the range of a count");
 }
