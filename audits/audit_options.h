@@ -26,9 +26,9 @@ struct AuditOptions {
   double confidence = 0.95;              // interval level; default 0.95
   double alpha = 0.05;                   // test level after correction; default 0.05
   std::string correction = "holm";      // holm | bh, across every test in one report
-  // position: the TVD interval, kMoment (default) or kInversion (README,
+  // position: the TVD interval, kInversion (default) or kMoment (README,
   // "TVD, E0 and the corrected estimate"; audits/tvd_inversion.h).
-  TvdInterval tvd_interval = TvdInterval::kMoment;
+  TvdInterval tvd_interval = TvdInterval::kInversion;
   std::vector<AttributeSet> attributes;  // fairness: the sensitive attributes and their values
   bool intersections = false;            // fairness: also state pairs of attributes
   bool fairllm_compat = false;           // fairness: FaiRLLM's published SERP* instead of the normalised one

@@ -44,7 +44,7 @@ class AccumulatorAudit : public Audit {
 
 class PositionAudit final : public AccumulatorAudit<PositionAccumulator, PositionAudit> {
  public:
-  explicit PositionAudit(const AuditContext& c) : AccumulatorAudit(c.options.bootstrap_replicates) {}
+  explicit PositionAudit(const AuditContext& c) : AccumulatorAudit(c.options.bootstrap_replicates), method_(c.options.tvd_interval) {}
   std::vector<NamedTest> tests() const override {
     const double p = acc_.p_value();
     if (!std::isfinite(p)) return {};
@@ -56,9 +56,12 @@ class PositionAudit final : public AccumulatorAudit<PositionAccumulator, Positio
     metrics["position"] = acc_.result(c.options.confidence, c.options.alpha, tested ? it->second : 1.0,
                                       tested ? c.family_size.at("position.chi_square") : 1, c.options.tvd_interval);
   }
-  void replicated(std::map<std::string, ReplicatedValue>& out) const override { acc_.replicated(out); }
+  void replicated(std::map<std::string, ReplicatedValue>& out) const override { acc_.replicated(out, method_); }
   nlohmann::json state() const override { return acc_.state(); }
   void load_state(const nlohmann::json& j) override { acc_ = PositionAccumulator::from_state(j); }
+
+ private:
+  TvdInterval method_;
 };
 
 class PopularityAudit final : public AccumulatorAudit<PopularityAccumulator, PopularityAudit> {

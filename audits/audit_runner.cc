@@ -138,7 +138,8 @@ AuditOptions options_from_config(const nlohmann::json& c) {
     o.confidence = c.at("confidence");
     o.alpha = c.at("alpha");
     o.correction = c.at("correction");
-    if (c.contains("tvd_interval")) {  // absent in reports before it existed: the moment method
+    o.tvd_interval = TvdInterval::kMoment;  // absent in reports before it existed: the moment method
+    if (c.contains("tvd_interval")) {
       const auto method = c.at("tvd_interval").get<std::string>();
       const auto named = tvd_interval_names().find(method);
       if (named == tvd_interval_names().end())

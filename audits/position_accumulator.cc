@@ -309,9 +309,28 @@ ReplicatedValue PositionAccumulator::tvd_replicated(const Inference& in) const {
   return out;
 }
 
-void PositionAccumulator::replicated(std::map<std::string, ReplicatedValue>& out) const {
+ReplicatedValue PositionAccumulator::tvd_inversion_replicated(const Inference& in) const {
+  const auto k = static_cast<std::size_t>(k_);
+  TvdInversionOptions options;
+  options.detected = false;  // the estimate does not depend on it
+  ReplicatedValue out;
+  out.value = invert_tvd(in.rates, in.covariance, options).estimate;
+  std::vector<double> plugins;
+  for (int r = 0; r < top1_.replicates(); ++r) {
+    const auto c = top1_.replicate(r);
+    double total = 0, deviation = 0;
+    for (double x : c) total += x;
+    for (double x : c) deviation += std::abs(x / total - 1.0 / static_cast<double>(k));
+    plugins.push_back(total > 0 ? deviation / 2 : std::nan(""));
+  }
+  out.replicates = invert_tvd_estimates(in.rates, in.covariance, plugins, options);
+  return out;
+}
+
+void PositionAccumulator::replicated(std::map<std::string, ReplicatedValue>& out, TvdInterval method) const {
   if (k_ < 2 || usable_ - top1_unusable_ <= 0) return;
-  out["position.tvd"] = tvd_replicated(inference());
+  const auto in = inference();
+  out["position.tvd"] = method == TvdInterval::kInversion ? tvd_inversion_replicated(in) : tvd_replicated(in);
 }
 
 double PositionAccumulator::p_value() const {
@@ -361,11 +380,11 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   // TVD: the plug-in, E0, and a corrected estimate with its interval, or a
   // one-sided bound [0, u] when the test does not reject. Two methods
   // (README, "TVD, E0 and the corrected estimate"):
-  //  - moment (default): the moment-matched estimate (moment_matched_tvd)
-  //    with a normal interval whose spread is that of the same estimator over
-  //    the users' Poisson bootstrap replicates (V_jj fixed);
-  //  - inversion: test inversion calibrated at the nearest rates with each
-  //    TVD (audits/tvd_inversion.h), a median-unbiased estimate.
+  //  - inversion (default): test inversion calibrated at the nearest rates
+  //    with each TVD (audits/tvd_inversion.h), a median-unbiased estimate;
+  //  - moment: the moment-matched estimate (moment_matched_tvd) with a normal
+  //    interval whose spread is that of the same estimator over the users'
+  //    Poisson bootstrap replicates (V_jj fixed).
   double plugin = 0;
   for (std::size_t j = 0; j < k; ++j) plugin += std::abs(in.rates[j] - uniform);
   plugin /= 2;

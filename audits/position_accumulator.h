@@ -22,16 +22,19 @@
 //   no position bias at all its plug-in has expected value E0 ~ 1/2
 //   sqrt(2/pi) sum_j SE_j (0.028 at 4,000 picks, K = 20), and a percentile
 //   interval around it excludes 0 every time. Reported: the plug-in
-//   (`tvd_plugin`), E0 (`tvd_e0`), and in `tvd` a moment-matched estimate —
-//   per position the |mu_j| whose folded-normal mean E|mu_j + e_j|, e_j ~
-//   N(0, V_jj), equals the observed |s_j - 1/K| (0 when that is below
-//   sqrt(2/pi) SE_j), summed and halved — with the interval estimate ± z SD,
-//   the SD of the same estimator over the users' Poisson bootstrap
-//   replicates, truncated at 0 when the test rejects, or the one-sided bound
-//   [0, u] when it does not. Gates on position.tvd thus never use the
-//   plug-in. Validated coverage is in tests/audits/statistics_validation_test.cc
-//   and the README (TVD is not a smooth functional where some s_j = 1/K, so
-//   no interval for it is exact).
+//   (`tvd_plugin`), E0 (`tvd_e0`), and in `tvd` a corrected estimate with
+//   its interval, truncated at 0 when the test rejects, or the one-sided
+//   bound [0, u] when it does not, by one of two methods (TvdInterval):
+//   * inversion (default): invert tests of "TVD = t", each calibrated by
+//     simulation at the nearest rates with TVD t; a median-unbiased estimate
+//     (audits/tvd_inversion.h);
+//   * moment: per position the |mu_j| whose folded-normal mean E|mu_j + e_j|,
+//     e_j ~ N(0, V_jj), equals the observed |s_j - 1/K| (0 when that is
+//     below sqrt(2/pi) SE_j), summed and halved, ± z SD of the same
+//     estimator over the users' Poisson bootstrap replicates.
+//   Gates on position.tvd thus never use the plug-in. Validated coverage is
+//   in tests/audits/statistics_validation_test.cc and the README (TVD is not
+//   a smooth functional where some s_j = 1/K, so no interval for it is exact).
 // - power: of that test, at the level the verdict uses, against the
 //   least-favourable bias of TVD 0.05 (half the positions up, half down:
 //   noncentrality N K T^2 (1/floor(K/2) + 1/ceil(K/2)), scaled like the
@@ -90,12 +93,13 @@ class PositionAccumulator {
   // audit's family of `family_size` tests (the report's correction).
   // `method` picks the TVD interval (audits/tvd_inversion.h).
   nlohmann::ordered_json result(double confidence, double alpha, double p_adjusted, int family_size,
-                                TvdInterval method = TvdInterval::kMoment) const;
+                                TvdInterval method = TvdInterval::kInversion) const;
   // The Rao–Scott test's p-value; NaN without data.
   double p_value() const;
-  // Headline metrics on the point sums and on every bootstrap replicate
-  // (position.tvd: the moment-matched estimate), for paired comparisons.
-  void replicated(std::map<std::string, ReplicatedValue>& out) const;
+  // Headline metrics on the point sums and on every bootstrap replicate, for
+  // paired comparisons (position.tvd: the estimate of `method`, on each
+  // replicate with the calibration held at the point sums').
+  void replicated(std::map<std::string, ReplicatedValue>& out, TvdInterval method = TvdInterval::kInversion) const;
 
   nlohmann::json state() const;
   static PositionAccumulator from_state(const nlohmann::json& j);
@@ -112,6 +116,8 @@ class PositionAccumulator {
   Inference inference() const;
   // The moment-matched TVD on the point sums and on each replicate (NaN where a replicate has no picks).
   ReplicatedValue tvd_replicated(const Inference& in) const;
+  // The inversion's estimate on the point sums and each replicate (invert_tvd_estimates).
+  ReplicatedValue tvd_inversion_replicated(const Inference& in) const;
   void init(int k);
   int replicates_;
   int k_ = 0;

@@ -181,90 +181,164 @@ std::vector<double> nearest_with_tvd(std::span<const double> d, std::span<const 
   return e;
 }
 
-TvdInversion invert_tvd(std::span<const double> rates, std::span<const double> covariance, const TvdInversionOptions& options) {
-  const std::size_t k = rates.size();
-  std::vector<double> d(k), w(k);
-  bool any_variance = false;
-  for (std::size_t j = 0; j < k; ++j) {
-    d[j] = rates[j] - 1.0 / static_cast<double>(k);
-    w[j] = std::max(0.0, covariance[j * k + j]);
-    any_variance = any_variance || w[j] > 0;
-  }
-  const double observed = half_l1(d);
-  if (!any_variance) return {observed, options.detected ? observed : 0.0, observed};
+namespace {
 
-  // Common draws Z ~ N(0, V) for every t.
-  const auto l = cholesky_psd(covariance, k);
-  const auto m = static_cast<std::size_t>(std::max(options.draws, 20));
-  std::vector<double> z(m * k);
-  Rng rng(options.seed);
-  std::vector<double> g(k);
-  for (std::size_t r = 0; r < m; ++r) {
-    for (auto& x : g) x = rng.normal();
-    for (std::size_t i = 0; i < k; ++i) {
-      double x = 0;
-      for (std::size_t c = 0; c <= i; ++c) x += l[i * k + c] * g[c];
-      z[r * k + i] = x;
+// What every inversion at the same data shares: the deviations d, the weights
+// V_jj, the common draws Z ~ N(0, V), the test's critical value, and the
+// statistic's distribution at each t (`at`).
+class Calibration {
+ public:
+  Calibration(std::span<const double> rates, std::span<const double> covariance, const TvdInversionOptions& options)
+      : k_(rates.size()), alpha_(1 - options.confidence), d_(k_), w_(k_) {
+    for (std::size_t j = 0; j < k_; ++j) {
+      d_[j] = rates[j] - 1.0 / static_cast<double>(k_);
+      w_[j] = std::max(0.0, covariance[j * k_ + j]);
+      any_variance_ = any_variance_ || w_[j] > 0;
     }
+    observed_ = half_l1(d_);
+    if (!any_variance_) return;
+    // Common draws Z ~ N(0, V) for every t.
+    const auto l = cholesky_psd(covariance, k_);
+    m_ = static_cast<std::size_t>(std::max(options.draws, 20));
+    z_.resize(m_ * k_);
+    Rng rng(options.seed);
+    std::vector<double> g(k_);
+    for (std::size_t r = 0; r < m_; ++r) {
+      for (auto& x : g) x = rng.normal();
+      for (std::size_t i = 0; i < k_; ++i) {
+        double x = 0;
+        for (std::size_t c = 0; c <= i; ++c) x += l[i * k_ + c] * g[c];
+        z_[r * k_ + i] = x;
+      }
+    }
+    // Pearson's statistic sum_j (Z_j)^2 under no bias: the test's critical value.
+    std::vector<double> null_pearson(m_);
+    for (std::size_t r = 0; r < m_; ++r) {
+      double q = 0;
+      for (std::size_t j = 0; j < k_; ++j) q += z_[r * k_ + j] * z_[r * k_ + j];
+      null_pearson[r] = q;
+    }
+    std::sort(null_pearson.begin(), null_pearson.end());
+    critical_ = quantile_sorted(null_pearson, 1 - options.test_level);
+    // The search range: far beyond the observed value plus its noise, within the possible.
+    double noise = 0;
+    for (double x : w_) noise += std::sqrt(x);
+    t_max_ = std::min(1 - 1.0 / static_cast<double>(k_), observed_ + 5 * noise);
   }
-  const double alpha = 1 - options.confidence;
+
+  bool any_variance() const { return any_variance_; }
+  double observed() const { return observed_; }
+  double t_max() const { return t_max_; }
+
   struct At {
     std::vector<double> sorted;  // the plug-in TVD over the draws at s~_t
     double alpha_upper = 0;      // the miss probability in the upper tail at t
   };
-  // Pearson's statistic sum_j (Z_j)^2 under no bias: the test's critical value.
-  std::vector<double> null_pearson(m);
-  for (std::size_t r = 0; r < m; ++r) {
-    double q = 0;
-    for (std::size_t j = 0; j < k; ++j) q += z[r * k + j] * z[r * k + j];
-    null_pearson[r] = q;
-  }
-  std::sort(null_pearson.begin(), null_pearson.end());
-  const double critical = quantile_sorted(null_pearson, 1 - options.test_level);
-  auto at = [&](double t) {
-    const auto e = t > 0 ? nearest_with_tvd(d, w, t) : std::vector<double>(k, 0.0);
+  At at(double t) const {
+    const auto e = t > 0 ? nearest_with_tvd(d_, w_, t) : std::vector<double>(k_, 0.0);
     At out;
-    out.sorted.resize(m);
+    out.sorted.resize(m_);
     std::size_t rejected = 0;
-    for (std::size_t r = 0; r < m; ++r) {
+    for (std::size_t r = 0; r < m_; ++r) {
       double tvd = 0, pearson = 0;
-      for (std::size_t j = 0; j < k; ++j) {
-        const double x = e[j] + z[r * k + j];
+      for (std::size_t j = 0; j < k_; ++j) {
+        const double x = e[j] + z_[r * k_ + j];
         tvd += std::abs(x);
         pearson += x * x;
       }
       out.sorted[r] = tvd / 2;
-      rejected += pearson > critical;
+      rejected += pearson > critical_;
     }
     std::sort(out.sorted.begin(), out.sorted.end());
-    const double power = static_cast<double>(rejected) / static_cast<double>(m);
-    out.alpha_upper = std::clamp(alpha / 2 + (alpha / 2) * (1 - power) / (1 - alpha), alpha / 2, alpha);
+    const double power = static_cast<double>(rejected) / static_cast<double>(m_);
+    out.alpha_upper = std::clamp(alpha_ / 2 + (alpha_ / 2) * (1 - power) / (1 - alpha_), alpha_ / 2, alpha_);
     return out;
-  };
-  // The search range: far beyond the observed value plus its noise, within the possible.
-  double noise = 0;
-  for (double x : w) noise += std::sqrt(x);
-  const double t_max = std::min(1 - 1.0 / static_cast<double>(k), observed + 5 * noise);
-  // The t in [0, t_max] where an increasing quantile q(t) reaches the observed value
+  }
+  double alpha() const { return alpha_; }
+
+  // The t in [0, t_max] where an increasing quantile q(t) reaches `value`
   // (0 when it is already there at 0, t_max when it never is).
-  auto reach = [&](auto q) {
-    const double f0 = observed - q(0.0);
+  template <typename Q>
+  double reach(double value, Q q) const {
+    const double f0 = value - q(0.0);
     if (!(f0 > 0)) return 0.0;
-    const double f1 = observed - q(t_max);
-    if (f1 > 0) return t_max;
-    return crossing([&](double t) { return observed - q(t); }, 0.0, t_max, f0, f1, 1e-7);
-  };
+    const double f1 = value - q(t_max_);
+    if (f1 > 0) return t_max_;
+    return crossing([&](double t) { return value - q(t); }, 0.0, t_max_, f0, f1, 1e-7);
+  }
+
+ private:
+  std::size_t k_;
+  double alpha_;
+  std::vector<double> d_, w_;
+  bool any_variance_ = false;
+  double observed_ = 0;
+  std::size_t m_ = 0;
+  std::vector<double> z_;
+  double critical_ = 0;
+  double t_max_ = 0;
+};
+
+}  // namespace
+
+TvdInversion invert_tvd(std::span<const double> rates, std::span<const double> covariance, const TvdInversionOptions& options) {
+  const Calibration c(rates, covariance, options);
+  const double observed = c.observed();
+  if (!c.any_variance()) return {observed, options.detected ? observed : 0.0, observed};
   TvdInversion out;
-  out.estimate = reach([&](double t) { return quantile_sorted(at(t).sorted, 0.5); });
-  out.hi = reach([&](double t) {
-    const auto a = at(t);
-    return quantile_sorted(a.sorted, alpha - a.alpha_upper);
+  // The estimate depends on neither `detected` nor the interval's level, so
+  // the paired comparisons' replicated value (invert_tvd_estimates) is the same.
+  out.estimate = c.reach(observed, [&](double t) { return quantile_sorted(c.at(t).sorted, 0.5); });
+  out.hi = c.reach(observed, [&](double t) {
+    const auto a = c.at(t);
+    return quantile_sorted(a.sorted, c.alpha() - a.alpha_upper);
   });
-  if (options.detected) out.lo = reach([&](double t) {
-      const auto a = at(t);
+  if (options.detected) out.lo = c.reach(observed, [&](double t) {
+      const auto a = c.at(t);
       return quantile_sorted(a.sorted, 1 - a.alpha_upper);
     });
-  out.estimate = std::clamp(out.estimate, out.lo, out.hi);
+  // The median lies between the tail quantiles, so lo <= estimate <= hi up to
+  // the root finder's tolerance (1e-7): the bounds give way, never the estimate.
+  out.lo = std::min(out.lo, out.estimate);
+  out.hi = std::max(out.hi, out.estimate);
+  return out;
+}
+
+std::vector<double> invert_tvd_estimates(std::span<const double> rates, std::span<const double> covariance,
+                                         std::span<const double> plugins, const TvdInversionOptions& options) {
+  const Calibration c(rates, covariance, options);
+  std::vector<double> out;
+  out.reserve(plugins.size());
+  if (!c.any_variance()) {
+    out.assign(plugins.begin(), plugins.end());
+    return out;
+  }
+  // The simulated median on a grid of t, made non-decreasing; read off linearly.
+  constexpr int kGrid = 64;
+  std::vector<double> t(kGrid + 1), median(kGrid + 1);
+  for (int i = 0; i <= kGrid; ++i) {
+    t[static_cast<std::size_t>(i)] = c.t_max() * i / kGrid;
+    median[static_cast<std::size_t>(i)] = quantile_sorted(c.at(t[static_cast<std::size_t>(i)]).sorted, 0.5);
+    if (i > 0) median[static_cast<std::size_t>(i)] = std::max(median[static_cast<std::size_t>(i)], median[static_cast<std::size_t>(i - 1)]);
+  }
+  for (double p : plugins) {
+    if (!std::isfinite(p)) {
+      out.push_back(p);
+      continue;
+    }
+    if (p <= median.front()) {
+      out.push_back(0.0);
+      continue;
+    }
+    if (p >= median.back()) {
+      out.push_back(c.t_max());
+      continue;
+    }
+    const auto hi = static_cast<std::size_t>(std::upper_bound(median.begin(), median.end(), p) - median.begin());
+    const std::size_t lo = hi - 1;
+    const double span = median[hi] - median[lo];
+    out.push_back(span > 0 ? t[lo] + (t[hi] - t[lo]) * (p - median[lo]) / span : t[lo]);
+  }
   return out;
 }
 

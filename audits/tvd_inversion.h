@@ -44,8 +44,9 @@
 
 namespace recbias {
 
-// The position audit's TVD interval: kMoment (default) is the moment-matched
-// estimate +- z bootstrap SD; kInversion is invert_tvd below.
+// The position audit's TVD interval: kInversion (default) is invert_tvd below;
+// kMoment is the moment-matched estimate +- z bootstrap SD (the default before
+// 2026-11-30: it covered 89% where a minority's bias is spread thinly).
 enum class TvdInterval { kMoment, kInversion };
 // Its names ("moment", "inversion"), for the CLI, the report config and its reader.
 const std::map<std::string, TvdInterval>& tvd_interval_names();
@@ -67,6 +68,16 @@ struct TvdInversionOptions {
 
 // `rates` sum to 1; `covariance` is K x K row-major. K >= 2.
 TvdInversion invert_tvd(std::span<const double> rates, std::span<const double> covariance, const TvdInversionOptions& options);
+
+// The inversion's estimate for each of `plugins` (other observed plug-in
+// TVDs: the bootstrap replicates'), with the calibration held where it is for
+// `rates` (the same nearest shapes and draws, as the moment method holds V_jj
+// fixed): the t whose simulated median is the plug-in, read linearly off a
+// grid of 65 t over the search range. For paired comparisons of two runs;
+// the point value is invert_tvd's estimate, which does not depend on
+// `options.detected` or `options.confidence`. NaN plug-ins stay NaN.
+std::vector<double> invert_tvd_estimates(std::span<const double> rates, std::span<const double> covariance,
+                                         std::span<const double> plugins, const TvdInversionOptions& options);
 
 // The e nearest to `d` (weights 1 / w_j; w_j = 0 keeps e_j = d_j) with sum e = sum d
 // and 1/2 sum |e| = t, as far as the fixed coordinates allow. Exposed for tests.

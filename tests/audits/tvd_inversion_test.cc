@@ -131,3 +131,50 @@ TEST_CASE("invert_tvd: uniform rates give 0 with a positive upper bound and larg
   CHECK(0.04 <= b.hi);
   CHECK(b.estimate < plugin);
 }
+
+TEST_CASE("invert_tvd_estimates reads other plug-ins off the same calibration, monotonely", "[tvd_inversion]") {
+  // 2,000 picks with a primacy bias of TVD 0.04 (as above, fixed seed).
+  Rng rng(5);
+  std::vector<double> s(20, 0.0);
+  for (int i = 0; i < 2000; ++i) s[rng.uniform_int(20)] += 1.0 / 2000;
+  s[0] += 0.04;
+  for (std::size_t j = 1; j < 20; ++j) s[j] -= 0.04 / 19;
+  const auto v = multinomial_covariance(s, 2000);
+  double plugin = 0;
+  for (double x : s) plugin += std::abs(x - 0.05);
+  plugin /= 2;
+  TvdInversionOptions options;
+  const auto exact = invert_tvd(s, v, options);
+  // The same plug-in gives invert_tvd's estimate up to the grid's linear
+  // reading: the grid's step is (plug-in + 5 sum SE) / 64 ~ 0.0024 here, and
+  // the median curve is nearly straight across one step, so 1e-3 is ample
+  // (a wrong calibration, e.g. the plug-in itself, is off by ~0.02).
+  const std::vector<double> plugins = {plugin, 0.0, plugin / 2, plugin + 0.01, plugin + 0.02, 5.0, std::nan("")};
+  const auto e = invert_tvd_estimates(s, v, plugins, options);
+  REQUIRE(e.size() == plugins.size());
+  CHECK(e[0] == Approx(exact.estimate).margin(1e-3));
+  CHECK(e[1] == 0.0);  // below the median at t = 0: nothing beyond noise
+  CHECK(e[2] < e[0]);
+  CHECK(e[0] < e[3]);
+  CHECK(e[3] < e[4]);
+  // A larger plug-in by 0.01 is a larger estimate by more than 0.01: part of
+  // the nearest shape's TVD sits on positions within the noise, where the
+  // plug-in's median moves less than one for one with t (d E|e + Z| / de =
+  // 2 Phi(e / SD) - 1 < 1), but not by several times that.
+  CHECK(e[3] - e[0] > 0.01);
+  CHECK(e[3] - e[0] < 0.025);
+  // Without noise the plug-in is the truth, and each estimate is its plug-in.
+  const auto v_exact = multinomial_covariance(s, 1e9);
+  const std::vector<double> below = {plugin - 0.01, plugin - 0.03, plugin / 2};
+  const auto e_exact = invert_tvd_estimates(s, v_exact, below, options);
+  for (std::size_t i = 0; i < below.size(); ++i) CHECK(e_exact[i] == Approx(below[i]).margin(1e-4));
+  CHECK(e[5] < 1.0);  // beyond the search range: its end, never beyond the possible
+  CHECK(std::isnan(e[6]));
+  // Neither `detected` nor the level moves the estimate.
+  options.detected = false;
+  options.confidence = 0.8;
+  options.test_level = 0.01;
+  CHECK(invert_tvd(s, v, options).estimate == exact.estimate);
+  const auto again = invert_tvd_estimates(s, v, plugins, options);
+  for (std::size_t i = 0; i + 1 < e.size(); ++i) CHECK(again[i] == e[i]);
+}

@@ -43,14 +43,14 @@ TEST_CASE("recbias audit writes a report, prints a summary, and sharded runs mer
   CHECK_THAT(again.err, Contains("already exists"));
 }
 
-TEST_CASE("recbias audit --tvd-interval inversion records the method and keeps the other numbers", "[cli][audit]") {
+TEST_CASE("recbias audit: the TVD interval is by inversion unless --tvd-interval moment, recorded, other numbers equal", "[cli][audit]") {
   TempDir dir;
   write_tiny_jsonl(dir);
   const std::vector<std::string> common = {"audit", "--adapter", "simulated:position=primacy,position_strength=2", "--dataset",
                                            dir.path().string(), "--candidates", "2", "--bootstrap", "20", "--audits", "position"};
   auto moment_args = common, inversion_args = common;
-  moment_args.insert(moment_args.end(), {"--out", dir / "moment.json"});
-  inversion_args.insert(inversion_args.end(), {"--tvd-interval", "inversion", "--out", dir / "inversion.json"});
+  moment_args.insert(moment_args.end(), {"--tvd-interval", "moment", "--out", dir / "moment.json"});
+  inversion_args.insert(inversion_args.end(), {"--out", dir / "inversion.json"});  // the default
   const auto a = run_recbias(moment_args), b = run_recbias(inversion_args);
   INFO(a.err << b.err);
   REQUIRE(a.exit_code == 0);
@@ -75,6 +75,17 @@ TEST_CASE("recbias audit --tvd-interval inversion records the method and keeps t
   INFO(merged.err);
   REQUIRE(merged.exit_code == 0);
   CHECK(nlohmann::json::parse(read_file(dir / "merged.json"))["metrics"]["position"]["tvd"] == inversion["metrics"]["position"]["tvd"]);
+  // A report from before the option existed (no config.tvd_interval) was computed by the
+  // moment method, and merging it keeps that method rather than taking today's default.
+  auto old = moment;
+  old["config"].erase("tvd_interval");
+  write_file(dir / "old.json", old.dump());
+  const auto merged_old = run_recbias({"merge", dir / "old.json", "-o", dir / "merged-old.json"});
+  INFO(merged_old.err);
+  REQUIRE(merged_old.exit_code == 0);
+  const auto remerged = nlohmann::json::parse(read_file(dir / "merged-old.json"));
+  CHECK(remerged["metrics"]["position"]["tvd"] == moment["metrics"]["position"]["tvd"]);
+  CHECK(remerged["config"]["tvd_interval"] == "moment");
 }
 
 TEST_CASE("recbias merge refuses tampered audit states with exit code 2 naming the file", "[cli][merge][bad-input]") {
