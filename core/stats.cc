@@ -62,7 +62,8 @@ Interval wilson_interval(std::int64_t successes, std::int64_t n, double confiden
   const double z2 = z * z;
   const double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
   const double half = z / (1 + z2 / nn) * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
-  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+  // At p = 0 (1) the lower (upper) end is exactly 0 (1); rounding would leave ~1e-18.
+  return {successes == 0 ? 0.0 : std::max(0.0, centre - half), successes == n ? 1.0 : std::min(1.0, centre + half)};
 }
 
 Interval wilson_interval_effective(double p_hat, double variance, double n, double confidence) {
@@ -74,7 +75,7 @@ Interval wilson_interval_effective(double p_hat, double variance, double n, doub
   const double z2 = z * z;
   const double centre = (p_hat + z2 / (2 * n_eff)) / (1 + z2 / n_eff);
   const double half = z / (1 + z2 / n_eff) * std::sqrt(p_hat * (1 - p_hat) / n_eff + z2 / (4 * n_eff * n_eff));
-  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+  return {p_hat == 0 ? 0.0 : std::max(0.0, centre - half), p_hat == 1 ? 1.0 : std::min(1.0, centre + half)};
 }
 
 TestResult rao_scott_gof(std::span<const double> estimate, std::span<const double> covariance, double n,

@@ -46,6 +46,15 @@ TEST_CASE("Wilson intervals match scipy binomtest proportion_ci(method='wilson')
   CHECK(e.lo == 0.0);
   CHECK(e.hi == 1.0);
   CHECK_THROWS_AS(wilson_interval(5, 3), InternalError);
+  // At 0 and at n the ends are exactly 0 and 1 (rounding left 3.5e-18, printed
+  // as "0.000 [3.5e-18, 0.037]"), here and at an effective sample size.
+  for (std::int64_t n : {1, 7, 100, 1000}) {
+    CHECK(wilson_interval(0, n).lo == 0.0);
+    CHECK(wilson_interval(n, n).hi == 1.0);
+    CHECK(wilson_interval_effective(0.0, 0.0, static_cast<double>(n)).lo == 0.0);
+    CHECK(wilson_interval_effective(1.0, 0.0, static_cast<double>(n)).hi == 1.0);
+  }
+  CHECK(wilson_interval_effective(0.0, 0.0, 100).hi == Approx(wilson_interval(0, 100).hi));
 }
 
 TEST_CASE("chi-square goodness of fit matches scipy.stats.chisquare", "[stats]") {
