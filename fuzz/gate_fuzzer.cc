@@ -12,6 +12,7 @@
 
 #include "core/errors.h"
 #include "core/json_io.h"
+#include "fuzz/json_mutator.h"  // structure-aware mutations of the report
 #include "core/metric.h"
 #include "reports/gate.h"
 #include "reports/report_io.h"

@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "core/json_io.h"
+#include "fuzz/json_mutator.h"  // structure-aware mutations of the report
 #include "reports/render.h"
 #include "reports/schema.h"
 

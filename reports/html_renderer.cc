@@ -1,6 +1,7 @@
 // One self-contained HTML page: inline CSS, inline SVG, no script, no
 // external resource. Every string from the report is escaped.
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -217,7 +218,8 @@ std::string heatmap(const std::string& id, const std::string& title, nlohmann::j
     svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" class=\"ax\" text-anchor=\"end\">{}</text>", left - 4, top + cell * (static_cast<double>(r) + 0.7), r + 1);
     for (std::size_t c = 0; c < cols; ++c) {
       const double v = matrix[r][c].get<double>();
-      const double shade = max_value > 0 ? v / max_value : 0;
+      // In [0, 1] whatever the report holds (a tampered negative count made the colour overflow int).
+      const double shade = max_value > 0 && v > 0 ? std::min(1.0, v / max_value) : 0;
       svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"rgb({},{},{})\"><title>position {} -> rank {}: {}</title></rect>",
                          left + cell * static_cast<double>(c), top + cell * static_cast<double>(r), cell, cell,
                          static_cast<int>(255 - 200 * shade), static_cast<int>(255 - 120 * shade), 255, r + 1, c + 1, v);
@@ -277,8 +279,8 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
   std::string body;
   body += fmt::format("<h1>recbias audit</h1><p class=\"meta\">adapter <code>{}</code><br>dataset {} ({}) · {} users · {} model calls ({} failed) · {}</p>",
                       html_escape(p.value("adapter", "")), html_escape(p["dataset"].value("name", "")),
-                      html_escape(p["dataset"].value("format", "")), report["counts"].value("base_requests", 0),
-                      report["counts"].value("calls", 0), report["counts"].value("failed_calls", 0), html_escape(p.value("finished", "")));
+                      html_escape(p["dataset"].value("format", "")), report["counts"].value("base_requests", std::int64_t{0}),
+                      report["counts"].value("calls", std::int64_t{0}), report["counts"].value("failed_calls", std::int64_t{0}), html_escape(p.value("finished", "")));
   if (const auto note = incomplete_note(report); !note.empty()) body += "<p class=\"incomplete\"><strong>" + html_escape(note) + "</strong></p>";
   // The verdict card: one line per audit, what a reviewer reads first.
   if (const auto card = verdict_card(report); !card.empty()) {
@@ -334,7 +336,7 @@ static std::string render_html_impl(nlohmann::json& report, nlohmann::json* base
     body += heatmap("position-transition", "Input position x output rank", m["position"]["transition_counts"]);
     std::vector<Bar> positive;
     for (auto& q : m["position"]["positive_by_input_position"])
-      positive.push_back({std::to_string(q["position"].get<int>() + 1), value_of(q["ndcg"])});
+      positive.push_back({fmt::format("{:.0f}", q["position"].get<double>() + 1), value_of(q["ndcg"])});  // any number: never cast to int
     body += bar_chart("position-positive", "NDCG@k of the held-out item by the input position it was placed at", positive, std::nan(""), "");
   }
   if (m.contains("popularity") && m["popularity"].contains("popularity_by_rank")) {

@@ -1,3 +1,5 @@
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "core/json_errors.h"
@@ -110,7 +112,7 @@ static std::string render_markdown_impl(nlohmann::json& report, nlohmann::json* 
   if (const auto note = incomplete_note(report); !note.empty()) top.head += "> **" + markdown_escape(note) + "**\n\n";
   top.head += fmt::format("**Adapter** {} · **dataset** {} · {} users · {} model calls ({} failed)\n\n",
                           code_span(p.value("adapter", "")), markdown_escape(p["dataset"].value("name", "")),
-                          c.value("base_requests", 0), c.value("calls", 0), c.value("failed_calls", 0));
+                          c.value("base_requests", std::int64_t{0}), c.value("calls", std::int64_t{0}), c.value("failed_calls", std::int64_t{0}));
   blocks.push_back(std::move(top));
   // The verdict card: what was found, how sure, against which reference. Never folded.
   if (const auto card = verdict_card(report); !card.empty()) {

@@ -120,6 +120,38 @@ TEST_CASE("a report whose fields have unexpected types or are missing is bad inp
   CHECK_THROWS_WITH(render_html(report, nullptr, nullptr), Contains("report: a field has an unexpected type or value"));
 }
 
+TEST_CASE("the transition heatmap's colours stay within 0-255 whatever counts a report holds", "[render][bad-input]") {
+  // Found by fuzzing (fuzz/regressions/report/heatmap-negative-count.json):
+  // a negative count made the cell's colour 255 - 200 * shade overflow int.
+  auto report = make_test_report();
+  auto& counts = report["metrics"]["position"]["transition_counts"];
+  REQUIRE(counts.size() >= 2);
+  counts[0][0] = -1000000000;
+  const auto html = render_html(report, nullptr, nullptr);
+  CHECK_THAT(html, Contains("fill=\"rgb(255,255,255)\"><title>position 1 -> rank 1: -1000000000</title>"));
+  counts[1][0] = 1e300;  // the largest: full colour, and every other cell next to none
+  const auto huge = render_html(report, nullptr, nullptr);
+  CHECK_THAT(huge, Contains("fill=\"rgb(55,135,255)\"><title>position 2 -> rank 1: 1e+300</title>"));
+  CHECK_THAT(huge, Contains("fill=\"rgb(255,255,255)\"><title>position 1 -> rank 1: -1000000000</title>"));
+}
+
+TEST_CASE("numbers a report holds as floats are never cast to int: positions and counts of any size render", "[render][bad-input]") {
+  // Found by fuzzing (fuzz/regressions/report/position-1e300.json): a
+  // position of 1e300 was read with get<int>() (undefined behaviour; -2147483647
+  // on x86), and counts read as int overflow beyond 2^31.
+  auto report = make_test_report();
+  auto& positions = report["metrics"]["position"]["positive_by_input_position"];
+  REQUIRE(positions.size() >= 2);
+  positions[0]["position"] = 1e300;
+  positions[1]["position"] = 4.0;  // a whole float is its integer
+  report["counts"]["calls"] = 9.0e18;
+  const auto html = render_html(report, nullptr, nullptr);
+  CHECK_THAT(html, !Contains("-2147483647"));
+  CHECK_THAT(html, Contains(">5<"));
+  CHECK_THAT(html, Contains("9000000000000000000"));
+  CHECK_THAT(render_markdown(report, nullptr, nullptr), Contains("9000000000000000000"));
+}
+
 TEST_CASE("constrained answers that broke the schema are a finding, and none broken is none", "[render][structured]") {
   auto report = make_test_report();
   auto& grounding = report["metrics"]["grounding"];
