@@ -313,17 +313,21 @@ ReplicatedValue PositionAccumulator::tvd_inversion_replicated(const Inference& i
   const auto k = static_cast<std::size_t>(k_);
   TvdInversionOptions options;
   options.detected = false;  // the estimate does not depend on it
-  ReplicatedValue out;
-  out.value = invert_tvd(in.rates, in.covariance, options).estimate;
   std::vector<double> plugins;
   for (int r = 0; r < top1_.replicates(); ++r) {
     const auto c = top1_.replicate(r);
-    double total = 0, deviation = 0;
+    double total = 0;
     for (double x : c) total += x;
+    if (!(total > 0)) {
+      plugins.push_back(std::nan(""));
+      continue;
+    }
+    double deviation = 0;
     for (double x : c) deviation += std::abs(x / total - 1.0 / static_cast<double>(k));
-    plugins.push_back(total > 0 ? deviation / 2 : std::nan(""));
+    plugins.push_back(deviation / 2);
   }
-  out.replicates = invert_tvd_estimates(in.rates, in.covariance, plugins, options);
+  ReplicatedValue out;
+  out.replicates = invert_tvd_estimates(in.rates, in.covariance, plugins, options, &out.value);
   return out;
 }
 

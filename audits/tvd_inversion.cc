@@ -279,6 +279,11 @@ class Calibration {
   double t_max_ = 0;
 };
 
+// The t whose simulated median plug-in is the observed one.
+double median_estimate(const Calibration& c) {
+  return c.reach(c.observed(), [&](double t) { return quantile_sorted(c.at(t).sorted, 0.5); });
+}
+
 }  // namespace
 
 TvdInversion invert_tvd(std::span<const double> rates, std::span<const double> covariance, const TvdInversionOptions& options) {
@@ -288,7 +293,7 @@ TvdInversion invert_tvd(std::span<const double> rates, std::span<const double> c
   TvdInversion out;
   // The estimate depends on neither `detected` nor the interval's level, so
   // the paired comparisons' replicated value (invert_tvd_estimates) is the same.
-  out.estimate = c.reach(observed, [&](double t) { return quantile_sorted(c.at(t).sorted, 0.5); });
+  out.estimate = median_estimate(c);
   out.hi = c.reach(observed, [&](double t) {
     const auto a = c.at(t);
     return quantile_sorted(a.sorted, c.alpha() - a.alpha_upper);
@@ -305,14 +310,16 @@ TvdInversion invert_tvd(std::span<const double> rates, std::span<const double> c
 }
 
 std::vector<double> invert_tvd_estimates(std::span<const double> rates, std::span<const double> covariance,
-                                         std::span<const double> plugins, const TvdInversionOptions& options) {
+                                         std::span<const double> plugins, const TvdInversionOptions& options, double* point) {
   const Calibration c(rates, covariance, options);
   std::vector<double> out;
   out.reserve(plugins.size());
   if (!c.any_variance()) {
+    if (point) *point = c.observed();
     out.assign(plugins.begin(), plugins.end());
     return out;
   }
+  if (point) *point = median_estimate(c);
   // The simulated median on a grid of t, made non-decreasing; read off linearly.
   constexpr int kGrid = 64;
   std::vector<double> t(kGrid + 1), median(kGrid + 1);

@@ -75,9 +75,11 @@ TvdInversion invert_tvd(std::span<const double> rates, std::span<const double> c
 // fixed): the t whose simulated median is the plug-in, read linearly off a
 // grid of 65 t over the search range. For paired comparisons of two runs;
 // the point value is invert_tvd's estimate, which does not depend on
-// `options.detected` or `options.confidence`. NaN plug-ins stay NaN.
+// `options.detected` or `options.confidence`, and is written to `point` when
+// given (from the same calibration, without the bounds). NaN plug-ins stay NaN.
 std::vector<double> invert_tvd_estimates(std::span<const double> rates, std::span<const double> covariance,
-                                         std::span<const double> plugins, const TvdInversionOptions& options);
+                                         std::span<const double> plugins, const TvdInversionOptions& options,
+                                         double* point = nullptr);
 
 // The e nearest to `d` (weights 1 / w_j; w_j = 0 keeps e_j = d_j) with sum e = sum d
 // and 1/2 sum |e| = t, as far as the fixed coordinates allow. Exposed for tests.

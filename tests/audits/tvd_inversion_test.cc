@@ -150,8 +150,10 @@ TEST_CASE("invert_tvd_estimates reads other plug-ins off the same calibration, m
   // the median curve is nearly straight across one step, so 1e-3 is ample
   // (a wrong calibration, e.g. the plug-in itself, is off by ~0.02).
   const std::vector<double> plugins = {plugin, 0.0, plugin / 2, plugin + 0.01, plugin + 0.02, 5.0, std::nan("")};
-  const auto e = invert_tvd_estimates(s, v, plugins, options);
+  double point = -1;
+  const auto e = invert_tvd_estimates(s, v, plugins, options, &point);
   REQUIRE(e.size() == plugins.size());
+  CHECK(point == exact.estimate);  // the exact estimate, not read off the grid
   CHECK(e[0] == Approx(exact.estimate).margin(1e-3));
   CHECK(e[1] == 0.0);  // below the median at t = 0: nothing beyond noise
   CHECK(e[2] < e[0]);
