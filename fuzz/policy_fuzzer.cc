@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "core/json_io.h"
+#include "fuzz/json_mutator.h"  // structure-aware mutations of JSON policies (TOML inputs fall back to libFuzzer's)
 #include "reports/gate.h"
 #include "reports/toml_reader.h"
 
