@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/rng.h"
+#include "core/stats.h"
 
 namespace recbias {
 namespace {
@@ -123,13 +124,11 @@ std::vector<double> cholesky_psd(std::span<const double> v, std::size_t k) {
   return l;
 }
 
-// Type-7 quantile of sorted values.
+// The p-quantile of sorted draws (core's percentile), -inf at p <= 0: a tail
+// with no miss probability never excludes a t.
 double quantile_sorted(const std::vector<double>& sorted, double p) {
   if (p <= 0) return -std::numeric_limits<double>::infinity();
-  const double h = (static_cast<double>(sorted.size()) - 1) * std::min(p, 1.0);
-  const auto i = static_cast<std::size_t>(std::floor(h));
-  if (i + 1 >= sorted.size()) return sorted.back();
-  return sorted[i] + (h - static_cast<double>(i)) * (sorted[i + 1] - sorted[i]);
+  return percentile_sorted(sorted, std::min(p, 1.0));
 }
 
 }  // namespace

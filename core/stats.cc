@@ -437,11 +437,16 @@ double percentile(std::vector<double> values, double q) {
   RECBIAS_CHECK(q >= 0 && q <= 1, fmt::format("percentile q = {} outside [0, 1]", q));
   if (values.empty()) return kNaN;
   std::sort(values.begin(), values.end());
-  const double position = q * static_cast<double>(values.size() - 1);
+  return percentile_sorted(values, q);
+}
+
+double percentile_sorted(std::span<const double> sorted, double q) {
+  RECBIAS_CHECK(!sorted.empty() && q >= 0 && q <= 1, fmt::format("percentile_sorted: q = {} of {} values", q, sorted.size()));
+  const double position = q * static_cast<double>(sorted.size() - 1);
   const auto below = static_cast<std::size_t>(std::floor(position));
-  const std::size_t above = std::min(below + 1, values.size() - 1);
+  const std::size_t above = std::min(below + 1, sorted.size() - 1);
   const double fraction = position - static_cast<double>(below);
-  return values[below] + (values[above] - values[below]) * fraction;
+  return sorted[below] + (sorted[above] - sorted[below]) * fraction;
 }
 
 Interval recentred_interval(double t, const std::vector<double>& replicates, double confidence, double lo, double hi) {

@@ -123,6 +123,8 @@ std::vector<double> benjamini_hochberg_adjust(std::span<const double> p_values);
 // Percentile of `values` (linear interpolation between order statistics,
 // numpy's default "linear" method). q in [0, 1]; values need not be sorted.
 double percentile(std::vector<double> values, double q);
+// The same on values already sorted ascending (non-empty), without a copy.
+double percentile_sorted(std::span<const double> sorted, double q);
 
 // The interval of a biased bootstrap statistic (Gini, coverage, the spread of
 // per-value means): the replicates' spread around their median, re-centred
