@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace recbias {
@@ -62,13 +64,23 @@ std::vector<int> top_k_by_score(std::span<const float> scores, std::span<const I
   std::vector<int> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
   const auto n = std::min<std::size_t>(order.size(), static_cast<std::size_t>(std::max(k, 0)));
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(), [&](int a, int b) {
-    const auto sa = scores[static_cast<std::size_t>(a)], sb = scores[static_cast<std::size_t>(b)];
+  // NaN ranks as -infinity, so the order stays strict and total.
+  auto score = [&](int a) {
+    const float s = scores[static_cast<std::size_t>(a)];
+    return std::isnan(s) ? -std::numeric_limits<float>::infinity() : s;
+  };
+  auto before = [&](int a, int b) {
+    const auto sa = score(a), sb = score(b);
     if (sa != sb) return sa > sb;
     const auto ia = candidates[static_cast<std::size_t>(a)], ib = candidates[static_cast<std::size_t>(b)];
     if (ia != ib) return ia < ib;
     return a < b;
-  });
+  };
+  // A strict total order (ties broken by item, then position), so sorting
+  // all and selecting the top n give the same list; a full sort is the
+  // faster of the two when most of the list is kept.
+  if (2 * n >= order.size()) std::sort(order.begin(), order.end(), before);
+  else std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(), before);
   order.resize(n);
   return order;
 }

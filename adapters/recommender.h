@@ -169,7 +169,7 @@ RankRequest open_as_candidates(const RankRequest& request, const Catalog& catalo
 
 // The top `k` candidate positions by descending score. Ties are broken by
 // item index (not by presented position, which would itself be a position
-// bias), then by position for repeated items.
+// bias), then by position for repeated items. NaN scores rank as -infinity.
 std::vector<int> top_k_by_score(std::span<const float> scores, std::span<const ItemIndex> candidates, int k);
 
 }  // namespace recbias

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
@@ -173,6 +174,30 @@ double rbo(std::span<const int> a, std::span<const int> b) {
 }
 
 double topk_kendall_tau(std::span<const int> a, std::span<const int> b, int n) {
+  // Few ids (the audits' K candidates): integer ranks on the stack, the same
+  // counts as kendall_tau_b over them, so the same value to the last bit.
+  constexpr int kStackIds = 128;
+  if (n >= 0 && n <= kStackIds) {
+    std::array<std::int32_t, kStackIds> ra, rb;
+    std::fill_n(ra.begin(), n, static_cast<std::int32_t>(a.size()));
+    std::fill_n(rb.begin(), n, static_cast<std::int32_t>(b.size()));
+    for (std::size_t i = 0; i < a.size(); ++i) ra[static_cast<std::size_t>(a[i])] = static_cast<std::int32_t>(i);
+    for (std::size_t i = 0; i < b.size(); ++i) rb[static_cast<std::size_t>(b[i])] = static_cast<std::int32_t>(i);
+    std::int32_t concordant_minus_discordant = 0, tied_a = 0, tied_b = 0;
+    for (int i = 0; i < n; ++i) {
+      const std::int32_t ai = ra[static_cast<std::size_t>(i)], bi = rb[static_cast<std::size_t>(i)];
+      for (int j = i + 1; j < n; ++j) {
+        const std::int32_t da = ai - ra[static_cast<std::size_t>(j)], db = bi - rb[static_cast<std::size_t>(j)];
+        tied_a += da == 0;
+        tied_b += db == 0;
+        concordant_minus_discordant += ((da > 0) - (da < 0)) * ((db > 0) - (db < 0));
+      }
+    }
+    const double n0 = static_cast<double>(n) * static_cast<double>(n - 1) / 2;
+    const double denominator = std::sqrt((n0 - tied_a) * (n0 - tied_b));
+    if (n < 2 || denominator == 0) return std::nan("");
+    return static_cast<double>(concordant_minus_discordant) / denominator;
+  }
   std::vector<double> ra(static_cast<std::size_t>(n), static_cast<double>(a.size())),
       rb(static_cast<std::size_t>(n), static_cast<double>(b.size()));
   for (std::size_t i = 0; i < a.size(); ++i) ra[static_cast<std::size_t>(a[i])] = static_cast<double>(i);

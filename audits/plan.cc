@@ -28,13 +28,15 @@ namespace {
 
 // Content key of a call: what the model sees (not the request id).
 std::string content_key(const RankRequest& r) {
-  std::string key = fmt::format("{}{}|{}|{}|", r.open ? "open|" : "", r.user.id, r.k, r.sample);
-  for (auto h : r.user.history) key += std::to_string(h) + ",";
-  key += "|";
-  for (const auto& [a, v] : r.user.attributes) key += a + "=" + v + ";";
-  key += "|" + r.user.fan_of + "|";
-  for (auto c : r.candidates) key += std::to_string(c) + ",";
-  return key;
+  fmt::memory_buffer key;  // appended in place: no temporary string per item
+  auto out = std::back_inserter(key);
+  fmt::format_to(out, "{}{}|{}|{}|", r.open ? "open|" : "", r.user.id, r.k, r.sample);
+  for (auto h : r.user.history) fmt::format_to(out, "{},", h);
+  key.push_back('|');
+  for (const auto& [a, v] : r.user.attributes) fmt::format_to(out, "{}={};", a, v);
+  fmt::format_to(out, "|{}|", r.user.fan_of);
+  for (auto c : r.candidates) fmt::format_to(out, "{},", c);
+  return fmt::to_string(key);
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Pairs per second of the fairness audit's list similarities at K = 20
-// (Jaccard, SERP* in FaiRLLM's compat and normalised forms, PRAG*, RBO),
-// recbias's implementation against a straightforward reference loop on the
-// same pairs in the same run: FaiRLLM's functions transcribed statement by
-// statement (tests/audits/fairllm_reference.h; Jaccard through two std::sets)
-// and core's general rbo_ext (hash sets). Goal: >= 2M pairs/s on one core
-// for each metric. Results must agree to 1e-12; the bench checks and exits 1
-// otherwise. Usage: bench_list_similarity [pairs=200000]
+// (Jaccard, SERP* in FaiRLLM's compat and normalised forms, PRAG*, RBO) and
+// of the position and history audits' top-k Kendall tau, recbias's
+// implementation against a straightforward reference on the same pairs in
+// the same run: FaiRLLM's functions transcribed statement by statement
+// (tests/audits/fairllm_reference.h; Jaccard through two std::sets), core's
+// general rbo_ext (hash sets), and core's kendall_tau_b over double ranks.
+// Goal: >= 2M pairs/s on one core for each metric. Results must agree to
+// 1e-12; the bench checks and exits 1 otherwise.
+// Usage: bench_list_similarity [pairs=200000]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -71,6 +73,15 @@ int main(int argc, char** argv) {
        [](const auto& x, const auto& y) { return ref::calc_prag(x, y); }},
       {"rbo", [](const auto& x, const auto& y) { return rbo(x, y); },
        [](const auto& x, const auto& y) { return rbo_ext(x, y, 0.9); }},
+      // The position and history audits' top-k tau over the 2K ids: the
+      // stack/integer path against core's kendall_tau_b over double ranks.
+      {"top-k kendall tau", [](const auto& x, const auto& y) { return topk_kendall_tau(x, y, 2 * kK); },
+       [](const auto& x, const auto& y) {
+         std::vector<double> rx(2 * kK, static_cast<double>(x.size())), ry(2 * kK, static_cast<double>(y.size()));
+         for (std::size_t i = 0; i < x.size(); ++i) rx[static_cast<std::size_t>(x[i])] = static_cast<double>(i);
+         for (std::size_t i = 0; i < y.size(); ++i) ry[static_cast<std::size_t>(y[i])] = static_cast<double>(i);
+         return kendall_tau_b(rx, ry);
+       }},
   };
   std::printf("list similarity, K = %d, %zu pairs, one thread\n", kK, pairs);
   std::printf("%-18s %14s %14s %8s %s\n", "metric", "recbias/s", "reference/s", "speedup", "goal >= 2M/s");

@@ -1,4 +1,6 @@
 #include <cmath>
+#include <limits>
+#include <tuple>
 
 #include <catch2/catch.hpp>
 
@@ -132,4 +134,38 @@ TEST_CASE("adapter config files work like specs", "[registry]") {
   const auto spec = AdapterSpec::parse("calibrate-position:prior=" + (dir / "probe.json"));
   CHECK(spec.name() == "calibrate-position");
   CHECK(spec.get_string("prior", "") == dir / "probe.json");
+}
+
+TEST_CASE("top_k_by_score orders by score, then item, then position, whatever k, with ties and NaN", "[adapters]") {
+  // A brute-force reference: every position pair compared by the documented
+  // order (NaN as -infinity), positions counted by how many go before.
+  Rng rng(5);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int trial = 0; trial < 300; ++trial) {
+    const int n = static_cast<int>(rng.uniform_int(25));
+    std::vector<float> scores(static_cast<std::size_t>(n));
+    std::vector<ItemIndex> items(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      const auto u = rng.uniform_int(10);
+      scores[static_cast<std::size_t>(i)] = u == 0 ? nan : u == 1 ? -std::numeric_limits<float>::infinity() : static_cast<float>(u % 4);
+      items[static_cast<std::size_t>(i)] = static_cast<ItemIndex>(rng.uniform_int(8));  // repeats
+    }
+    auto key = [&](int i) {
+      const float s = scores[static_cast<std::size_t>(i)];
+      return std::tuple(std::isnan(s) ? std::numeric_limits<float>::infinity() : -s, items[static_cast<std::size_t>(i)], i);
+    };
+    std::vector<int> expected(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      int before = 0;
+      for (int j = 0; j < n; ++j) before += key(j) < key(i);
+      expected[static_cast<std::size_t>(before)] = i;
+    }
+    for (int k : {0, 1, n / 3, n / 2, n - 1, n, n + 3}) {
+      if (k < 0) continue;
+      const auto got = top_k_by_score(scores, items, k);
+      const auto want = std::vector<int>(expected.begin(), expected.begin() + std::min(k, n));
+      INFO("n = " << n << ", k = " << k);
+      CHECK(got == want);
+    }
+  }
 }
