@@ -156,6 +156,7 @@ class MicroLLM(nn.Module):
         self.query = nn.Linear(dim, dim)
         self.key = nn.Linear(dim, dim)
         self.gate = nn.Linear(dim, 1)
+        self.prior = nn.Parameter(torch.ones(()))
         self.register_buffer("mask", torch.triu(torch.full((context, context), float("-inf")), diagonal=1), persistent=False)
         nn.init.normal_(self.embed.weight, std=0.02)
         nn.init.normal_(self.position.weight, std=0.02)
@@ -166,7 +167,11 @@ class MicroLLM(nn.Module):
         a pointer-generator mixture (See et al. 2017) of the vocabulary
         softmax (tied embeddings) and a copy distribution -- one attention
         over the tokens so far, its weights added to their ids -- with a
-        learned gate, so the model can name what its prompt shows."""
+        learned gate, so the model can name what its prompt shows. The copy
+        scores carry each position's token logit (a learned multiple): what
+        the model would name unprompted informs which shown title it copies,
+        so a model that knows which titles go together copies the right
+        candidate rather than naming a title it was not shown."""
         b, t = ids.shape
         if t > self.context:
             raise ValueError(f"sequence of {t} tokens is longer than the model's context {self.context}")
@@ -179,7 +184,8 @@ class MicroLLM(nn.Module):
         else:
             rb, rt = rows
         q = h[rb, rt]                                       # [N, D]
-        vocab = F.log_softmax(q @ self.embed.weight.T, dim=-1)
+        token_logits = q @ self.embed.weight.T              # [N, V]
+        vocab = F.log_softmax(token_logits, dim=-1)
         # Copy attention of each row over its own sequence: one matmul per
         # sequence (rows come grouped by sequence, as torch.nonzero returns
         # them), never an [N, T, D] gather of the keys: the same scores, and a
@@ -193,6 +199,9 @@ class MicroLLM(nn.Module):
             parts = torch.split(queries, counts)
             scores = torch.cat([parts[i] @ keys[i].T for i in range(b) if counts[i]], dim=0)
         scores = scores / math.sqrt(h.size(-1))             # [N, T]
+        # Each position's score also carries the vocabulary logit of the token
+        # it holds (its next-item prediction, learned on the histories).
+        scores = scores + self.prior * token_logits.gather(1, ids[rb])
         visible = (torch.arange(t)[None, :] <= rt[:, None]) & ids[rb].ne(PAD)
         attention = F.softmax(scores.masked_fill(~visible, float("-inf")), dim=-1)
         copy = torch.zeros(q.size(0), vocab.size(-1), dtype=attention.dtype, device=ids.device)
