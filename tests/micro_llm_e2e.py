@@ -51,6 +51,22 @@ with tempfile.TemporaryDirectory() as tmp:
                    "--dim", "32", "--heads", "2"])
     check(trained.returncode == 0 and os.path.exists(model), "train.py writes a checkpoint")
 
+    # The server's key/value-cached decoder against the full forward, token by token past a 100-token prompt.
+    cmp = run([PY, "-c", (
+        "import sys, torch\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import micro_llm as M\n"
+        "model, tok, _ = M.load(sys.argv[2])\n"
+        "torch.manual_seed(0)\n"
+        "ids = [M.BOS] + torch.randint(len(M.SPECIALS), len(tok.itos), (120,)).tolist()\n"
+        "d = M.Decoder(model)\n"
+        "worst = float((d.extend(ids[:100]) - M.log_softmax_last(model, ids[:100])).abs().max())\n"
+        "for i in range(100, 121):\n"
+        "    worst = max(worst, float((d.extend([ids[i]]) - M.log_softmax_last(model, ids[:i + 1])).abs().max()))\n"
+        "print(worst)\n"), MICRO, model])
+    worst = float(cmp.stdout.strip() or "nan") if cmp.returncode == 0 else float("nan")
+    check(worst < 1e-4, f"the cached decoder gives the full forward's next-token log-probabilities (max |diff| {worst:.1e} < 1e-4)")
+
     # Bad input: a split without titles, and requests the server cannot read, are refused with messages.
     old = os.path.join(tmp, "old-split.json")
     j = json.load(open(split))

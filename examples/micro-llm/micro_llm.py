@@ -211,6 +211,59 @@ class MicroLLM(nn.Module):
         return out if rows is not None else out.view(b, t, -1)
 
 
+class Decoder:
+    """Incremental decoding with a key/value cache: `extend(ids)` feeds new
+    tokens and returns the next token's log-probabilities after them, the
+    same as `log_softmax_last` over the whole sequence (to float rounding;
+    tests/micro_llm_e2e.py compares them), at the cost of the new tokens
+    only. One decoder per sequence; inference only (no_grad)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.ids = []
+        self.layer_kv = [([], []) for _ in model.blocks.layers]   # per layer: keys, values [1, H, t, d] chunks
+        self.copy_keys = []                                        # [t, D] chunks of model.key(h)
+
+    @torch.no_grad()
+    def extend(self, new_ids):
+        m = self.model
+        start = len(self.ids)
+        if not new_ids:
+            raise ValueError("Decoder.extend needs at least one token")
+        if start + len(new_ids) > m.context:
+            raise ValueError(f"sequence of {start + len(new_ids)} tokens is longer than the model's context {m.context}")
+        self.ids += list(new_ids)
+        n = len(new_ids)
+        x = m.embed(torch.tensor([new_ids])) + m.position(torch.arange(start, start + n))[None]   # [1, n, D]
+        for layer, (ks, vs) in zip(m.blocks.layers, self.layer_kv):
+            attn = layer.self_attn
+            heads, dim = attn.num_heads, attn.embed_dim
+            hd = dim // heads
+            q, k, v = F.linear(layer.norm1(x), attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+            split = lambda y: y.view(1, n, heads, hd).transpose(1, 2)                            # [1, H, n, hd]
+            ks.append(split(k))
+            vs.append(split(v))
+            keys, values = torch.cat(ks, dim=2), torch.cat(vs, dim=2)                             # [1, H, t, hd]
+            scores = split(q) @ keys.transpose(-1, -2) / math.sqrt(hd)                            # [1, H, n, t]
+            t = start + n
+            causal = torch.arange(t)[None, :] > torch.arange(start, t)[:, None]
+            weights = F.softmax(scores.masked_fill(causal, float("-inf")), dim=-1)
+            out = (weights @ values).transpose(1, 2).reshape(1, n, dim)
+            x = x + attn.out_proj(out)
+            x = x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
+        h = m.norm(x)[0]                                                                          # [n, D]
+        self.copy_keys.append(m.key(h))
+        q = h[-1]                                                                                 # [D]
+        token_logits = q @ m.embed.weight.T                                                       # [V]
+        vocab = F.log_softmax(token_logits, dim=-1)
+        ids = torch.tensor(self.ids)
+        scores = (torch.cat(self.copy_keys) @ m.query(q)) / math.sqrt(h.size(-1)) + m.prior * token_logits[ids]
+        scores = scores.masked_fill(ids.eq(PAD), float("-inf"))
+        copy = torch.zeros_like(vocab).scatter_add_(0, ids, F.softmax(scores, dim=-1))
+        g = m.gate(q)
+        return torch.logaddexp(vocab + F.logsigmoid(g), torch.log(copy.clamp_min(1e-30)) + F.logsigmoid(-g)).double()
+
+
 def save(path, model, tokenizer, config, info):
     torch.save({"state": model.state_dict(), "tokenizer": tokenizer.to_json(), "config": config, "info": info}, path)
 

@@ -74,13 +74,27 @@ def generate(prompt_ids, body, constrained):
     gen = torch.Generator().manual_seed(int(body.get("seed", 0)) & 0x7FFFFFFFFFFFFFFF)
     ids = list(prompt_ids)
     out, entries = [], []
+    # A key/value cache (M.Decoder): each step costs its new tokens only.
+    # Beyond the model's context, the sliding window of log_softmax_last
+    # over the whole sequence, as before.
+    decoder = M.Decoder(model)
+    fed = 0
+
+    def next_logprobs():
+        nonlocal fed
+        if len(ids) > model.context:
+            return first_step(ids)
+        lp = decoder.extend(ids[fed:])
+        fed = len(ids)
+        return lp
+
     if constrained is not None:
         key, enum, count = constrained
         allowed = [tok.title_ids[t] for t in enum if t in tok.title_ids]
         chosen = []
         comma = tok.stoi[","]
         for _ in range(min(count, len(allowed))):
-            lp = first_step(ids)
+            lp = next_logprobs()
             left = [a for a in allowed if a not in chosen]
             t = M.sample(lp, temperature, top_p, gen, allowed=left)
             chosen.append(t)
@@ -95,7 +109,7 @@ def generate(prompt_ids, body, constrained):
     counts = {}
     for _ in range(max_tokens):
         steps += 1
-        lp = first_step(ids)
+        lp = next_logprobs()
         if counts and (presence or frequency):  # OpenAI's penalties on tokens already generated
             penalised = lp.clone()
             for token, c in counts.items():

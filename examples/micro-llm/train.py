@@ -5,13 +5,14 @@ candidates are s[t] and 19 items the user never had (shuffled). The
 held-out item is never read.
 
 Five prompt formats, as recbias's built-in templates render them:
-  titles       -> "1. Title\\n2. Title\\n..." (k titles: s[t] at slot r -- the
-                  first in half the examples, else uniform over the k -- after
-                  the r most popular other candidates, and more of them after it)
+  titles       -> "1. Title\\n2. Title\\n..." (s[t] at slot r -- the first in
+                  half the examples, else uniform over the k -- after the r
+                  most popular other candidates; the answer ends with s[t]'s
+                  line, or with the end token when s[t] is the k-th)
   first-token  -> the letter of s[t]
   pointwise    -> "Yes" for s[t], "No" for a negative (half each)
   loglik       -> the completion prompt followed by s[t]'s title
-  json         -> the same k titles (the server writes them as {"ranking": [...]})
+  json         -> k titles in that order (the server writes them as {"ranking": [...]})
 The loss is the next-token cross-entropy on the answer tokens and (half
 weight) on the history's title tokens (next-item prediction inside the
 prompt). In a k-title answer only s[t]'s title carries loss among the
@@ -111,6 +112,8 @@ def main():
                 line = tok.encode(f"{r + 1}. {titles[c]}\n")[0]
                 answer += line
                 title_weight += [1.0 if (not tok.is_title(x) or c == seq[t]) else 0.0 for x in line]
+                if c == seq[t] and r < len(listed) - 1:
+                    break  # after s[t] only the format would be learned: the answer ends there (no end token)
         elif fmt == "first-token":
             prompt = tok.chat([{"role": "system", "content": M.render(M.FIRST_SYSTEM, titles, [], [])},
                                {"role": "user", "content": M.render(M.FIRST_USER, titles, history, candidates, profile)}])
@@ -132,7 +135,7 @@ def main():
                 answer += [tok.title_ids[titles[c]], tok.stoi[","]]
                 title_weight += [1.0 if c == seq[t] else 0.0, 1.0]
             answer[-1] = M.EOS
-        if fmt in ("titles",):
+        if fmt == "titles" and listed.index(seq[t]) == len(listed) - 1:  # the end token after a full list
             answer.append(M.EOS)
             title_weight.append(1.0)
         ids = prompt + answer
