@@ -18,7 +18,7 @@ DATA="${RECBIAS_DATA:-}"
 USERS=500
 EPOCHS=4
 MICRO_USERS=100
-MICRO_STEPS=550
+MICRO_STEPS=500
 usage() {
   cat <<USAGE
 usage: scripts/main.sh [--data PATH] [--users N] [--epochs N]
