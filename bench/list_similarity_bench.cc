@@ -5,7 +5,8 @@
 // the same run: FaiRLLM's functions transcribed statement by statement
 // (tests/audits/fairllm_reference.h; Jaccard through two std::sets), core's
 // general rbo_ext (hash sets), and core's kendall_tau_b over double ranks.
-// Goal: >= 2M pairs/s on one core for each metric. Results must agree to
+// Goal: >= 2M pairs/s on one core for each fairness metric (the tau row has
+// no goal: it prints its ratio to the general path). Results must agree to
 // 1e-12; the bench checks and exits 1 otherwise.
 // Usage: bench_list_similarity [pairs=200000]
 #include <chrono>
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     const char* name;
     Metric ours;
     Metric reference;
+    bool goal = true;  // held to >= 2M pairs/s
   };
   namespace ref = recbias::testing::fairllm;
   const std::vector<Row> rows = {
@@ -81,7 +83,8 @@ int main(int argc, char** argv) {
          for (std::size_t i = 0; i < x.size(); ++i) rx[static_cast<std::size_t>(x[i])] = static_cast<double>(i);
          for (std::size_t i = 0; i < y.size(); ++i) ry[static_cast<std::size_t>(y[i])] = static_cast<double>(i);
          return kendall_tau_b(rx, ry);
-       }},
+       },
+       false},
   };
   std::printf("list similarity, K = %d, %zu pairs, one thread\n", kK, pairs);
   std::printf("%-18s %14s %14s %8s %s\n", "metric", "recbias/s", "reference/s", "speedup", "goal >= 2M/s");
@@ -98,8 +101,8 @@ int main(int argc, char** argv) {
     double worst = 0;
     for (std::size_t i = 0; i < pairs; ++i) worst = std::max(worst, std::abs(ours[i] - theirs[i]));
     const double rate = static_cast<double>(pairs) / best_ours, ref_rate = static_cast<double>(pairs) / best_ref;
-    const bool met = rate >= 2e6;
-    std::printf("%-18s %14.0f %14.0f %7.1fx %s (max |diff| %.1e)\n", row.name, rate, ref_rate, rate / ref_rate, met ? "met" : "NOT met", worst);
+    const char* verdict = !row.goal ? "(no goal)" : rate >= 2e6 ? "met" : "NOT met";
+    std::printf("%-18s %14.0f %14.0f %7.1fx %s (max |diff| %.1e)\n", row.name, rate, ref_rate, rate / ref_rate, verdict, worst);
     if (worst > 1e-12) ok = false;
   }
   return ok ? 0 : 1;

@@ -24,7 +24,7 @@ SERVER = os.path.join(HERE, "..", "examples", "micro-llm", "server.py")
 server = subprocess.Popen([sys.executable, SERVER, "--model", MODEL, "--port", "0"], stdout=subprocess.PIPE, text=True)
 line = server.stdout.readline()
 url = re.search(r"listening on (\S+)", line).group(1) + "/v1"
-modes = [("generate", ",template=titles,extra.presence_penalty=2"), ("first-token", ",scoring=first-token"),
+modes = [("generate", ",template=titles,extra.presence_penalty=2,extra.frequency_penalty=2"), ("first-token", ",scoring=first-token"),
          ("pointwise", ",scoring=pointwise")]
 rows = {}
 try:

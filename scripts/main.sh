@@ -147,7 +147,7 @@ for _ in $(seq 1 120); do grep -q "^listening on " "$OUT/micro-server.txt" && br
 URL="$(sed -n 's/^listening on //p' "$OUT/micro-server.txt")/v1"
 [ "$URL" != "/v1" ] || { echo "error: the micro-LLM server did not start:" >&2; cat "$OUT/micro-server.txt" >&2; exit 1; }
 LLM="openai:base_url=$URL,model=micro-llm,max_history=10,max_tokens=48,in_flight=2"
-GENERATE="$LLM,template=titles,extra.presence_penalty=2"
+GENERATE="$LLM,template=titles,extra.presence_penalty=2,extra.frequency_penalty=2"
 echo "== micro-LLM at $URL: position probe on first-token scores (seed 1, 200 users)"
 "$RECBIAS" audit --adapter "$LLM,scoring=first-token" --dataset "$DATA" --users 200 --seed 1 --permutations 4 --audits position \
   --no-cache --out "$OUT/micro-position-probe.json" >/dev/null
