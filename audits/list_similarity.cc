@@ -193,10 +193,7 @@ double topk_kendall_tau(std::span<const int> a, std::span<const int> b, int n) {
         concordant_minus_discordant += ((da > 0) - (da < 0)) * ((db > 0) - (db < 0));
       }
     }
-    const double n0 = static_cast<double>(n) * static_cast<double>(n - 1) / 2;
-    const double denominator = std::sqrt((n0 - tied_a) * (n0 - tied_b));
-    if (n < 2 || denominator == 0) return std::nan("");
-    return static_cast<double>(concordant_minus_discordant) / denominator;
+    return kendall_tau_b_from_counts(static_cast<std::size_t>(n), concordant_minus_discordant, tied_a, tied_b);
   }
   std::vector<double> ra(static_cast<std::size_t>(n), static_cast<double>(a.size())),
       rb(static_cast<std::size_t>(n), static_cast<double>(b.size()));

@@ -189,6 +189,10 @@ double kendall_tau_b(std::span<const double> x, std::span<const double> y) {
       concordant_minus_discordant += sign(dx) * sign(dy);
     }
   }
+  return kendall_tau_b_from_counts(n, concordant_minus_discordant, tied_x, tied_y);
+}
+
+double kendall_tau_b_from_counts(std::size_t n, std::int64_t concordant_minus_discordant, std::int64_t tied_x, std::int64_t tied_y) {
   const double n0 = static_cast<double>(n) * static_cast<double>(n - 1) / 2;
   const double denominator = std::sqrt((n0 - static_cast<double>(tied_x)) * (n0 - static_cast<double>(tied_y)));
   if (n < 2 || denominator == 0) return kNaN;

@@ -77,6 +77,9 @@ double chi_square_power(double df, double lambda, double alpha);
 // (Kendall 1945). O(n^2), meant for ranked lists (n <= a few hundred).
 // NaN when either input is constant. Matches scipy.stats.kendalltau.
 double kendall_tau_b(std::span<const double> x, std::span<const double> y);
+// Tau-b from the pair counts of n items: concordant minus discordant pairs,
+// and the pairs tied in x and in y; NaN when n < 2 or either is constant.
+double kendall_tau_b_from_counts(std::size_t n, std::int64_t concordant_minus_discordant, std::int64_t tied_x, std::int64_t tied_y);
 
 // Spearman's rho: Pearson correlation of average ranks. NaN when either
 // input is constant. Matches scipy.stats.spearmanr.

@@ -184,8 +184,6 @@ class MicroLLM(nn.Module):
         else:
             rb, rt = rows
         q = h[rb, rt]                                       # [N, D]
-        token_logits = q @ self.embed.weight.T              # [N, V]
-        vocab = F.log_softmax(token_logits, dim=-1)
         # Copy attention of each row over its own sequence: one matmul per
         # sequence (rows come grouped by sequence, as torch.nonzero returns
         # them), never an [N, T, D] gather of the keys: the same scores, and a
@@ -198,17 +196,24 @@ class MicroLLM(nn.Module):
             counts = torch.bincount(rb, minlength=b).tolist()
             parts = torch.split(queries, counts)
             scores = torch.cat([parts[i] @ keys[i].T for i in range(b) if counts[i]], dim=0)
-        scores = scores / math.sqrt(h.size(-1))             # [N, T]
+        visible = (torch.arange(t)[None, :] <= rt[:, None]) & ids[rb].ne(PAD)
+        out = self.head(q, scores / math.sqrt(h.size(-1)), ids[rb], visible)
+        return out if rows is not None else out.view(b, t, -1)
+
+    def head(self, q, copy_scores, row_ids, visible):
+        """The output mixture for N rows: q [N, D] the final states, copy_scores
+        [N, T] their query-key scores over the T positions holding row_ids
+        [N, T], visible [N, T] where a row may copy from."""
+        token_logits = q @ self.embed.weight.T              # [N, V]
+        vocab = F.log_softmax(token_logits, dim=-1)
         # Each position's score also carries the vocabulary logit of the token
         # it holds (its next-item prediction, learned on the histories).
-        scores = scores + self.prior * token_logits.gather(1, ids[rb])
-        visible = (torch.arange(t)[None, :] <= rt[:, None]) & ids[rb].ne(PAD)
+        scores = copy_scores + self.prior * token_logits.gather(1, row_ids)
         attention = F.softmax(scores.masked_fill(~visible, float("-inf")), dim=-1)
-        copy = torch.zeros(q.size(0), vocab.size(-1), dtype=attention.dtype, device=ids.device)
-        copy.scatter_add_(1, ids[rb], attention)
+        copy = torch.zeros(q.size(0), vocab.size(-1), dtype=attention.dtype, device=q.device)
+        copy.scatter_add_(1, row_ids, attention)
         g = self.gate(q)
-        out = torch.logaddexp(vocab + F.logsigmoid(g), torch.log(copy.clamp_min(1e-30)) + F.logsigmoid(-g))
-        return out if rows is not None else out.view(b, t, -1)
+        return torch.logaddexp(vocab + F.logsigmoid(g), torch.log(copy.clamp_min(1e-30)) + F.logsigmoid(-g))
 
 
 class Decoder:
@@ -253,15 +258,10 @@ class Decoder:
             x = x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
         h = m.norm(x)[0]                                                                          # [n, D]
         self.copy_keys.append(m.key(h))
-        q = h[-1]                                                                                 # [D]
-        token_logits = q @ m.embed.weight.T                                                       # [V]
-        vocab = F.log_softmax(token_logits, dim=-1)
-        ids = torch.tensor(self.ids)
-        scores = (torch.cat(self.copy_keys) @ m.query(q)) / math.sqrt(h.size(-1)) + m.prior * token_logits[ids]
-        scores = scores.masked_fill(ids.eq(PAD), float("-inf"))
-        copy = torch.zeros_like(vocab).scatter_add_(0, ids, F.softmax(scores, dim=-1))
-        g = m.gate(q)
-        return torch.logaddexp(vocab + F.logsigmoid(g), torch.log(copy.clamp_min(1e-30)) + F.logsigmoid(-g)).double()
+        q = h[-1:]                                                                                # [1, D]
+        ids = torch.tensor([self.ids])                                                            # [1, t]
+        scores = (m.query(q) @ torch.cat(self.copy_keys).T) / math.sqrt(h.size(-1))               # [1, t]
+        return m.head(q, scores, ids, ids.ne(PAD))[0].double()
 
 
 def save(path, model, tokenizer, config, info):

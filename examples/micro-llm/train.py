@@ -40,6 +40,35 @@ import torch.nn.functional as F
 import micro_llm as M
 
 
+def cooccurrence_vectors(sequences, titles, unique_titles, dim, norm):
+    """One vector per unique title, from the training sequences'
+    co-occurrences (positive PMI within 10 steps, truncated SVD; the
+    held-out items are not in them), rows scaled to `norm`: as word vectors
+    seed a language model, the model starts knowing which titles go
+    together and learns to use it."""
+    T = len(unique_titles)
+    tindex = {t: i for i, t in enumerate(unique_titles)}
+    a_idx, b_idx = [], []
+    for seq in sequences:
+        ts = [tindex[titles[i]] for i in seq]
+        for lag in range(1, 11):
+            a_idx += ts[lag:]
+            b_idx += ts[:-lag]
+    a_t, b_t = torch.tensor(a_idx, dtype=torch.long), torch.tensor(b_idx, dtype=torch.long)
+    co = torch.zeros(T * T)
+    ones = torch.ones(len(a_idx))
+    co.index_add_(0, a_t * T + b_t, ones)
+    co.index_add_(0, b_t * T + a_t, ones)
+    co = co.view(T, T)
+    total = co.sum()
+    row = co.sum(1, keepdim=True)
+    pmi = torch.log((co * total).clamp_min(1e-12) / (row @ row.T).clamp_min(1e-12))
+    ppmi = torch.where(co > 0, pmi.clamp_min(0), torch.zeros_like(pmi))
+    u, s, _ = torch.svd_lowrank(ppmi, q=dim, niter=4)
+    vectors = u * s.sqrt()
+    return vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-6) * norm
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", required=True, help="JSON written by `recbias datasets split`")
@@ -152,35 +181,11 @@ def main():
     shares = [0.6, 0.1, 0.1, 0.1, 0.1]
     config = {"dim": args.dim, "layers": args.layers, "heads": args.heads, "context": 512}
     model = M.MicroLLM(len(tok.itos), **config)
-    # Title embeddings start from the training sequences' co-occurrences
-    # (positive PMI within 10 steps, truncated SVD; the held-out items are not
-    # in them), as word vectors seed a language model: the model starts
-    # knowing which titles go together and learns to use it.
-    T = len(unique_titles)
-    tindex = {t: i for i, t in enumerate(unique_titles)}
-    a_idx, b_idx = [], []
-    for _, seq in users:
-        ts = [tindex[titles[i]] for i in seq]
-        for lag in range(1, 11):
-            a_idx += ts[lag:]
-            b_idx += ts[:-lag]
-    a_t, b_t = torch.tensor(a_idx), torch.tensor(b_idx)
-    co = torch.zeros(T * T)
-    ones = torch.ones(len(a_idx))
-    co.index_add_(0, a_t * T + b_t, ones)
-    co.index_add_(0, b_t * T + a_t, ones)
-    co = co.view(T, T)
-    total = co.sum()
-    row = co.sum(1, keepdim=True)
-    pmi = torch.log((co * total).clamp_min(1e-12) / (row @ row.T).clamp_min(1e-12))
-    ppmi = torch.where(co > 0, pmi.clamp_min(0), torch.zeros_like(pmi))
-    u_, s_, _ = torch.svd_lowrank(ppmi, q=args.dim, niter=4)
-    vec = u_ * s_.sqrt()
-    vec = vec / vec.norm(dim=1, keepdim=True).clamp_min(1e-6) * args.title_norm
     with torch.no_grad():
-        for t, i in tindex.items():
-            model.embed.weight[tok.title_ids[t]] = vec[i]
-    print(f"title embeddings from co-occurrence SVD ({T} titles) in {time.time() - started:.0f} s", flush=True)
+        vectors = cooccurrence_vectors([seq for _, seq in users], titles, unique_titles, args.dim, args.title_norm)
+        for i, t in enumerate(unique_titles):
+            model.embed.weight[tok.title_ids[t]] = vectors[i]
+    print(f"title embeddings from co-occurrence SVD ({len(unique_titles)} titles) in {time.time() - started:.0f} s", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     print(f"training the micro-LLM on {len(users)} users, {n_items} items, vocabulary {len(tok.itos)} tokens "
