@@ -61,27 +61,31 @@ std::vector<RankResponse> rank_by_scores(std::span<const RankRequest> requests, 
 }
 
 std::vector<int> top_k_by_score(std::span<const float> scores, std::span<const ItemIndex> candidates, int k) {
-  std::vector<int> order(scores.size());
-  std::iota(order.begin(), order.end(), 0);
-  const auto n = std::min<std::size_t>(order.size(), static_cast<std::size_t>(std::max(k, 0)));
-  // NaN ranks as -infinity, so the order stays strict and total.
-  auto score = [&](int a) {
-    const float s = scores[static_cast<std::size_t>(a)];
-    return std::isnan(s) ? -std::numeric_limits<float>::infinity() : s;
+  // Sorted by score (NaN as -infinity, so the order stays strict and total),
+  // ties by item, then position: the keys side by side, not looked up
+  // through the positions on every comparison.
+  struct Key {
+    float score;
+    ItemIndex item;
+    int position;
   };
-  auto before = [&](int a, int b) {
-    const auto sa = score(a), sb = score(b);
-    if (sa != sb) return sa > sb;
-    const auto ia = candidates[static_cast<std::size_t>(a)], ib = candidates[static_cast<std::size_t>(b)];
-    if (ia != ib) return ia < ib;
-    return a < b;
+  std::vector<Key> keys(scores.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const float s = scores[i];
+    keys[i] = {std::isnan(s) ? -std::numeric_limits<float>::infinity() : s, candidates[i], static_cast<int>(i)};
+  }
+  const auto n = std::min<std::size_t>(keys.size(), static_cast<std::size_t>(std::max(k, 0)));
+  auto before = [](const Key& a, const Key& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.item != b.item) return a.item < b.item;
+    return a.position < b.position;
   };
-  // A strict total order (ties broken by item, then position), so sorting
-  // all and selecting the top n give the same list; a full sort is the
-  // faster of the two when most of the list is kept.
-  if (2 * n >= order.size()) std::sort(order.begin(), order.end(), before);
-  else std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(), before);
-  order.resize(n);
+  // A strict total order, so sorting all and selecting the top n give the
+  // same list; a full sort is the faster of the two when most is kept.
+  if (2 * n >= keys.size()) std::sort(keys.begin(), keys.end(), before);
+  else std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(n), keys.end(), before);
+  std::vector<int> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = keys[i].position;
   return order;
 }
 

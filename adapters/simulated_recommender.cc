@@ -41,6 +41,14 @@ std::vector<double> position_bias_curve(const std::string& position, double stre
 
 namespace {
 
+// stable_hash of the formatted text, formatted on the stack.
+template <typename... Args>
+std::uint64_t hash_of(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::memory_buffer text;
+  fmt::format_to(std::back_inserter(text), format, std::forward<Args>(args)...);
+  return stable_hash(std::string_view(text.data(), text.size()));
+}
+
 // Standardises `v` in place (mean 0, sd 1); a constant vector becomes zeros.
 void standardise(std::vector<double>& v) {
   if (v.empty()) return;
@@ -64,6 +72,9 @@ class SimulatedRecommender final : public Recommender {
     } else if (options_.relevance != "popularity" && options_.relevance != "none") {
       throw BadInput(fmt::format("adapter simulated: relevance={}: expected itemknn, popularity or none", options_.relevance));
     }
+    // log(1 + popularity) per item, read for every candidate of every call.
+    log_popularity_.reserve(catalog_->size());
+    for (std::size_t i = 0; i < catalog_->size(); ++i) log_popularity_.push_back(std::log1p(catalog_->at(static_cast<ItemIndex>(i)).popularity));
     position_bias_curve(options_.position, options_.position_strength, 2);  // validates the curves early
     position_bias_curve(options_.position_users, options_.position_users_strength, 2);
   }
@@ -93,8 +104,9 @@ class SimulatedRecommender final : public Recommender {
   std::vector<RankResponse> rank_batch(std::span<const RankRequest> requests, const ResponseCallback& on_response) override {
     std::vector<RankResponse> out(requests.size());
     std::vector<char> in_history(catalog_->size(), 0);
+    UserDraws user;  // a plan asks each user's calls one after another
     for (std::size_t r = 0; r < requests.size(); ++r) {
-      out[r] = answer(requests[r], in_history);
+      out[r] = answer(requests[r], in_history, user);
       if (options_.sleep && options_.latency_ms > 0)
         std::this_thread::sleep_for(std::chrono::microseconds(static_cast<std::int64_t>(options_.latency_ms * 1000)));
       if (on_response) on_response(r, out[r]);
@@ -116,22 +128,41 @@ class SimulatedRecommender final : public Recommender {
     return it->second;
   }
 
-  RankResponse answer(const RankRequest& request, std::vector<char>& in_history) const {
+  // What a user's id alone decides (hashes of the seed and the id), kept for
+  // the user's next call.
+  struct UserDraws {
+    std::string id;
+    bool drawn = false;
+    double position_draw = 0;         // < position_share: a position-driven user
+    std::uint64_t favourite = 0;      // the favourite position's hash
+    double hallucination_draw = 0;    // < hallucination_share: a hallucinating user
+  };
+  const UserDraws& draws_of(const std::string& user_id, UserDraws& cache) const {
+    if (cache.drawn && cache.id == user_id) return cache;
+    cache.id = user_id;
+    cache.drawn = true;
+    cache.position_draw = static_cast<double>(hash_of("user/{}/{}", options_.seed, user_id) >> 11) * 0x1.0p-53;
+    cache.favourite = hash_of("favourite/{}/{}", options_.seed, user_id);
+    cache.hallucination_draw = static_cast<double>(hash_of("hallucinating/{}/{}", options_.seed, user_id) >> 11) * 0x1.0p-53;
+    return cache;
+  }
+
+  RankResponse answer(const RankRequest& request, std::vector<char>& in_history, UserDraws& user) const {
     if (request.open) {
       // Candidate-free: every unseen catalog item is a candidate, with no
       // position bias (the catalog's order is not a presented order); the
       // ranking becomes item indices, hallucinations stay ungrounded.
       const auto expanded = open_as_candidates(request, *catalog_);
-      auto response = answer(expanded, in_history, false);
+      auto response = answer(expanded, in_history, user, false);
       for (auto& p : response.ranking) p = expanded.candidates[static_cast<std::size_t>(p)];
       response.request_id = request.id;
       response.scores.reset();
       return response;
     }
-    return answer(request, in_history, true);
+    return answer(request, in_history, user, true);
   }
 
-  RankResponse answer(const RankRequest& request, std::vector<char>& in_history, bool position_bias) const {
+  RankResponse answer(const RankRequest& request, std::vector<char>& in_history, UserDraws& user, bool position_bias) const {
     const auto& c = request.candidates;
     const int k = static_cast<int>(c.size());
     std::vector<double> relevance(c.size(), 0.0), popularity(c.size(), 0.0);
@@ -146,28 +177,30 @@ class SimulatedRecommender final : public Recommender {
             std::exp(-options_.recency * static_cast<double>(h.size() - 1 - i) / static_cast<double>(std::max<std::size_t>(1, h.size() - 1)));
     }
     for (std::size_t i = 0; i < c.size(); ++i) {
-      const auto& item = catalog_->at(c[i]);
-      popularity[i] = std::log1p(item.popularity);
+      const auto at = static_cast<std::size_t>(c[i]);
+      popularity[i] = c[i] >= 0 && at < log_popularity_.size() ? log_popularity_[at] : std::log1p(catalog_->at(c[i]).popularity);
       if (similarity_) relevance[i] = options_.recency > 0 ? similarity_->score(c[i], recency_weight) : similarity_->score(c[i], in_history);
       else if (options_.relevance == "popularity") relevance[i] = popularity[i];
     }
     if (similarity_) for (auto h : request.user.history) in_history[static_cast<std::size_t>(h)] = 0;
     standardise(relevance);
     standardise(popularity);
-    const double user_draw = static_cast<double>(stable_hash(fmt::format("user/{}/{}", options_.seed, request.user.id)) >> 11) * 0x1.0p-53;
-    auto bias = position_bias ? curve(user_draw < options_.position_share, k) : std::vector<double>(c.size(), 0.0);
+    const auto& draws = draws_of(request.user.id, user);
+    auto bias = position_bias ? curve(draws.position_draw < options_.position_share, k) : std::vector<double>(c.size(), 0.0);
     if (position_bias && options_.favourite_position != 0 && k > 0)
-      bias[stable_hash(fmt::format("favourite/{}/{}", options_.seed, request.user.id)) % static_cast<std::uint64_t>(k)] +=
-          options_.favourite_position;
-    const bool hallucinating_user =
-        static_cast<double>(stable_hash(fmt::format("hallucinating/{}/{}", options_.seed, request.user.id)) >> 11) * 0x1.0p-53 <
-        options_.hallucination_share;
+      bias[draws.favourite % static_cast<std::uint64_t>(k)] += options_.favourite_position;
+    const bool hallucinating_user = draws.hallucination_draw < options_.hallucination_share;
 
     // The noise stream depends only on what the model is shown (and `sample`).
-    std::string content = fmt::format("{}|{}|", request.user.id, request.sample);
-    for (const auto& [a, v] : request.user.attributes) content += a + "=" + v + ";";
-    for (auto item : c) content += catalog_->at(item).id + ",";
-    Rng rng = Rng::stream(options_.seed, content);
+    fmt::memory_buffer content;
+    fmt::format_to(std::back_inserter(content), "{}|{}|", request.user.id, request.sample);
+    for (const auto& [a, v] : request.user.attributes) fmt::format_to(std::back_inserter(content), "{}={};", a, v);
+    for (auto item : c) {
+      const auto& id = catalog_->at(item).id;
+      content.append(id.data(), id.data() + id.size());
+      content.push_back(',');
+    }
+    Rng rng = Rng::stream(options_.seed, std::string_view(content.data(), content.size()));
 
     std::vector<float> logits(c.size());
     for (std::size_t i = 0; i < c.size(); ++i) {
@@ -176,7 +209,7 @@ class SimulatedRecommender final : public Recommender {
         auto s = options_.shifts.find({attribute, value});
         if (s == options_.shifts.end()) continue;
         // taste in [-sqrt(3), sqrt(3)): uniform with mean 0 and variance 1, fixed per (a, v, item).
-        const auto h = stable_hash(fmt::format("taste/{}/{}/{}", attribute, value, catalog_->at(c[i]).id));
+        const auto h = hash_of("taste/{}/{}/{}", attribute, value, catalog_->at(c[i]).id);
         l += s->second * ((static_cast<double>(h >> 11) * 0x1.0p-53) - 0.5) * std::sqrt(12.0);
       }
       if (options_.noise > 0) {
@@ -212,6 +245,7 @@ class SimulatedRecommender final : public Recommender {
   std::shared_ptr<const Catalog> catalog_;
   SimulatedOptions options_;
   std::unique_ptr<ItemSimilarity> similarity_;
+  std::vector<double> log_popularity_;  // by item index
   mutable std::mutex curves_mutex_;
   mutable std::map<int, std::vector<double>> curves_[2];  // by k: [0] the population's curve, [1] the position-driven users'
 };

@@ -57,6 +57,7 @@ FairnessAccumulator::FairnessAccumulator(const AuditOptions& options, std::vecto
 }
 
 void FairnessAccumulator::add(const BaseOutcome& o) {
+  forget_nulls();
   if (o.plan->counterfactual.size() != profiles_.size()) throw InternalError("fairness: plan and profiles disagree");
   const auto& neutral = o.response(o.plan->identity);
   if (!usable(neutral)) return;
@@ -127,6 +128,7 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
 }
 
 void FairnessAccumulator::merge(const FairnessAccumulator& other) {
+  forget_nulls();
   if (other.profiles_ != profiles_) throw BadInput("cannot merge fairness audits over different attribute sets");
   similarity_.merge(other.similarity_);
   for (std::size_t i = 0; i < swap_.size(); ++i) swap_[i].merge(other.swap_[i]);
@@ -177,7 +179,29 @@ std::vector<NamedTest> FairnessAccumulator::tests() const {
   return out;
 }
 
+void FairnessAccumulator::forget_nulls() {
+  snsr_nulls_.clear();
+  utility_nulls_.clear();
+}
+
 FairnessAccumulator::PermutationNull FairnessAccumulator::snsr_null(std::size_t a) const {
+  auto it = snsr_nulls_.find(a);
+  if (it == snsr_nulls_.end()) it = snsr_nulls_.emplace(a, compute_snsr_null(a)).first;
+  return it->second;
+}
+
+FairnessAccumulator::PermutationNull FairnessAccumulator::utility_null(std::size_t a, Groups* groups) const {
+  auto it = utility_nulls_.find(a);
+  if (it == utility_nulls_.end()) {
+    Groups computed;
+    auto null = compute_utility_null(a, computed);
+    it = utility_nulls_.emplace(a, std::pair{null, std::move(computed)}).first;
+  }
+  if (groups) groups->insert(groups->end(), it->second.second.begin(), it->second.second.end());
+  return it->second.first;
+}
+
+FairnessAccumulator::PermutationNull FairnessAccumulator::compute_snsr_null(std::size_t a) const {
   PermutationNull out;
   // The attribute's single-value profiles, in value order.
   std::vector<std::size_t> value_profile;
@@ -234,8 +258,7 @@ FairnessAccumulator::PermutationNull FairnessAccumulator::snsr_null(std::size_t 
   return out;
 }
 
-FairnessAccumulator::PermutationNull FairnessAccumulator::utility_null(
-    std::size_t a, std::vector<std::tuple<std::string, std::int64_t, double, double>>* groups) const {
+FairnessAccumulator::PermutationNull FairnessAccumulator::compute_utility_null(std::size_t a, Groups& groups) const {
   PermutationNull out;
   const auto& values = attributes_[a].values;
   std::vector<std::int64_t> size(values.size(), 0);
@@ -289,12 +312,11 @@ FairnessAccumulator::PermutationNull FairnessAccumulator::utility_null(
   std::vector<double> means;
   out.observed = gap_of(label, &means);
   out.units = static_cast<std::int64_t>(label.size());
-  if (groups)
-    for (std::size_t g = 0; g < ng; ++g) {
-      std::int64_t n = 0;
-      for (auto l : label) n += l == g;
-      groups->emplace_back(names[g], n, means[g], 0.0);
-    }
+  for (std::size_t g = 0; g < ng; ++g) {
+    std::int64_t n = 0;
+    for (auto l : label) n += l == g;
+    groups.emplace_back(names[g], n, means[g], 0.0);
+  }
   Rng rng = Rng::stream(stable_hash("utility-null/" + attributes_[a].name), label.size());
   auto shuffled = label;
   double sum = 0;
@@ -475,6 +497,7 @@ nlohmann::json FairnessAccumulator::state() const {
 }
 
 void FairnessAccumulator::load_state(const nlohmann::json& j) {
+  forget_nulls();
   try {
     similarity_ = ReplicatedSums::from_json(j.at("similarity"));
     swap_.clear();

@@ -101,10 +101,19 @@ class FairnessAccumulator {
     double sd_e0 = std::nan("");
     double sd_p_value = 1.0;
   };
+  using Groups = std::vector<std::tuple<std::string, std::int64_t, double, double>>;  // name, users, mean, 0
   // SNSR (and SNSV) of the test metric over users complete for attribute a, with their within-user permutation null.
   PermutationNull snsr_null(std::size_t a) const;
   // Utility gap of attribute a over pooled groups, with its permutation null; `groups` gets each group's name, users and mean.
-  PermutationNull utility_null(std::size_t a, std::vector<std::tuple<std::string, std::int64_t, double, double>>* groups) const;
+  PermutationNull utility_null(std::size_t a, Groups* groups) const;
+  PermutationNull compute_snsr_null(std::size_t a) const;
+  PermutationNull compute_utility_null(std::size_t a, Groups& groups) const;
+  // The nulls (1,000 permutations each) are read by tests() and result() of
+  // the same report: computed once per attribute, forgotten whenever the
+  // records change (add, merge, load_state). Not part of the state.
+  void forget_nulls();
+  mutable std::map<std::size_t, PermutationNull> snsr_nulls_;
+  mutable std::map<std::size_t, std::pair<PermutationNull, Groups>> utility_nulls_;
 };
 
 }  // namespace recbias

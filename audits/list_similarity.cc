@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/errors.h"
 #include "core/stats.h"
 #include "core/text.h"
 
@@ -200,6 +201,67 @@ double topk_kendall_tau(std::span<const int> a, std::span<const int> b, int n) {
   for (std::size_t i = 0; i < a.size(); ++i) ra[static_cast<std::size_t>(a[i])] = static_cast<double>(i);
   for (std::size_t i = 0; i < b.size(); ++i) rb[static_cast<std::size_t>(b[i])] = static_cast<double>(i);
   return kendall_tau_b(ra, rb);
+}
+
+double mean_pairwise_topk_tau(const std::vector<std::vector<int>>& lists, int k) {
+  RECBIAS_CHECK(lists.size() >= 2, "mean_pairwise_topk_tau needs two lists or more");
+  if (k < 2) return std::nan("");
+  // Per length class: over its lists, the sum of sign(rank a - rank b) and
+  // the count of nonzero signs, for each pair of ids a < b (row by row,
+  // branch-free so the loop vectorises). sum_{lists r<s} s_r s_s within a
+  // class is ((sum_r s_r)^2 - sum_r s_r^2) / 2; across two classes it is
+  // the product of their sums.
+  struct LengthClass {
+    std::size_t length;  // distinct ids listed (a repeated id counts once: its last rank)
+    std::vector<int> sign_sum, nonzero;
+  };
+  const std::size_t n_pairs = static_cast<std::size_t>(k) * static_cast<std::size_t>(k - 1) / 2;
+  std::vector<LengthClass> classes;
+  std::vector<int> rank(static_cast<std::size_t>(k));
+  for (const auto& list : lists) {
+    const int unlisted = static_cast<int>(list.size());
+    std::fill(rank.begin(), rank.end(), unlisted);
+    std::size_t l = 0;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      auto& r = rank[static_cast<std::size_t>(list[i])];
+      l += r == unlisted;
+      r = static_cast<int>(i);
+    }
+    auto c = std::find_if(classes.begin(), classes.end(), [&](const LengthClass& x) { return x.length == l; });
+    if (c == classes.end()) c = classes.insert(classes.end(), {l, std::vector<int>(n_pairs, 0), std::vector<int>(n_pairs, 0)});
+    std::size_t pair = 0;
+    for (int a = 0; a < k; ++a) {
+      const int ra = rank[static_cast<std::size_t>(a)];
+      for (int b = a + 1; b < k; ++b, ++pair) {
+        const int d = ra - rank[static_cast<std::size_t>(b)];
+        c->sign_sum[pair] += (d > 0) - (d < 0);
+        c->nonzero[pair] += d != 0;
+      }
+    }
+  }
+  // tau-b's denominator for lists of l and l' distinct ids: sqrt((n0 - t_l)(n0 - t_l')),
+  // t_l = C(k - l, 2) the pairs of ids both missing from a list of l ids.
+  const double n0 = static_cast<double>(k) * (k - 1) / 2.0;
+  auto untied = [&](std::size_t l) {
+    const double missing = static_cast<double>(k) - static_cast<double>(l);
+    return n0 - missing * (missing - 1) / 2.0;
+  };
+  for (const auto& c : classes)
+    if (untied(c.length) <= 0) return std::nan("");
+  const double pairs_of_lists = static_cast<double>(lists.size()) * (static_cast<double>(lists.size()) - 1) / 2.0;
+  double total = 0;
+  for (std::size_t x = 0; x < classes.size(); ++x) {
+    double within = 0;
+    for (std::size_t i = 0; i < n_pairs; ++i)
+      within += (static_cast<double>(classes[x].sign_sum[i]) * classes[x].sign_sum[i] - classes[x].nonzero[i]) / 2.0;
+    total += within / untied(classes[x].length);
+    for (std::size_t y = x + 1; y < classes.size(); ++y) {
+      double across = 0;
+      for (std::size_t i = 0; i < n_pairs; ++i) across += static_cast<double>(classes[x].sign_sum[i]) * classes[y].sign_sum[i];
+      total += across / std::sqrt(untied(classes[x].length) * untied(classes[y].length));
+    }
+  }
+  return total / pairs_of_lists;
 }
 
 std::vector<std::string> fairllm_titles(std::string_view answer) {

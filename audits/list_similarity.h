@@ -45,6 +45,14 @@ double rbo(std::span<const int> a, std::span<const int> b);
 // (0..n-1): ids missing from a list are tied below its last entry.
 double topk_kendall_tau(std::span<const int> a, std::span<const int> b, int n);
 
+// The mean of topk_kendall_tau over every pair of `lists` (ids 0..k-1; at
+// least two lists), without visiting the pairs of lists: tau-b's
+// denominator depends on a pair only through the two lengths, so the sum
+// over pairs of lists factorises over pairs of ids within and across the
+// lists' length classes (by distinct ids). Equal to the pairwise mean up to rounding; NaN
+// where a pair's tau is (k < 2, or an empty list).
+double mean_pairwise_topk_tau(const std::vector<std::vector<int>>& lists, int k);
+
 // The titles FaiRLLM compares, read from a generated answer its way
 // (process.ipynb: clean() then simplified_list()): lower case; ' and line
 // breaks removed; split on "<digits>. " and the text before the first such

@@ -26,17 +26,21 @@ std::vector<std::vector<int>> make_permutations(PermutationDesign design, int k,
 
 namespace {
 
-// Content key of a call: what the model sees (not the request id).
-std::string content_key(const RankRequest& r) {
-  fmt::memory_buffer key;  // appended in place: no temporary string per item
-  auto out = std::back_inserter(key);
-  fmt::format_to(out, "{}{}|{}|{}|", r.open ? "open|" : "", r.user.id, r.k, r.sample);
-  for (auto h : r.user.history) fmt::format_to(out, "{},", h);
-  key.push_back('|');
-  for (const auto& [a, v] : r.user.attributes) fmt::format_to(out, "{}={};", a, v);
-  fmt::format_to(out, "|{}|", r.user.fan_of);
-  for (auto c : r.candidates) fmt::format_to(out, "{},", c);
-  return fmt::to_string(key);
+// Two calls ask the same when the model sees the same (the request id aside).
+bool same_content(const RankRequest& a, const RankRequest& b) {
+  return a.open == b.open && a.k == b.k && a.sample == b.sample && a.candidates == b.candidates && a.user.id == b.user.id &&
+         a.user.history == b.user.history && a.user.attributes == b.user.attributes && a.user.fan_of == b.user.fan_of;
+}
+
+// A hash of what differs between a base's calls (order, draw, stated
+// attributes; of the history only its length: its variants are also
+// separate draws); same_content decides.
+std::uint64_t content_hash(const RankRequest& r) {
+  std::uint64_t h = hash_combine(r.sample, static_cast<std::uint64_t>(r.k) * 2 + r.open);
+  h = hash_combine(h, r.user.history.size());
+  for (auto c : r.candidates) h = hash_combine(h, static_cast<std::uint64_t>(c));
+  for (const auto& [a, v] : r.user.attributes) h = hash_combine(hash_combine(h, stable_hash(a)), stable_hash(v));
+  return h;
 }
 
 }  // namespace
@@ -128,17 +132,17 @@ Plan build_plan(const std::vector<EvalRequest>& bases, const AuditOptions& optio
   const auto profiles = fairness ? fairness_profiles(options) : std::vector<Profile>{};
   plan.bases.reserve(bases.size());
   for (const auto& base : bases) {
-    std::unordered_map<std::string, std::size_t> seen;  // content key -> call index, within this base
+    std::unordered_multimap<std::uint64_t, std::size_t> seen;  // content hash -> call index, within this base
     BasePlan bp;
     auto add = [&](RankRequest request, const std::string& suffix) {
       ++plan.variants;
-      const auto key = content_key(request);
-      auto it = seen.find(key);
-      if (it != seen.end()) return it->second;
+      const auto hash = content_hash(request);
+      for (auto [it, end] = seen.equal_range(hash); it != end; ++it)
+        if (same_content(plan.calls[it->second], request)) return it->second;
       request.id = base.request.id + suffix;
       plan.calls.push_back(std::move(request));
       const std::size_t index = plan.calls.size() - 1;
-      seen.emplace(key, index);
+      seen.emplace(hash, index);
       bp.calls.push_back(index);
       return index;
     };

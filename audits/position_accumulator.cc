@@ -38,40 +38,6 @@ double rbo_equal_length(const std::vector<int>& a, const std::vector<int>& b, st
   return (1 - p) / p * sum + overlap / static_cast<double>(l) * p_d;
 }
 
-// Mean pairwise Kendall tau-b over lists that all have length `l` out of `k`
-// ids (unlisted ids tied last). Every list then has the same ties, so tau-b's
-// denominator is the same for every pair and the sum over pairs of lists
-// factorises over pairs of ids: sum_{lists r<s} s_r s_s = ((sum_r s_r)^2 - sum_r s_r^2) / 2.
-double mean_pairwise_tau_equal_length(const std::vector<std::vector<int>>& lists, int k) {
-  const std::size_t m = lists.size();
-  const std::size_t l = lists[0].size();
-  // Pairs of ids laid out row by row (a < b), branch-free so the loop vectorises.
-  const std::size_t n_pairs = static_cast<std::size_t>(k) * static_cast<std::size_t>(k - 1) / 2;
-  std::vector<int> sign_sum(n_pairs, 0), nonzero(n_pairs, 0);
-  std::vector<int> rank(static_cast<std::size_t>(k));
-  for (const auto& list : lists) {
-    std::fill(rank.begin(), rank.end(), static_cast<int>(l));
-    for (std::size_t i = 0; i < l; ++i) rank[static_cast<std::size_t>(list[i])] = static_cast<int>(i);
-    std::size_t pair = 0;
-    for (int a = 0; a < k; ++a) {
-      const int ra = rank[static_cast<std::size_t>(a)];
-      for (int b = a + 1; b < k; ++b, ++pair) {
-        const int d = ra - rank[static_cast<std::size_t>(b)];
-        sign_sum[pair] += (d > 0) - (d < 0);
-        nonzero[pair] += d != 0;
-      }
-    }
-  }
-  double numerator = 0;
-  for (std::size_t i = 0; i < n_pairs; ++i)
-    numerator += (static_cast<double>(sign_sum[i]) * sign_sum[i] - nonzero[i]) / 2.0;
-  const double n0 = static_cast<double>(k) * (k - 1) / 2.0;
-  const double tied = static_cast<double>(k - static_cast<int>(l)) * (k - static_cast<int>(l) - 1) / 2.0;
-  const double pairs_of_lists = static_cast<double>(m) * (static_cast<double>(m) - 1) / 2.0;
-  if (n0 - tied <= 0) return std::nan("");
-  return numerator / (n0 - tied) / pairs_of_lists;
-}
-
 // E|X| / sigma for X ~ N(mu, sigma^2), as a function of x = mu / sigma >= 0:
 // g(x) = sqrt(2/pi) exp(-x^2/2) + x (1 - 2 Phi(-x)); increasing, g(0) = 0.798.
 double folded_normal_mean(double x) {
@@ -208,17 +174,13 @@ void PositionAccumulator::add(const BaseOutcome& o) {
     const double pairs = static_cast<double>(lists.size()) * (static_cast<double>(lists.size()) - 1) / 2.0;
     std::vector<char> in_a(static_cast<std::size_t>(k), 0), in_b(static_cast<std::size_t>(k), 0);
     if (equal_length) {
-      tau = mean_pairwise_tau_equal_length(lists, k);
       for (std::size_t a = 0; a < lists.size(); ++a)
         for (std::size_t b = a + 1; b < lists.size(); ++b) rbo_sum += rbo_equal_length(lists[a], lists[b], in_a, in_b);
     } else {
       for (std::size_t a = 0; a < lists.size(); ++a)
-        for (std::size_t b = a + 1; b < lists.size(); ++b) {
-          tau += topk_kendall_tau(lists[a], lists[b], k);
-          rbo_sum += rbo(lists[a], lists[b]);
-        }
-      tau /= pairs;
+        for (std::size_t b = a + 1; b < lists.size(); ++b) rbo_sum += rbo(lists[a], lists[b]);
     }
+    tau = mean_pairwise_topk_tau(lists, k);
     if (std::isfinite(tau)) {
       double values[kAgreementSlots];
       values[kTau] = tau;

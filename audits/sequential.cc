@@ -87,6 +87,7 @@ void SequentialMonitor::add(const BaseOutcome& o) {
         t.directional.emplace(level / 2);
         t.share_sums.assign(static_cast<std::size_t>(k), 0.0);
         t.log_capital.assign(kGrid, 0.0);
+        t.applied.assign(kGrid, 0);
       }
       if (t.kind == "rate" && t.position >= k)
         throw BadInput(fmt::format("--sequential: rule \"{}\": position {} of {} candidates", t.rule.name, t.position, k));
@@ -124,12 +125,17 @@ void SequentialMonitor::add(const BaseOutcome& o) {
       // Each bettor's stake: the PrPl-EB bet, capped so that capital stays positive.
       const double bet = t.directional->next_lambda();
       const double threshold = std::log(2.0 * static_cast<double>(tracked_.size()) / alpha_);  // 1 / (a/2), a = alpha / rules
-      for (std::size_t g = t.excluded; g < kGrid; ++g) {
+      t.bets.push_back({bet, y, offset});
+      for (; t.excluded < kGrid; ++t.excluded) {
+        const std::size_t g = t.excluded;
         const double d = grid_value(g);
-        const double lambda = offset + d > 0 ? std::min(bet, 0.75 / (offset + d)) : bet;
-        t.log_capital[g] += std::log1p(lambda * (y - offset - d));
+        for (auto& i = t.applied[g]; i < t.bets.size(); ++i) {
+          const auto& b = t.bets[i];
+          const double lambda = b.offset + d > 0 ? std::min(b.lambda_cap, 0.75 / (b.offset + d)) : b.lambda_cap;
+          t.log_capital[g] += std::log1p(lambda * (b.y - b.offset - d));
+        }
+        if (t.log_capital[g] < threshold) break;
       }
-      while (t.excluded < kGrid && t.log_capital[t.excluded] >= threshold) ++t.excluded;
       t.directional->add(y);
       for (int j = 0; j < k; ++j) {
         const auto jj = static_cast<std::size_t>(j);

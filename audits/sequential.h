@@ -112,7 +112,17 @@ class SequentialMonitor {
     std::vector<ConfidenceSequence> sequences;
     std::optional<ConfidenceSequence> directional;  // tvd: y_i's sequence, for the bets' schedule
     std::vector<double> share_sums;                   // tvd: sum over users of x_ij, for S_i
-    std::vector<double> log_capital;                  // tvd: log capital per grid value of d
+    // tvd's bettors, one per grid value d. Only the first bettor not yet
+    // excluded is ever read, and bettors are excluded in grid order, so a
+    // bettor's capital is brought up to date only when it is the first: the
+    // same sums, term by term and in the same order, as updating every
+    // bettor after every user, at the cost of the bettors reached.
+    struct Bet {
+      double lambda_cap, y, offset;  // the stake before its cap 0.75 / (offset + d), the user's y and offset
+    };
+    std::vector<Bet> bets;                            // tvd: every user's bet, in order
+    std::vector<double> log_capital;                  // tvd: log capital per grid value of d, over bets[0, applied[g])
+    std::vector<std::size_t> applied;                 // tvd: how many bets log_capital[g] has taken
     std::size_t excluded = 0;                         // tvd: grid values 0..excluded-1 are excluded
     SequentialDecision decision = SequentialDecision::kUndecided;
     double lo = 0, hi = 1;

@@ -154,3 +154,41 @@ TEST_CASE("fairllm_titles reads an answer as FaiRLLM's clean() and simplified_li
   CHECK(fairllm_titles("1. -Dash first\n2. (All) (in) (parens)\n3. Z\xC3\xA9 \xC3\x89t\xC3\xA9\n4. \"\" - empty quotes") ==
         std::vector<std::string>{"", "", "z\xC3\xA9\xC3\xA9t\xC3\xA9", ""});
 }
+
+TEST_CASE("the mean pairwise top-k tau over many lists equals the mean of topk_kendall_tau over their pairs", "[position]") {
+  // Lists of mixed lengths (as hallucinated or short answers give), repeats
+  // included, and the equal-length case the position audit sees most. The
+  // factorised sum adds the same terms in another order: equal up to
+  // rounding (1e-12 on values in [-1, 1]), and NaN exactly where a pair's
+  // tau is (an empty list, or fewer than 2 ids).
+  Rng rng(29);
+  int compared = 0, nan_cases = 0;
+  for (int n : {1, 2, 3, 5, 20, 40}) {
+    for (int trial = 0; trial < 300; ++trial) {
+      const bool equal_length = trial % 3 == 0;
+      auto length = [&] { return static_cast<std::size_t>(1 + rng.uniform_int(static_cast<std::uint64_t>(n))); };  // 1..n
+      const auto fixed_length = length();
+      std::vector<std::vector<int>> lists(2 + rng.uniform_int(8));
+      for (auto& l : lists) {
+        l.resize(equal_length ? fixed_length : length());
+        for (auto& id : l) id = static_cast<int>(rng.uniform_int(static_cast<std::uint64_t>(n)));
+      }
+      if (trial % 10 == 1) lists[1].clear();  // an empty answer
+      double expected = 0;
+      for (std::size_t a = 0; a < lists.size(); ++a)
+        for (std::size_t b = a + 1; b < lists.size(); ++b) expected += topk_kendall_tau(lists[a], lists[b], n);
+      expected /= static_cast<double>(lists.size()) * (static_cast<double>(lists.size()) - 1) / 2;
+      const double got = mean_pairwise_topk_tau(lists, n);
+      INFO("n = " << n << ", " << lists.size() << " lists, trial " << trial);
+      if (std::isnan(expected)) {
+        ++nan_cases;
+        CHECK(std::isnan(got));
+      } else {
+        ++compared;
+        CHECK(std::abs(got - expected) <= 1e-12);
+      }
+    }
+  }
+  CHECK(compared > 1000);  // of 1,800: the comparison ran on most cases, not only the NaN ones
+  CHECK(nan_cases > 0);
+}
