@@ -47,7 +47,7 @@ with tempfile.TemporaryDirectory() as tmp:
     data, split, model = os.path.join(tmp, "data"), os.path.join(tmp, "split.json"), os.path.join(tmp, "micro.pt")
     assert run([RECBIAS, "datasets", "synth", "--out", data, "--users", "60", "--items", "120", "--seed", "4"]).returncode == 0
     assert run([RECBIAS, "datasets", "split", data, "--out", split]).returncode == 0
-    trained = run([PY, os.path.join(MICRO, "train.py"), "--split", split, "--out", model, "--steps", "150", "--batch", "8",
+    trained = run([PY, os.path.join(MICRO, "train.py"), "--split", split, "--out", model, "--steps", "40", "--batch", "8",
                    "--dim", "32", "--heads", "2"])
     check(trained.returncode == 0 and os.path.exists(model), "train.py writes a checkpoint")
 

@@ -155,6 +155,11 @@ def main():
             skip(f"munged did not start: {e}")
 
         # --- slurm.conf for one node on localhost ----------------------------------------
+        # The node declares 8 CPUs whatever the machine has (config_overrides),
+        # so the example's four 2-CPU tasks run at once, as on a real cluster,
+        # instead of one after another; the main scheduling loop runs every
+        # second (default 60), so the merge starts as soon as its dependency
+        # is met. The jobs themselves are the example's, unchanged.
         host = socket.gethostname().split(".")[0]
         for d in ("state", "spool", "work"):
             os.makedirs(os.path.join(root, d))
@@ -182,11 +187,13 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 MpiDefault=none
 SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=1
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 ReturnToService=2
 MinJobAge=600
-NodeName={host} NodeAddr=127.0.0.1 CPUs={os.cpu_count() or 1} RealMemory=4096 State=UNKNOWN
+SlurmdParameters=config_overrides
+NodeName={host} NodeAddr=127.0.0.1 CPUs=8 RealMemory=4096 State=UNKNOWN
 PartitionName=recbias Nodes={host} Default=YES MaxTime=INFINITE State=UP
 """)
         cluster.env["SLURM_CONF"] = conf
