@@ -72,7 +72,8 @@ class SimulatedRecommender final : public Recommender {
     } else if (options_.relevance != "popularity" && options_.relevance != "none") {
       throw BadInput(fmt::format("adapter simulated: relevance={}: expected itemknn, popularity or none", options_.relevance));
     }
-    // log(1 + popularity) per item, read for every candidate of every call.
+    // log(1 + popularity) per item, read for every candidate of every call
+    // (the split sets popularity when the workload is built, before any adapter).
     log_popularity_.reserve(catalog_->size());
     for (std::size_t i = 0; i < catalog_->size(); ++i) log_popularity_.push_back(std::log1p(catalog_->at(static_cast<ItemIndex>(i)).popularity));
     position_bias_curve(options_.position, options_.position_strength, 2);  // validates the curves early
