@@ -15,20 +15,27 @@
 
 using namespace recbias;
 
-TEST_CASE("fairness metrics match hand computation on a 60-user fixture", "[audit][fairness]") {
+namespace {
+
+AuditOptions fixture_options() {
   AuditOptions options;
   options.attributes = {{"age", {"young", "mid", "old"}}};
   options.fairness_test_metric = "jaccard";
   options.bootstrap_replicates = 2;
-  const std::vector<Profile> profiles = {{{"age", "young"}}, {{"age", "mid"}}, {{"age", "old"}}};
-  FairnessAccumulator acc(options, profiles);
+  return options;
+}
+
+const std::vector<Profile> kProfiles = {{{"age", "young"}}, {{"age", "mid"}}, {{"age", "old"}}};
+
+// Adds the fixture's users first..last-1 (see the top of the file).
+void add_users(FairnessAccumulator& acc, int first, int last) {
   BasePlan plan;
   plan.identity = 0;
   plan.counterfactual = {1, 2, 3};
   plan.noise = 4;
   plan.calls = {0, 1, 2, 3, 4};
   const std::vector<int> weights = {1, 1};
-  for (int u = 0; u < 60; ++u) {
+  for (int u = first; u < last; ++u) {
     const bool young = u < 30;
     EvalRequest base;
     base.request.id = fmt::format("u{}", u);
@@ -48,6 +55,13 @@ TEST_CASE("fairness metrics match hand computation on a 60-user fixture", "[audi
     const std::map<std::string, std::string> real = {{"age", young ? "young" : "old"}};
     acc.add(testing::outcome_of(base, plan, responses, weights, &real));
   }
+}
+
+}  // namespace
+
+TEST_CASE("fairness metrics match hand computation on a 60-user fixture", "[audit][fairness]") {
+  FairnessAccumulator acc(fixture_options(), kProfiles);
+  add_users(acc, 0, 60);
   const auto m = acc.result(0.95, {}, 0.05);
   const auto& age = m["attributes"]["age"];
   // Jaccard to neutral [0,1]: young 1; mid [0,2] 1/3 and [0,1] 1, mean 2/3; old 0.
@@ -98,4 +112,45 @@ TEST_CASE("fairness metrics match hand computation on a 60-user fixture", "[audi
   // The per-value one-sided test: old's lists are always less similar than the noise floor's.
   CHECK(age["values"]["old"]["test"]["p_value"].get<double>() < 1e-6);
   CHECK(age["values"]["young"]["test"]["direction"].get<std::string>() == "not less similar than the noise floor");
+}
+
+// The permutation nulls are computed once per report and kept: a result
+// read before more users arrive (by add, merge or load_state) must not be
+// served again afterwards.
+TEST_CASE("fairness: the permutation nulls kept between tests() and result() are recomputed after add, merge and load_state",
+          "[audit][fairness]") {
+  FairnessAccumulator all(fixture_options(), kProfiles);
+  add_users(all, 0, 60);
+  const auto expected = all.result(0.95, {}, 0.05)["attributes"]["age"];
+  auto nulls_of = [](const nlohmann::ordered_json& age) {
+    return nlohmann::json{age["snsr_null"], age["utility"]["gap"], age["utility"]["test"], age["utility"]["ndcg_by_group"]};
+  };
+  // Users 0..29 are all young: no complete group of old users yet, a different null.
+  auto read_early = [](FairnessAccumulator& acc) {
+    (void)acc.tests();
+    return acc.result(0.95, {}, 0.05)["attributes"]["age"];
+  };
+  SECTION("add") {
+    FairnessAccumulator acc(fixture_options(), kProfiles);
+    add_users(acc, 0, 30);
+    const auto early = read_early(acc);
+    REQUIRE(nulls_of(early) != nulls_of(expected));  // the check below can tell a stale null from a fresh one
+    add_users(acc, 30, 60);
+    CHECK(nulls_of(acc.result(0.95, {}, 0.05)["attributes"]["age"]) == nulls_of(expected));
+  }
+  SECTION("merge") {
+    FairnessAccumulator acc(fixture_options(), kProfiles), rest(fixture_options(), kProfiles);
+    add_users(acc, 0, 30);
+    add_users(rest, 30, 60);
+    (void)read_early(acc);
+    acc.merge(rest);
+    CHECK(nulls_of(acc.result(0.95, {}, 0.05)["attributes"]["age"]) == nulls_of(expected));
+  }
+  SECTION("load_state") {
+    FairnessAccumulator acc(fixture_options(), kProfiles);
+    add_users(acc, 0, 30);
+    (void)read_early(acc);
+    acc.load_state(all.state());
+    CHECK(nulls_of(acc.result(0.95, {}, 0.05)["attributes"]["age"]) == nulls_of(expected));
+  }
 }
