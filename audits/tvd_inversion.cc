@@ -234,20 +234,8 @@ class Calibration {
     double alpha_upper = 0;      // the miss probability in the upper tail at t
   };
   At at(double t) const {
-    const auto e = t > 0 ? nearest_with_tvd(d_, w_, t) : std::vector<double>(k_, 0.0);
     At out;
-    out.sorted.resize(m_);
-    std::size_t rejected = 0;
-    for (std::size_t r = 0; r < m_; ++r) {
-      double tvd = 0, pearson = 0;
-      for (std::size_t j = 0; j < k_; ++j) {
-        const double x = e[j] + z_[r * k_ + j];
-        tvd += std::abs(x);
-        pearson += x * x;
-      }
-      out.sorted[r] = tvd / 2;
-      rejected += pearson > critical_;
-    }
+    const std::size_t rejected = plugins_at(t, out.sorted);
     std::sort(out.sorted.begin(), out.sorted.end());
     const double power = static_cast<double>(rejected) / static_cast<double>(m_);
     out.alpha_upper = std::clamp(alpha_ / 2 + (alpha_ / 2) * (1 - power) / (1 - alpha_), alpha_ / 2, alpha_);
@@ -257,13 +245,8 @@ class Calibration {
 
   // quantile_sorted(at(t).sorted, 0.5), by selection instead of a sort.
   double median_at(double t) const {
-    const auto e = t > 0 ? nearest_with_tvd(d_, w_, t) : std::vector<double>(k_, 0.0);
-    std::vector<double> tvd(m_);
-    for (std::size_t r = 0; r < m_; ++r) {
-      double sum = 0;
-      for (std::size_t j = 0; j < k_; ++j) sum += std::abs(e[j] + z_[r * k_ + j]);
-      tvd[r] = sum / 2;
-    }
+    std::vector<double> tvd;
+    plugins_at(t, tvd);
     // percentile_sorted's interpolation between the order statistics
     // floor(position) and the one after it.
     const double position = 0.5 * static_cast<double>(m_ - 1);
@@ -273,6 +256,25 @@ class Calibration {
     const double low = *below_at;
     const double high = below + 1 < m_ ? *std::min_element(below_at + 1, tvd.end()) : low;
     return low + (high - low) * (position - static_cast<double>(below));
+  }
+
+  // The plug-in TVD of s~_t + Z over the draws, unsorted, into `tvd`;
+  // returns how many draws the position test rejects (their power at t).
+  std::size_t plugins_at(double t, std::vector<double>& tvd) const {
+    const auto e = t > 0 ? nearest_with_tvd(d_, w_, t) : std::vector<double>(k_, 0.0);
+    tvd.resize(m_);
+    std::size_t rejected = 0;
+    for (std::size_t r = 0; r < m_; ++r) {
+      double sum = 0, pearson = 0;
+      for (std::size_t j = 0; j < k_; ++j) {
+        const double x = e[j] + z_[r * k_ + j];
+        sum += std::abs(x);
+        pearson += x * x;
+      }
+      tvd[r] = sum / 2;
+      rejected += pearson > critical_;
+    }
+    return rejected;
   }
 
   // The t in [0, t_max] where an increasing quantile q(t) reaches `value`
