@@ -4,15 +4,10 @@
 #include <cmath>
 
 #include "adapters/grounding.h"
+#include "core/text.h"
 
 namespace recbias {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 // |a ∩ b| of two sorted lists, branch-free; stops early (returning less)
 // once even matching every remaining element could not reach `needed`.

@@ -15,12 +15,6 @@ namespace {
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = lower(c);
-  return out;
-}
-
 // Removes parenthesised groups; with `only_trailing_year`, only a final "(dddd)".
 std::string drop_parentheses(std::string_view s, bool only_trailing_year) {
   std::string t(trim(s));
@@ -219,7 +213,7 @@ std::optional<std::vector<long long>> bracket_indices(std::string_view text) {
 
 std::string strip_think_blocks(std::string_view text) {
   std::string out;
-  const std::string lowered = to_lower(text);
+  const std::string lowered = ascii_lower(text);
   std::size_t at = 0;
   while (at < text.size()) {
     const auto open = lowered.find("<think>", at);
@@ -314,12 +308,6 @@ std::optional<nlohmann::json> find_json(std::string_view text) {
   return std::nullopt;
 }
 
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
 // The list of entries in a JSON answer: the document itself when it is an
 // array, else the array under a ranking-like key, else the first array value,
 // searching nested objects (three levels).
@@ -331,7 +319,7 @@ const nlohmann::json* find_json_list(const nlohmann::json& j, int depth = 0) {
                                           "order",    "songs",   "artists",  "books",           "output"};
   for (const char* key : preferred)
     for (auto it = j.begin(); it != j.end(); ++it)
-      if (lower_ascii(it.key()) == key && it.value().is_array()) return &it.value();
+      if (ascii_lower(it.key()) == key && it.value().is_array()) return &it.value();
   for (auto it = j.begin(); it != j.end(); ++it)
     if (it.value().is_array()) return &it.value();
   for (auto it = j.begin(); it != j.end(); ++it)
@@ -451,13 +439,13 @@ class AnswerReader {
     static const char* const index_keys[] = {"index", "id", "candidate_id", "item_id", "number", "position", "candidate_index"};
     for (const char* key : title_keys)
       for (auto it = e.begin(); it != e.end(); ++it)
-        if (lower_ascii(it.key()) == key && it.value().is_string()) {
+        if (ascii_lower(it.key()) == key && it.value().is_string()) {
           title_entry(it.value().get_ref<const std::string&>());
           return true;
         }
     for (const char* key : index_keys)
       for (auto it = e.begin(); it != e.end(); ++it) {
-        if (lower_ascii(it.key()) != key) continue;
+        if (ascii_lower(it.key()) != key) continue;
         if (it.value().is_number_integer()) {
           sink_.index(it.value().get<long long>());
           return true;

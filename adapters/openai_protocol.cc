@@ -27,11 +27,6 @@ double log_add(double a, double b) {
   return m + std::log(std::exp(a - m) + std::exp(b - m));
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The entries of a top_logprobs array; skips malformed ones.
 std::vector<TokenLogprob> read_top_logprobs(const json& array) {
@@ -127,7 +122,7 @@ std::optional<double> yes_no_score(std::span<const TokenLogprob> top) {
   double yes = kNegInf, no = kNegInf, smallest = std::numeric_limits<double>::infinity();
   for (const auto& t : top) {
     smallest = std::min(smallest, t.logprob);
-    const auto token = lower(trim(t.token));
+    const auto token = ascii_lower(trim(t.token));
     if (token == "yes") yes = log_add(yes, t.logprob);
     if (token == "no") no = log_add(no, t.logprob);
   }

@@ -10,22 +10,18 @@
 #include "core/rng.h"
 
 namespace recbias {
-namespace {
-constexpr double kScale = 0x1.0p48;     // fixed-point resolution 2^-48
-constexpr double kLimit = 0x1.0p62;     // |value| bound, leaves headroom for ~2^17 additions of the max
-}  // namespace
 
 void ExactSum::add(double value) { add_scaled(value, 1); }
 
 void ExactSum::add_scaled(double value, int weight) {
-  if (!std::isfinite(value) || std::abs(value) >= kLimit)
+  if (!fits_fixed_point(value))
     throw BadInput(fmt::format("cannot accumulate value {}: expected a finite number below 2^62 in magnitude", value));
   RECBIAS_CHECK(weight >= 0, "ExactSum weight must be >= 0");
-  const double scaled = std::nearbyint(value * kScale);
+  const double scaled = std::nearbyint(value * kFixedPointScale);
   total_ += static_cast<Int128>(scaled) * weight;
 }
 
-double ExactSum::value() const { return static_cast<double>(total_) / kScale; }
+double ExactSum::value() const { return static_cast<double>(total_) / kFixedPointScale; }
 
 std::string int128_to_decimal(Int128 v) {
   if (v == 0) return "0";

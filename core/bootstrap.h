@@ -16,6 +16,7 @@
 // for bit.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,13 @@ namespace recbias {
 __extension__ using Int128 = __int128;
 std::string int128_to_decimal(Int128 value);
 Int128 int128_from_decimal(const std::string& text);
+
+// The fixed point of every exact sum (ExactSum, ReplicatedSums): a value is
+// rounded once to a multiple of 2^-48; |value| must stay below 2^62, which
+// leaves headroom for ~2^17 additions of the largest value.
+inline constexpr double kFixedPointScale = 0x1.0p48;
+inline constexpr double kFixedPointLimit = 0x1.0p62;
+inline bool fits_fixed_point(double value) { return std::isfinite(value) && std::abs(value) < kFixedPointLimit; }
 
 // Order-independent sum of doubles. Each value is rounded once to a multiple
 // of 2^-48; |value| must stay below 2^62 (throws BadInput otherwise, and for

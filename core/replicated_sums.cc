@@ -10,20 +10,14 @@
 #include "core/errors.h"
 
 namespace recbias {
-namespace {
-constexpr double kScale = 0x1.0p48;
-constexpr double kLimit = 0x1.0p62;
-
-}  // namespace
-
 ReplicatedSums::ReplicatedSums(std::size_t n_sums, int replicates)
     : n_(n_sums), replicates_(replicates), totals_(n_sums, 0),
       replicate_(n_sums * static_cast<std::size_t>(replicates), 0) {}
 
 ReplicatedSums::int128 ReplicatedSums::to_fixed(double value) {
-  if (!std::isfinite(value) || std::abs(value) >= kLimit)
+  if (!fits_fixed_point(value))
     throw InternalError(fmt::format("cannot accumulate value {}: expected a finite number below 2^62", value));
-  return static_cast<int128>(std::nearbyint(value * kScale));
+  return static_cast<int128>(std::nearbyint(value * kFixedPointScale));
 }
 
 void ReplicatedSums::add(std::span<const int> weights, std::span<const double> values) {
@@ -80,16 +74,16 @@ void ReplicatedSums::merge(const ReplicatedSums& other) {
 
 std::vector<double> ReplicatedSums::totals() const {
   std::vector<double> out(n_);
-  for (std::size_t i = 0; i < n_; ++i) out[i] = static_cast<double>(totals_[i]) / kScale;
+  for (std::size_t i = 0; i < n_; ++i) out[i] = static_cast<double>(totals_[i]) / kFixedPointScale;
   return out;
 }
 
-double ReplicatedSums::total(std::size_t index) const { return static_cast<double>(totals_.at(index)) / kScale; }
+double ReplicatedSums::total(std::size_t index) const { return static_cast<double>(totals_.at(index)) / kFixedPointScale; }
 
 std::vector<double> ReplicatedSums::replicate(int r) const {
   std::vector<double> out(n_);
   const int128* row = replicate_.data() + static_cast<std::size_t>(r) * n_;
-  for (std::size_t i = 0; i < n_; ++i) out[i] = static_cast<double>(row[i]) / kScale;
+  for (std::size_t i = 0; i < n_; ++i) out[i] = static_cast<double>(row[i]) / kFixedPointScale;
   return out;
 }
 

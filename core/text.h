@@ -21,6 +21,9 @@ std::vector<std::string_view> split(std::string_view text, std::string_view sepa
 // Strips ASCII whitespace at both ends.
 std::string_view trim(std::string_view text);
 
+// ASCII letters to lower case; every other byte is kept.
+std::string ascii_lower(std::string_view text);
+
 // Whole-string integer parse (optional sign, digits only); nullopt on anything else.
 std::optional<std::int64_t> parse_int(std::string_view text);
 // Whole-string finite floating-point parse; nullopt on anything else.

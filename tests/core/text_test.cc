@@ -31,6 +31,13 @@ TEST_CASE("split, trim and number parsing are strict", "[text]") {
   CHECK(quote_for_message("a\tb\xe9") == "\"a\\x09b\\xE9\"");
 }
 
+TEST_CASE("ascii_lower lowers A-Z only and keeps every other byte", "[text]") {
+  CHECK(ascii_lower("Rank: 1. The MATRIX (1999)") == "rank: 1. the matrix (1999)");
+  CHECK(ascii_lower("@[`{") == "@[`{");  // the bytes just outside A-Z
+  CHECK(ascii_lower("\xc3\x89T\xc3\x89") == "\xc3\x89t\xc3\x89");  // UTF-8 bytes of non-ASCII letters stay
+  CHECK(ascii_lower("") == "");
+}
+
 TEST_CASE("UTF-8 prefixes never split a character", "[text]") {
   const std::string s = "ab\xc3\xa9";  // "abé": é is two bytes
   CHECK(utf8_prefix(s, 3) == "ab");
