@@ -14,7 +14,7 @@ namespace {
 
 // Per profile (and the noise variant, last): the four list similarities to
 // the neutral list, in metric_name's order, then the count of users.
-enum SimilaritySlot : std::size_t { kJaccard, kSerp, kPrag, kRbo, kSimilarityUsers, kSlots };
+enum SimilaritySlot : std::size_t { kSimilarityJaccard, kSimilaritySerp, kSimilarityPrag, kSimilarityRbo, kSimilarityUsers, kSimilaritySlots };
 static_assert(static_cast<int>(kSimilarityUsers) == FairnessAccumulator::kMetrics);
 // Per attribute value, from value_offset_: NDCG and hit of the positive under
 // the real-value prompt, and the count of users.
@@ -51,7 +51,7 @@ FairnessAccumulator::FairnessAccumulator(const AuditOptions& options, std::vecto
     value_offset_.push_back(slots);
     slots += kUtilityWidth * set.values.size();
   }
-  similarity_ = ReplicatedSums((profiles_.size() + 1) * kSlots, replicates_);
+  similarity_ = ReplicatedSums((profiles_.size() + 1) * kSimilaritySlots, replicates_);
   swap_.assign(swap_pairs_.size() * kMetrics, MomentSums());
   utility_ = ReplicatedSums(slots, replicates_);
 }
@@ -67,19 +67,19 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
   // FaiRLLM's argument order: calc_metric_at_k(variant, neutral) — the
   // compared list first, the reference second (SERP* and PRAG* are asymmetric).
   auto similarities = [&](const std::vector<int>& variant, const std::vector<int>& reference, double* out) {
-    out[kJaccard] = jaccard(variant, reference);
-    out[kSerp] = serp_star(variant, reference, compat_);
-    out[kPrag] = prag_star(variant, reference);
-    out[kRbo] = rbo(variant, reference);
+    out[kSimilarityJaccard] = jaccard(variant, reference);
+    out[kSimilaritySerp] = serp_star(variant, reference, compat_);
+    out[kSimilarityPrag] = prag_star(variant, reference);
+    out[kSimilarityRbo] = rbo(variant, reference);
     out[kSimilarityUsers] = 1;
   };
-  std::vector<double> sims((profiles_.size() + 1) * kSlots, 0.0);
-  double noise_sim[kSlots] = {};
+  std::vector<double> sims((profiles_.size() + 1) * kSimilaritySlots, 0.0);
+  double noise_sim[kSimilaritySlots] = {};
   const auto& noise = o.response(o.plan->noise);
   const bool have_noise = usable(noise);
   if (have_noise) {
     similarities(noise.ranking, neutral_list, noise_sim);
-    std::copy(noise_sim, noise_sim + kSlots, sims.begin() + static_cast<std::ptrdiff_t>(profiles_.size() * kSlots));
+    std::copy(noise_sim, noise_sim + kSimilaritySlots, sims.begin() + static_cast<std::ptrdiff_t>(profiles_.size() * kSimilaritySlots));
   }
   const std::uint64_t unit = stable_hash(o.base->request.id);
   std::vector<const RankResponse*> lists(profiles_.size(), nullptr);
@@ -87,16 +87,16 @@ void FairnessAccumulator::add(const BaseOutcome& o) {
     const auto& r = o.response(o.plan->counterfactual[i]);
     if (!usable(r)) continue;
     lists[i] = &r;
-    similarities(r.ranking, neutral_list, &sims[i * kSlots]);
+    similarities(r.ranking, neutral_list, &sims[i * kSimilaritySlots]);
     if (have_noise && profiles_[i].size() == 1)
-      paired_.emplace_back(unit, static_cast<std::uint32_t>(i), noise_sim[test_metric_], sims[i * kSlots + static_cast<std::size_t>(test_metric_)]);
+      paired_.emplace_back(unit, static_cast<std::uint32_t>(i), noise_sim[test_metric_], sims[i * kSimilaritySlots + static_cast<std::size_t>(test_metric_)]);
   }
   similarity_.add(weights, sims);
   for (std::size_t s = 0; s < swap_pairs_.size(); ++s) {
     const auto* a = lists[swap_pairs_[s].first];
     const auto* b = lists[swap_pairs_[s].second];
     if (!a || !b) continue;
-    double sim[kSlots];
+    double sim[kSimilaritySlots];
     similarities(b->ranking, a->ranking, sim);  // the later value against the earlier one
     for (int m = 0; m < kMetrics; ++m) swap_[s * kMetrics + static_cast<std::size_t>(m)].add(sim[m]);
   }
@@ -335,7 +335,7 @@ FairnessAccumulator::PermutationNull FairnessAccumulator::compute_utility_null(s
 nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std::map<std::string, double>& adjusted,
                                                    double alpha) const {
   nlohmann::ordered_json out;
-  const std::size_t noise_base = profiles_.size() * kSlots;
+  const std::size_t noise_base = profiles_.size() * kSimilaritySlots;
   const double users = similarity_.total(noise_base + kSimilarityUsers) > 0 ? similarity_.total(noise_base + kSimilarityUsers)
                                                                             : similarity_.total(kSimilarityUsers);
   out["users"] = users;
@@ -373,7 +373,7 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
     nlohmann::ordered_json values, snsr, snsv;
     for (std::size_t v = 0; v < set.values.size(); ++v) {
       nlohmann::ordered_json entry;
-      for (int m = 0; m < kMetrics; ++m) entry[metric_name(m)] = mean_metric(similarity_, indices[v] * kSlots, m);
+      for (int m = 0; m < kMetrics; ++m) entry[metric_name(m)] = mean_metric(similarity_, indices[v] * kSimilaritySlots, m);
       entry["test"] = test_json("fairness." + set.name + "." + set.values[v]);
       if (entry["test"].is_object() && shift.count(indices[v])) {
         const auto& d = shift.at(indices[v]);
@@ -391,7 +391,7 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
         const auto replicated = similarity_.replicated([&, m, range](std::span<const double> s) {
           std::vector<double> means;
           for (auto i : indices) {
-            const auto b = i * kSlots;
+            const auto b = i * kSimilaritySlots;
             if (s[b + kSimilarityUsers] > 0) means.push_back(s[b + static_cast<std::size_t>(m)] / s[b + kSimilarityUsers]);
           }
           if (means.size() < 2) return std::nan("");
@@ -474,7 +474,7 @@ nlohmann::ordered_json FairnessAccumulator::result(double confidence, const std:
   for (std::size_t i = 0; i < profiles_.size(); ++i) {
     if (profiles_[i].size() < 2) continue;
     nlohmann::ordered_json entry;
-    for (int m = 0; m < kMetrics; ++m) entry[metric_name(m)] = mean_metric(similarity_, i * kSlots, m);
+    for (int m = 0; m < kMetrics; ++m) entry[metric_name(m)] = mean_metric(similarity_, i * kSimilaritySlots, m);
     intersections[profile_name(profiles_[i])] = entry;
   }
   if (!intersections.empty()) out["intersections"] = intersections;

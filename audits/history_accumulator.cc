@@ -16,7 +16,7 @@ namespace {
 
 // The variants compared with the original, and the sums kept for each.
 constexpr std::size_t kCompared = kHistoryVariants - 1;  // resample, shuffled, reversed, truncated, top_rated, sampled
-enum HistorySlot : std::size_t { kTau, kJaccard, kNdcgChange, kUsers, kSlotsPerVariant };
+enum HistorySlot : std::size_t { kHistoryTau, kHistoryJaccard, kHistoryNdcgChange, kHistoryUsers, kSlotsPerVariant };
 constexpr std::size_t kPerturbed = kCompared - 1;  // shuffled, reversed, truncated, top_rated, sampled
 
 std::size_t slot(std::size_t compared, HistorySlot s) { return compared * kSlotsPerVariant + s; }
@@ -36,7 +36,7 @@ double ndcg_of(const RankResponse& r, int positive, int k) {
 
 std::function<double(std::span<const double>)> mean_of(std::size_t compared, HistorySlot s) {
   return [compared, s](std::span<const double> v) {
-    const double users = v[slot(compared, kUsers)];
+    const double users = v[slot(compared, kHistoryUsers)];
     return users > 0 ? v[slot(compared, s)] / users : std::nan("");
   };
 }
@@ -65,10 +65,10 @@ void HistoryAccumulator::add(const BaseOutcome& o) {
     tau[c] = topk_kendall_tau(original.ranking, other.ranking, n);
     if (!std::isfinite(tau[c])) continue;
     present[c] = true;
-    values[slot(c, kTau)] = tau[c];
-    values[slot(c, kJaccard)] = jaccard_at_k(original.ranking, other.ranking);
-    values[slot(c, kNdcgChange)] = ndcg_of(other, positive, k) - ndcg_of(original, positive, k);
-    values[slot(c, kUsers)] = 1.0;
+    values[slot(c, kHistoryTau)] = tau[c];
+    values[slot(c, kHistoryJaccard)] = jaccard_at_k(original.ranking, other.ranking);
+    values[slot(c, kHistoryNdcgChange)] = ndcg_of(other, positive, k) - ndcg_of(original, positive, k);
+    values[slot(c, kHistoryUsers)] = 1.0;
   }
   sums_.add(*o.weights, values);
   for (std::size_t p = 0; p < kPerturbed; ++p)
@@ -101,13 +101,13 @@ std::vector<NamedTest> HistoryAccumulator::tests() const {
 
 nlohmann::ordered_json HistoryAccumulator::result(double confidence, const std::map<std::string, double>& adjusted, double alpha) const {
   nlohmann::ordered_json out;
-  out["users"] = sums_.total(slot(0, kUsers));
+  out["users"] = sums_.total(slot(0, kHistoryUsers));
   std::vector<std::string> sensitive;
   const auto tests_here = tests();
   for (std::size_t c = 0; c < kCompared; ++c) {
     nlohmann::ordered_json v;
-    const double users = sums_.total(slot(c, kUsers));
-    for (auto [s, name] : {std::pair{kTau, "kendall_tau"}, {kJaccard, "jaccard"}, {kNdcgChange, "ndcg_change"}}) {
+    const double users = sums_.total(slot(c, kHistoryUsers));
+    for (auto [s, name] : {std::pair{kHistoryTau, "kendall_tau"}, {kHistoryJaccard, "jaccard"}, {kHistoryNdcgChange, "ndcg_change"}}) {
       const auto e = sums_.estimate(mean_of(c, s), confidence);
       v[name] = metric_json(e.value, e.ci, users);
     }
@@ -131,7 +131,7 @@ nlohmann::ordered_json HistoryAccumulator::result(double confidence, const std::
 
 void HistoryAccumulator::replicated(std::map<std::string, ReplicatedValue>& out) const {
   for (std::size_t c = 0; c < kCompared; ++c)
-    out[fmt::format("history.{}.kendall_tau", kHistoryVariantNames[c + 1])] = sums_.replicated(mean_of(c, kTau));
+    out[fmt::format("history.{}.kendall_tau", kHistoryVariantNames[c + 1])] = sums_.replicated(mean_of(c, kHistoryTau));
 }
 
 nlohmann::json HistoryAccumulator::state() const {

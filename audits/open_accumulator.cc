@@ -13,8 +13,8 @@ namespace recbias {
 
 namespace {
 
-enum Slot : std::size_t { kNamedPercentile, kHeldOutPercentile, kArp, kItems, kUsers, kSlots };
-enum StringSlot : std::size_t { kJaccard, kSerp, kPrag, kStringUsers, kStringSlots };
+enum OpenSlot : std::size_t { kNamedPercentile, kHeldOutPercentile, kArp, kItems, kOpenUsers, kOpenSlots };
+enum StringSlot : std::size_t { kStringJaccard, kStringSerp, kStringPrag, kStringUsers, kStringSlots };
 constexpr const char* kStringMetrics[] = {"jaccard", "serp", "prag"};
 
 // The first k entries as ids interned in `ids` (equal strings, equal ids).
@@ -53,7 +53,7 @@ std::vector<double> percentiles(const Catalog& catalog) {
 }  // namespace
 
 OpenAccumulator::OpenAccumulator(std::shared_ptr<const Catalog> catalog, int replicates, bool fairllm_titles)
-    : catalog_(std::move(catalog)), fairllm_titles_(fairllm_titles), replicates_(replicates), user_(kSlots, replicates) {
+    : catalog_(std::move(catalog)), fairllm_titles_(fairllm_titles), replicates_(replicates), user_(kOpenSlots, replicates) {
   if (catalog_) {
     percentile_ = percentiles(*catalog_);
     catalog_size_ = static_cast<std::int64_t>(catalog_->size());
@@ -99,7 +99,7 @@ void OpenAccumulator::add(const BaseOutcome& o) {
     return;
   }
   const double n = static_cast<double>(r.ranking.size());
-  const double values[kSlots] = {pct / n, percentile_[static_cast<std::size_t>(o.base->positive)], pop / n, n, 1.0};
+  const double values[kOpenSlots] = {pct / n, percentile_[static_cast<std::size_t>(o.base->positive)], pop / n, n, 1.0};
   user_.add(*o.weights, values);
 }
 
@@ -144,15 +144,15 @@ nlohmann::ordered_json OpenAccumulator::result(double confidence) const {
     return out;
   }
   const auto totals = user_.totals();
-  const double users = totals[kUsers];
+  const double users = totals[kOpenUsers];
   out["users"] = users;
   out["users_without_items"] = users_without_items_;
   out["users_without_held_out"] = users_without_held_out_;
-  auto mean = [](std::size_t slot) { return [slot](std::span<const double> s) { return s[kUsers] > 0 ? s[slot] / s[kUsers] : std::nan(""); }; };
+  auto mean = [](std::size_t slot) { return [slot](std::span<const double> s) { return s[kOpenUsers] > 0 ? s[slot] / s[kOpenUsers] : std::nan(""); }; };
   const auto named = user_.estimate(mean(kNamedPercentile), confidence);
   const auto held_out = user_.estimate(mean(kHeldOutPercentile), confidence);
   const auto diff = user_.estimate(
-      [](std::span<const double> s) { return s[kUsers] > 0 ? (s[kNamedPercentile] - s[kHeldOutPercentile]) / s[kUsers] : std::nan(""); }, confidence);
+      [](std::span<const double> s) { return s[kOpenUsers] > 0 ? (s[kNamedPercentile] - s[kHeldOutPercentile]) / s[kOpenUsers] : std::nan(""); }, confidence);
   const auto arp = user_.estimate(mean(kArp), confidence);
   const auto items = user_.estimate(mean(kItems), confidence);
   out["named_popularity_percentile"] = metric_json(named.value, named.ci, users);
@@ -256,7 +256,7 @@ void OpenAccumulator::load_state(const nlohmann::json& j) {
     users_without_items_ = j.at("users_without_items").get<std::int64_t>();
     users_without_held_out_ = j.value("users_without_held_out", std::int64_t{0});
     user_ = ReplicatedSums::from_json(j.at("user"));
-    if (user_.size() != kSlots) throw BadInput(fmt::format("open audit state: user has {} sums, expected {}", user_.size(), kSlots));
+    if (user_.size() != kOpenSlots) throw BadInput(fmt::format("open audit state: user has {} sums, expected {}", user_.size(), kOpenSlots));
     named_.clear();
     for (const auto& v : j.at("named")) {
       const auto item = v.get<ItemIndex>();

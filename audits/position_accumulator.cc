@@ -15,7 +15,7 @@ namespace recbias {
 namespace {
 
 // Per complete request: the mean Kendall tau-b and RBO over pairs of orders, and the count of requests.
-enum AgreementSlot : std::size_t { kTau, kRbo, kAgreementRequests, kAgreementSlots };
+enum AgreementSlot : std::size_t { kAgreementTau, kAgreementRbo, kAgreementRequests, kAgreementSlots };
 
 // RBO_ext (p = 0.9) of two lists of equal length over ids 0..n-1, with flag arrays.
 double rbo_equal_length(const std::vector<int>& a, const std::vector<int>& b, std::vector<char>& in_a, std::vector<char>& in_b) {
@@ -183,8 +183,8 @@ void PositionAccumulator::add(const BaseOutcome& o) {
     tau = mean_pairwise_topk_tau(lists, k);
     if (std::isfinite(tau)) {
       double values[kAgreementSlots];
-      values[kTau] = tau;
-      values[kRbo] = rbo_sum / pairs;
+      values[kAgreementTau] = tau;
+      values[kAgreementRbo] = rbo_sum / pairs;
       values[kAgreementRequests] = 1.0;
       agreement_.add(weights, values);
     }
@@ -438,8 +438,8 @@ nlohmann::ordered_json PositionAccumulator::result(double confidence, double alp
   auto mean_of = [](std::size_t i) {
     return [i](std::span<const double> s) { return s[kAgreementRequests] > 0 ? s[i] / s[kAgreementRequests] : std::nan(""); };
   };
-  const auto tau = agreement_.estimate(mean_of(kTau), confidence);
-  const auto rbo_mean = agreement_.estimate(mean_of(kRbo), confidence);
+  const auto tau = agreement_.estimate(mean_of(kAgreementTau), confidence);
+  const auto rbo_mean = agreement_.estimate(mean_of(kAgreementRbo), confidence);
   out["kendall_tau"] = metric_json(tau.value, tau.ci, pairs[kAgreementRequests]);
   out["rbo"] = metric_json(rbo_mean.value, rbo_mean.ci, pairs[kAgreementRequests]);
   nlohmann::ordered_json by_position = nlohmann::ordered_json::array();

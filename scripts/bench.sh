@@ -6,7 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 install_missing "${RECBIAS_TEST_PACKAGES[@]}"
-cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON -DRECBIAS_BUILD_BENCH=ON >/dev/null
+cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON -DRECBIAS_BUILD_BENCH=ON -DCMAKE_UNITY_BUILD=ON >/dev/null
 echo "== building the benchmarks with $JOBS jobs"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 if [ $# -gt 0 ]; then

@@ -47,7 +47,7 @@ install_missing() {
 # what the arguments name, e.g. --target recbias).
 build() {
   echo "== configuring in $BUILD_DIR"
-  cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON -DRECBIAS_BUILD_BENCH=OFF >/dev/null
+  cmake -S "$RECBIAS_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRECBIAS_WERROR=ON -DRECBIAS_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null
   echo "== building with $JOBS jobs"
   cmake --build "$BUILD_DIR" -j "$JOBS" "$@"
 }

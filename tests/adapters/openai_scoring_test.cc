@@ -23,7 +23,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-std::unique_ptr<Recommender> openai(const FakeLlmServer& server, const std::string& keys) {
+std::unique_ptr<Recommender> scoring_openai(const FakeLlmServer& server, const std::string& keys) {
   return make_recommender(
       AdapterSpec::parse("openai:model=test-model,backoff_ms=5,max_backoff_ms=50,max_retries=1,timeout_ms=2000,base_url=" + server.base_url() +
                          keys),
@@ -50,7 +50,7 @@ TEST_CASE("first-token scoring reads the labels' log-probabilities, one token pe
     r.prompt_tokens = 150;
     return r;
   });
-  auto rec = openai(server, ",scoring=first-token");
+  auto rec = scoring_openai(server, ",scoring=first-token");
   CHECK(rec->capabilities().scores);
   CHECK_THAT(rec->id(), Contains("scoring=first-token"));
   CHECK_THAT(rec->id(), Contains("template=first-token@"));
@@ -90,7 +90,7 @@ TEST_CASE("first-token scoring reads the labels' log-probabilities, one token pe
 
 TEST_CASE("first-token scoring refuses more candidates than single-letter labels", "[openai][scoring][bad-input]") {
   FakeLlmServer server([](const Prompt&) { return Reply::first_token({{"A", -0.1}}); });
-  auto rec = openai(server, ",scoring=first-token");
+  auto rec = scoring_openai(server, ",scoring=first-token");
   RankRequest big = small_request("big", {0, 1, 2, 3, 4, 5}, 3);
   for (int i = 0; i < 15; ++i) big.candidates.push_back(static_cast<ItemIndex>(i % 6));  // 21 candidates
   try {
@@ -106,7 +106,7 @@ TEST_CASE("first-token scoring refuses more candidates than single-letter labels
 TEST_CASE("a server that ignores logprobs ends a scoring run with one error naming the keys", "[openai][scoring][faults]") {
   FakeLlmServer server([](const Prompt&) { return Reply::answer("C"); });  // no logprobs at all
   SECTION("first-token") {
-    auto rec = openai(server, ",scoring=first-token");
+    auto rec = scoring_openai(server, ",scoring=first-token");
     try {
       rec->rank(std::vector<RankRequest>{small_request("a", {0, 1, 2}), small_request("b", {0, 1, 2})});
       FAIL("expected BackendFailure");
@@ -117,7 +117,7 @@ TEST_CASE("a server that ignores logprobs ends a scoring run with one error nami
     }
   }
   SECTION("loglik") {
-    auto rec = openai(server, ",scoring=loglik");
+    auto rec = scoring_openai(server, ",scoring=loglik");
     try {
       rec->rank(std::vector<RankRequest>{small_request("a", {0, 1, 2})});
       FAIL("expected BackendFailure");
@@ -137,7 +137,7 @@ TEST_CASE("pointwise scoring asks once per candidate with the shared prefix firs
         return Reply::first_token({{"Yes", std::log(p1 * 0.75)}, {" yes", std::log(p1 * 0.25)}, {"No", std::log(1 - p1)}});
     return Reply::first_token({{"No", std::log(0.95)}, {"Maybe", std::log(0.01)}});
   });
-  auto rec = openai(server, ",scoring=pointwise,top_logprobs=5");
+  auto rec = scoring_openai(server, ",scoring=pointwise,top_logprobs=5");
   const auto out = rec->rank(std::vector<RankRequest>{small_request("x", {0, 1, 2, 3}, 2)});
   REQUIRE_FALSE(out[0].error);
   const auto bodies = server.bodies();
@@ -215,7 +215,7 @@ TEST_CASE("structured outputs send the schema in each spelling and flag answers 
   });
   const auto request = small_request("x", {0, 1, 2}, 2);
   SECTION("json_schema: honoured, then ignored") {
-    auto rec = openai(server, ",structured=json_schema");
+    auto rec = scoring_openai(server, ",structured=json_schema");
     CHECK_THAT(rec->id(), Contains("structured=json_schema"));
     CHECK_THAT(rec->id(), Contains("template=json@"));
     auto out = rec->rank(std::vector<RankRequest>{request});
@@ -235,16 +235,16 @@ TEST_CASE("structured outputs send the schema in each spelling and flag answers 
     CHECK(out[0].ranking == std::vector<int>{1, 0});  // still grounded as text
   }
   SECTION("the vLLM and llama.cpp spellings") {
-    openai(server, ",structured=vllm")->rank(std::vector<RankRequest>{request});
+    scoring_openai(server, ",structured=vllm")->rank(std::vector<RankRequest>{request});
     CHECK(server.bodies().back().contains("structured_outputs"));
-    openai(server, ",structured=guided_json")->rank(std::vector<RankRequest>{request});
+    scoring_openai(server, ",structured=guided_json")->rank(std::vector<RankRequest>{request});
     CHECK(server.bodies().back().contains("guided_json"));
-    openai(server, ",structured=llama")->rank(std::vector<RankRequest>{request});
+    scoring_openai(server, ",structured=llama")->rank(std::vector<RankRequest>{request});
     CHECK(server.bodies().back().contains("json_schema"));
     CHECK_FALSE(server.bodies().back().contains("response_format"));
   }
   SECTION("off by default: nothing is constrained") {
-    const auto out = openai(server, "")->rank(std::vector<RankRequest>{request});
+    const auto out = scoring_openai(server, "")->rank(std::vector<RankRequest>{request});
     CHECK_FALSE(out[0].constrained);
     CHECK_FALSE(server.bodies().back().contains("response_format"));
   }
@@ -267,7 +267,7 @@ TEST_CASE("extra fields pass through into the body and the id, never over the ad
   TempDir dir;
   const auto file = dir / "body.json";
   std::ofstream(file) << R"j({"repetition_penalty": 1.1, "chat_template_kwargs": {"enable_thinking": false}})j";
-  auto rec = openai(server, ",extra.top_k=40,extra.min_p=0.05,extra.stop=\"END\",extra=@" + file);
+  auto rec = scoring_openai(server, ",extra.top_k=40,extra.min_p=0.05,extra.stop=\"END\",extra=@" + file);
   rec->rank(std::vector<RankRequest>{small_request("x", {0, 1, 2})});
   const auto body = server.bodies().back();
   CHECK(body["top_k"] == 40);
@@ -282,7 +282,7 @@ TEST_CASE("extra fields pass through into the body and the id, never over the ad
   auto bad = [&](const std::string& keys, const std::string& message) {
     INFO(keys);
     try {
-      openai(server, keys);
+      scoring_openai(server, keys);
       FAIL("expected BadInput");
     } catch (const BadInput& e) {
       CHECK_THAT(e.what(), Contains(message));

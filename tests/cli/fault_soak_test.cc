@@ -56,7 +56,7 @@ std::string differences(const nlohmann::json& a, const nlohmann::json& b) {
   return out;
 }
 
-std::vector<std::string> audit_args(const FakeLlmServer& server, const TempDir& dir, const std::string& out, const std::string& cache) {
+std::vector<std::string> soak_audit_args(const FakeLlmServer& server, const TempDir& dir, const std::string& out, const std::string& cache) {
   std::vector<std::string> args = {"audit", "--adapter",
                                    "openai:model=fake,base_url=" + server.base_url() +
                                        ",timeout_ms=500,backoff_ms=1,max_backoff_ms=50,max_retries=6,in_flight=8",
@@ -87,10 +87,10 @@ TEST_CASE("an audit with over 30% of LLM calls faulted reports exactly what the 
   TempDir dir;
   make_synth_dataset(dir);
   FakeLlmServer clean(model_answer);
-  const auto clean_report = report_after(audit_args(clean, dir, dir / "clean.json", ""), dir / "clean.json");
+  const auto clean_report = report_after(soak_audit_args(clean, dir, dir / "clean.json", ""), dir / "clean.json");
   faults = 0;
   FakeLlmServer noisy(faulty);
-  const auto noisy_report = report_after(audit_args(noisy, dir, dir / "noisy.json", ""), dir / "noisy.json");
+  const auto noisy_report = report_after(soak_audit_args(noisy, dir, dir / "noisy.json", ""), dir / "noisy.json");
   const double fault_share = static_cast<double>(faults.load()) / noisy.hits();
   INFO("faults " << faults.load() << " of " << noisy.hits() << " calls");
   CHECK(fault_share >= 0.30);
@@ -104,14 +104,14 @@ TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same re
   TempDir dir;
   make_synth_dataset(dir);
   FakeLlmServer reference_server(model_answer);
-  const auto reference = report_after(audit_args(reference_server, dir, dir / "reference.json", ""), dir / "reference.json");
+  const auto reference = report_after(soak_audit_args(reference_server, dir, dir / "reference.json", ""), dir / "reference.json");
   const int total_calls = reference_server.hits();
 
   // One server for the whole interrupted history; each reply takes 5 ms.
   FakeLlmServer server([](const Prompt& p) { return model_answer(p).after_ms(5); });
   const auto cache = dir / "cache";
   for (int kill_at : {total_calls / 10, total_calls / 3, (2 * total_calls) / 3}) {
-    const pid_t pid = spawn_recbias(audit_args(server, dir, dir / "killed.json", cache));
+    const pid_t pid = spawn_recbias(soak_audit_args(server, dir, dir / "killed.json", cache));
     int status = 0;
     bool exited = false;
     while (server.hits() < kill_at && !(exited = waitpid(pid, &status, WNOHANG) == pid))
@@ -121,7 +121,7 @@ TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same re
     waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status));
   }
-  const auto resumed = report_after(audit_args(server, dir, dir / "resumed.json", cache), dir / "resumed.json");
+  const auto resumed = report_after(soak_audit_args(server, dir, dir / "resumed.json", cache), dir / "resumed.json");
   const auto d = differences(resumed, reference);
   INFO("differences:\n" << d);
   CHECK(d.empty());
@@ -135,7 +135,7 @@ TEST_CASE("an audit SIGKILLed at several points and re-run ends with the same re
   // Unparseable answers were among them, and a cached re-run sends nothing at all.
   CHECK(resumed["metrics"]["grounding"]["parse_failure_rate"]["value"].get<double>() > 0.05);
   const int before = server.hits();
-  const auto cached = report_after(audit_args(server, dir, dir / "cached.json", cache), dir / "cached.json");
+  const auto cached = report_after(soak_audit_args(server, dir, dir / "cached.json", cache), dir / "cached.json");
   CHECK(server.hits() == before);
   CHECK(cached["provenance"]["cache"]["sent"] == 0);
   CHECK(differences(cached, reference).empty());
