@@ -29,14 +29,29 @@ inline std::vector<std::string> split_input(const std::uint8_t* data, std::size_
   return out;
 }
 
-// A per-process scratch folder, reused across runs (files are rewritten).
+// A per-process scratch folder, reused across runs (files are rewritten) and
+// removed when the process exits normally (a crash leaves it, with the
+// files of the crashing input, for inspection).
+class ScratchFolder {
+ public:
+  ScratchFolder() : path_(std::filesystem::temp_directory_path() / ("recbias-fuzz-" + std::to_string(getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 inline std::filesystem::path scratch_folder() {
-  static const auto dir = [] {
-    auto d = std::filesystem::temp_directory_path() / ("recbias-fuzz-" + std::to_string(getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const ScratchFolder folder;
+  return folder.path();
 }
 
 inline void write(const std::filesystem::path& path, const std::string& content) {
