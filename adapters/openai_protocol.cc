@@ -27,7 +27,6 @@ double log_add(double a, double b) {
   return m + std::log(std::exp(a - m) + std::exp(b - m));
 }
 
-
 // The entries of a top_logprobs array; skips malformed ones.
 std::vector<TokenLogprob> read_top_logprobs(const json& array) {
   std::vector<TokenLogprob> out;
