@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <string>
+
+#include "core/errors.h"
 #include "core/text.h"
 
 using namespace recbias;
@@ -78,4 +81,19 @@ TEST_CASE("utf8_lower lower-cases as Python's str.lower() does over Latin, Greek
   CHECK(utf8_lower(upper) == lower);
   // Three-byte characters and invalid bytes are kept as they are.
   CHECK(utf8_lower("\xE2\x84\xAA Kelvin \xFF") == "\xE2\x84\xAA kelvin \xFF");
+}
+
+TEST_CASE("RECBIAS_CHECK's message names its file relative to the source tree, not the clone's path", "[text][errors]") {
+  // -fmacro-prefix-map (top-level CMakeLists.txt): messages and ccache
+  // entries must not depend on where the checkout is.
+  std::string message;
+  try {
+    RECBIAS_CHECK(message.size() == 1, "an empty string");
+  } catch (const InternalError& e) {
+    message = e.what();
+  }
+  // "tests/core/text_test.cc:N", or "../../tests/..." where ccache has
+  // already made the compiled file's path relative; never absolute.
+  CHECK_THAT(message, Catch::Contains("tests/core/text_test.cc:"));
+  CHECK(message.find(" at /") == std::string::npos);
 }
